@@ -1,0 +1,13 @@
+"""benchbench: seeded, timed benchmarks of image-classification training recipes.
+
+Importing this package costs nothing: it holds the plugin marker and the version only.
+"""
+
+import pluggy
+
+__version__ = "0.1.0"
+
+hookimpl = pluggy.HookimplMarker("benchbench")
+"""Marker for plugin hook implementations: ``@hookimpl def benchbench_register_...``."""
+
+__all__ = ["__version__", "hookimpl"]

@@ -1,0 +1,3 @@
+from benchbench.cli.app import main
+
+main()

@@ -1,0 +1,157 @@
+"""Built-in datasets: digits, fake, imagefolder, cifar10."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+from benchbench import hookimpl
+from benchbench.errors import BenchError
+
+
+@hookimpl
+def benchbench_register_datasets(registry):
+    registry.add("digits", digits, description="scikit-learn's bundled 8x8 handwritten digits "
+                 "(1,797 images, 10 classes); offline, for a first run and fast tests")
+    registry.add("fake", fake, description="seeded synthetic images of any shape: class "
+                 "templates plus noise (options size, channels, classes, train_size, ...)")
+    registry.add("imagefolder", imagefolder, description="--data-dir with train/CLASS/* and "
+                 "test/CLASS/*, or one CLASS/* tree split by test_fraction; decoded once, cached")
+    registry.add("cifar10", cifar10, description="CIFAR-10 python archive under --data-dir or the "
+                 "cache dir; downloaded when online")
+
+
+def _split(images, labels, test_fraction: float, seed: int = 0):
+    from benchbench.data import stratified_split
+
+    train, test = stratified_split(labels, test_fraction, seed)
+    return images[train], labels[train], images[test], labels[test]
+
+
+def digits(*, data_dir: Path | None = None, test_fraction: float = 0.2):
+    """The 8x8 digits of scikit-learn, scaled to 0..255, with a fixed stratified test split."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    from benchbench.data import ImageData
+
+    bunch = load_digits()
+    images = np.round(bunch.images * (255 / 16)).astype(np.uint8)[:, None]
+    labels = bunch.target.astype(np.int64)
+    return ImageData([str(c) for c in bunch.target_names], *_split(images, labels, test_fraction))
+
+
+def fake(*, data_dir: Path | None = None, size: int = 32, channels: int = 3, classes: int = 10,
+         train_size: int = 1000, test_size: int = 200, noise: float = 0.35, seed: int = 0):
+    """Each class is a random smooth template; samples add Gaussian noise. Learnable, seeded."""
+    import torch
+    import torch.nn.functional as F
+
+    from benchbench.data import ImageData
+
+    if min(size, channels, classes, train_size) < 1 or test_size < 0:
+        raise BenchError("fake dataset: size, channels, classes and train_size must be >= 1.")
+    g = torch.Generator().manual_seed(seed)
+    coarse = torch.rand(classes, channels, 4, 4, generator=g)
+    templates = F.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=False)
+
+    def draw(n):
+        labels = torch.arange(n) % classes
+        labels = labels[torch.randperm(n, generator=g)]
+        images = templates[labels] + noise * torch.randn(n, channels, size, size, generator=g)
+        return (images.clamp(0, 1) * 255).round().to(torch.uint8), labels
+
+    return ImageData([f"class{i}" for i in range(classes)], *draw(train_size), *draw(test_size))
+
+
+def _parse_size(size) -> tuple[int, int] | None:
+    if size is None:
+        return None
+    if isinstance(size, int):
+        return (size, size)
+    try:
+        h, w = str(size).lower().split("x")
+        return int(h), int(w)
+    except ValueError:
+        raise BenchError(f"dataset size {size!r}: write HxW, e.g. 32x32, or one number.") from None
+
+
+def imagefolder(*, data_dir: Path | None = None, test_fraction: float = 0.2, size=None,
+                mode: str = "RGB", cache: bool = True):
+    """``data_dir/train/CLASS/*`` + ``data_dir/test/CLASS/*``, or ``data_dir/CLASS/*`` split."""
+    from benchbench import imagefolder as folder
+    from benchbench.data import ImageData
+
+    if data_dir is None:
+        raise BenchError("The imagefolder dataset needs --data-dir DIR, a folder holding "
+                         "train/CLASS/* and test/CLASS/* (or just CLASS/*).")
+    data_dir = Path(data_dir)
+    if mode not in ("RGB", "L"):
+        raise BenchError(f"imagefolder mode {mode!r}: use RGB or L (grayscale).")
+    options = dict(mode=mode, size=_parse_size(size), use_cache=bool(cache))
+    if (data_dir / "train").is_dir():
+        classes, train_x, train_y = folder.load(data_dir / "train", **options)
+        if not (data_dir / "test").is_dir():
+            raise BenchError(f"{data_dir} has train/ but no test/ folder: add one, or point "
+                             "--data-dir at a CLASS/* tree to split it by test_fraction.")
+        test_classes, test_x, test_y = folder.load(data_dir / "test", **options)
+        if test_classes != classes:
+            raise BenchError(f"{data_dir}: train/ and test/ hold different class folders "
+                             f"({len(classes)} vs {len(test_classes)}).")
+        return ImageData(classes, train_x, train_y, test_x, test_y)
+    classes, images, labels = folder.load(data_dir, **options)
+    return ImageData(classes, *_split(images, labels, test_fraction))
+
+
+def _find_cifar10(data_dir: Path | None) -> Path | None:
+    from benchbench.imagefolder import cache_dir
+
+    roots = [data_dir] if data_dir is not None else []
+    roots.append(cache_dir() / "cifar10")
+    for root in roots:
+        for candidate in (root, root / "cifar-10-batches-py"):
+            if (candidate / "data_batch_1").is_file() and (candidate / "test_batch").is_file():
+                return candidate
+    return None
+
+
+def cifar10(*, data_dir: Path | None = None, download: bool = True):
+    """The CIFAR-10 python archive (``cifar-10-batches-py``); torchvision downloads it."""
+    import numpy as np
+
+    from benchbench.data import ImageData
+    from benchbench.imagefolder import cache_dir
+
+    root = _find_cifar10(Path(data_dir) if data_dir else None)
+    if root is None and download:
+        target = Path(data_dir) if data_dir else cache_dir() / "cifar10"
+        try:
+            from torchvision.datasets import CIFAR10
+
+            CIFAR10(root=str(target), train=True, download=True)
+        except Exception as exc:
+            raise BenchError(
+                f"CIFAR-10 is not under {target} and could not be downloaded ({exc}). Put the "
+                "python-version archive's cifar-10-batches-py folder there and pass --data-dir, "
+                "use --dataset imagefolder for a folder of images, or --dataset digits offline."
+            ) from None
+        root = _find_cifar10(target)
+    if root is None:
+        raise BenchError("CIFAR-10 not found: pass --data-dir holding cifar-10-batches-py, or "
+                         "use --dataset digits.")
+
+    def batch(name):
+        with open(root / name, "rb") as f:
+            d = pickle.load(f, encoding="latin1")
+        return np.asarray(d["data"], np.uint8).reshape(-1, 3, 32, 32), np.asarray(d["labels"])
+
+    parts = [batch(f"data_batch_{i}") for i in range(1, 6) if (root / f"data_batch_{i}").exists()]
+    test_x, test_y = batch("test_batch")
+    classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
+               "truck"]
+    meta = root / "batches.meta"
+    if meta.exists():
+        with open(meta, "rb") as f:
+            classes = list(pickle.load(f, encoding="latin1")["label_names"])
+    return ImageData(classes, np.concatenate([p[0] for p in parts]),
+                     np.concatenate([p[1] for p in parts]), test_x, test_y)

@@ -1,0 +1,78 @@
+"""The ``bench`` application: commands wired together; errors mapped to exit codes.
+
+Every import here is light: plugins and torch are loaded inside commands.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import click
+import typer
+
+from benchbench import __version__
+from benchbench.cli import catalog, report, run
+from benchbench.cli.context import err
+from benchbench.errors import BenchError
+
+app = typer.Typer(
+    name="bench",
+    help="Seeded, timed benchmarks of image-classification training recipes, with "
+         "paper-ready tables.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command()(run.run)
+app.command()(report.report)
+app.command()(report.show)
+app.command("list")(catalog.list_components)
+app.command()(catalog.plugins)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"benchbench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Show the version and exit."),
+) -> None:
+    """Seeded, timed benchmarks of image-classification training recipes."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``bench``: known errors become one paragraph and exit code 2."""
+    debug = os.environ.get("BENCH_DEBUG") == "1"
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
+                        format="warning: %(message)s", stream=sys.stderr)
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="bench", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        code = exc.exit_code
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        err.print("interrupted; results stored so far are intact.")
+        code = 130
+    except BenchError as exc:
+        if debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        code = exc.exit_code
+    except Exception as exc:
+        if debug:
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {exc}\nRe-run with BENCH_DEBUG=1 for "
+              "the traceback, and report it if it looks like a bug in benchbench.",
+              file=sys.stderr)
+        code = 1
+    sys.exit(code if isinstance(code, int) else 0)

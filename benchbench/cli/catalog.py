@@ -1,0 +1,63 @@
+"""``bench list`` and ``bench plugins``: what the loaded plugins offer."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from benchbench.cli.context import JsonOption, components, out, print_json
+from benchbench.errors import BenchError, did_you_mean
+
+KIND_ALIASES = {"archs": "architecture", "architectures": "architecture", "arch": "architecture",
+                "augs": "augmentation", "augmentations": "augmentation", "aug": "augmentation",
+                "datasets": "dataset", "dataset": "dataset"}
+
+
+def list_components(
+    kind: Annotated[str | None, typer.Argument(help="archs, augs or datasets; all if omitted.",
+                                               show_default=False)] = None,
+    filter: Annotated[str, typer.Option("--filter", "-f",
+                                        help="Shell-style wildcard on names, e.g. 'cnn*'.")] = "*",
+    as_json: JsonOption = False,
+) -> None:
+    """List the architectures, augmentations and datasets the loaded plugins offer."""
+    if kind is not None and kind not in KIND_ALIASES:
+        raise BenchError(f"`bench list {kind}`: list archs, augs or datasets."
+                         f"{did_you_mean(kind, KIND_ALIASES)}")
+    loaded = components()
+    kinds = [KIND_ALIASES[kind]] if kind else ["architecture", "augmentation", "dataset"]
+    listing = {k: loaded.registry(k).list(filter) for k in kinds}
+    if as_json:
+        print_json({f"{k}s": [{"name": e.name, "description": e.description, "plugin": e.plugin}
+                              for e in entries] for k, entries in listing.items()})
+        return
+    for k, entries in listing.items():
+        table = Table(title=f"{k}s", title_justify="left", show_edge=False)
+        table.add_column("name", style="bold")
+        table.add_column("description")
+        table.add_column("plugin", style="dim")
+        for e in entries:
+            table.add_row(e.name, e.description, e.plugin)
+        if not entries:
+            table.add_row("–", f"nothing matches {filter!r}", "")
+        out.print(table)
+
+
+def plugins(as_json: JsonOption = False) -> None:
+    """Loaded plugins: distribution, version, hooks implemented, and load errors."""
+    infos = components().plugins
+    if as_json:
+        print_json([asdict(i) for i in infos])
+        return
+    table = Table(show_edge=False)
+    for column in ("plugin", "distribution", "version", "hooks", "status"):
+        table.add_column(column)
+    for info in infos:
+        hooks = ", ".join(h.removeprefix("benchbench_register_") for h in info.hooks)
+        status = Text("\n".join(info.errors), "red") if info.errors else Text("ok", "green")
+        table.add_row(info.name, info.distribution, info.version, hooks, status)
+    out.print(table)

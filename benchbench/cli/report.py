@@ -1,0 +1,124 @@
+"""``bench report`` and ``bench show``: tables from stored results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from benchbench.cli.context import JsonOption, ResultsOption, err, out, print_json
+from benchbench.errors import BenchError
+
+
+def report(
+    format: Annotated[str, typer.Option("--format", help="markdown, latex, csv or json.")
+                      ] = "markdown",
+    metrics: Annotated[str | None, typer.Option(
+        help="Comma-separated metric columns [default: test_acc,train_seconds_per_epoch,"
+             "val_seconds_per_epoch].", show_default=False)] = None,
+    output: Annotated[Path | None, typer.Option(help="Write the table to this file.")] = None,
+    results: ResultsOption = None,
+) -> None:
+    """Render stored runs as a table; repeats over seeds become mean ± std with n."""
+    from benchbench.report import DEFAULT_METRICS, render
+    from benchbench.store import Store
+
+    store = Store(results)
+    records = store.runs()
+    if not records:
+        raise BenchError(f"No runs stored in {store.root}. Run `bench run` first, or pass "
+                         "--results DIR where your runs live.")
+    chosen = tuple(m.strip() for m in metrics.split(",")) if metrics else DEFAULT_METRICS
+    text = render(records, format, chosen)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text)
+        err.print(f"wrote {output}")
+    else:
+        print(text, end="")
+    incomplete = [r for r in records if r.status not in ("complete", "diverged")]
+    diverged = [r for r in records if r.status == "diverged"]
+    if incomplete or diverged:
+        err.print(f"left out: {len(incomplete)} incomplete or failed run(s), "
+                  f"{len(diverged)} diverged run(s)")
+
+
+def show(
+    run: Annotated[str, typer.Argument(help="Run id (or a unique prefix, or a unique label).")],
+    results: ResultsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One run: config, per-epoch table, confusion matrix, per-class errors."""
+    import numpy as np
+
+    from benchbench.evaluate import commission_omission
+    from benchbench.store import Store
+
+    store = Store(results)
+    record = store.find(run)
+    history = store.history(record.id)
+    folder = store.run_dir(record.id)
+    matrix = classes = None
+    if (folder / "confusion.csv").exists():
+        matrix = np.loadtxt(folder / "confusion.csv", delimiter=",", dtype=np.int64, ndmin=2)
+        import json
+
+        classes = json.loads((folder / "classes.json").read_text())
+    if as_json:
+        data = {"run_id": record.id, "label": record.label, "status": record.status,
+                "error": record.error, "config": record.config,
+                "environment": record.environment, "summary": record.summary,
+                "history": history}
+        if matrix is not None:
+            commission, omission = commission_omission(matrix)
+            data.update(classes=classes, confusion=matrix.tolist(),
+                        commission=[None if c != c else c for c in commission.tolist()],
+                        omission=[None if o != o else o for o in omission.tolist()])
+        print_json(data)
+        return
+
+    out.print(f"[bold]{record.label}[/bold]  run {record.id}  status {record.status}")
+    if record.error:
+        out.print(f"error: {record.error}", markup=False)
+    config = Table(title="config", title_justify="left", show_edge=False, show_header=False)
+    for key, value in record.config.items():
+        if value not in (None, {}, []):
+            config.add_row(key, str(value))
+    for key in ("device_name", "torch", "benchbench"):
+        config.add_row(f"env.{key}", str(record.environment.get(key)))
+    out.print(config)
+
+    epochs = Table(title="epochs", title_justify="left", show_edge=False)
+    for column in ("epoch", "lr", "train loss", "train acc", "val loss", "val acc", "train s",
+                   "val s"):
+        epochs.add_column(column, justify="right")
+    fmt = lambda v, d: "–" if v is None else f"{v:.{d}f}"  # noqa: E731
+    for h in history:
+        epochs.add_row(str(h["epoch"]), f"{h['lr']:.2g}", fmt(h["train_loss"], 4),
+                       fmt(h["train_acc"], 4), fmt(h["val_loss"], 4), fmt(h["val_acc"], 4),
+                       fmt(h["train_seconds"], 2), fmt(h["val_seconds"], 2))
+    out.print(epochs)
+    if record.summary:
+        s = record.summary
+        out.print(f"test accuracy {s['test_acc']:.4f}   best epoch {s.get('best_epoch')}   "
+                  f"warm-up {s['warmup_seconds']:.2f}s   parameters {s['num_parameters']:,}")
+    if matrix is None:
+        return
+    cm = Table(title="confusion matrix (rows: true class, columns: predicted)",
+               title_justify="left", show_edge=False)
+    cm.add_column("")
+    for c in classes:
+        cm.add_column(c[:8], justify="right")
+    for c, row in zip(classes, matrix, strict=True):
+        cm.add_row(c, *[str(v) for v in row])
+    out.print(cm)
+    commission, omission = commission_omission(matrix)
+    errors = Table(title="per-class errors", title_justify="left", show_edge=False)
+    for column in ("class", "commission", "omission", "support"):
+        errors.add_column(column, justify="right")
+    for c, com, om, n in zip(classes, commission, omission, matrix.sum(1), strict=True):
+        errors.add_row(c, fmt(None if com != com else com, 4), fmt(None if om != om else om, 4),
+                       str(n))
+    out.print(errors)

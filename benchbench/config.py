@@ -1,0 +1,189 @@
+"""The resolved run configuration: validated once, hashed into the run id."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from benchbench.errors import BenchError
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULERS = ("none", "step", "piecewise", "cosine", "onecycle")
+PRECISIONS = ("fp32", "bf16", "fp16")
+MONITORS = ("val_loss", "val_acc")
+NORMALIZATIONS = ("dataset", "imagenet", "half", "zero_center", "none")
+# Keys that label or place a run without changing what it computes.
+PRESENTATION_KEYS = ("name",)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that determines a run. Two runs with equal configs are the same run."""
+
+    arch: str = "cnn_small"
+    augs: tuple[str, ...] = ()
+    dataset: str = "digits"
+    data_dir: str | None = None
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 0.0
+    scheduler: str = "none"
+    lr_step: int | None = None
+    lr_milestones: tuple[int, ...] = ()
+    lr_gamma: float = 0.1
+    dropout: float | None = None
+    label_smoothing: float = 0.0
+    clip_grad: float | None = None
+    early_stopping: int | None = None
+    min_delta: float = 0.0
+    monitor: str = "val_loss"
+    restore_best: bool | None = None
+    val_fraction: float = 0.1
+    split_seed: int = 0
+    normalize: str = "dataset"
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "fp32"
+    name: str | None = None
+    arch_options: dict[str, Any] = field(default_factory=dict)
+    aug_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dataset_options: dict[str, Any] = field(default_factory=dict)
+
+    def validated(self) -> RunConfig:
+        """This config with defaults resolved, or a BenchError naming the bad value."""
+        def bad(flag, value, why):
+            raise BenchError(f"{flag} {value!r}: {why}")
+
+        def choice(flag, value, allowed):
+            if value not in allowed:
+                bad(flag, value, f"choose one of {', '.join(allowed)}.")
+
+        if self.epochs < 1:
+            bad("--epochs", self.epochs, "train for at least 1 epoch.")
+        if self.batch_size < 1:
+            bad("--batch-size", self.batch_size, "a batch holds at least 1 image.")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            bad("--lr", self.lr, "the learning rate must be a positive number, e.g. 1e-3.")
+        choice("--optimizer", self.optimizer, OPTIMIZERS)
+        choice("--scheduler", self.scheduler, SCHEDULERS)
+        choice("--precision", self.precision, PRECISIONS)
+        choice("--monitor", self.monitor, MONITORS)
+        choice("--normalize", self.normalize, NORMALIZATIONS)
+        if not 0 <= self.momentum < 1:
+            bad("--momentum", self.momentum, "must lie in [0, 1).")
+        if self.weight_decay < 0:
+            bad("--weight-decay", self.weight_decay, "must be >= 0.")
+        if not 0 < self.lr_gamma <= 1:
+            bad("--lr-gamma", self.lr_gamma, "the decay factor lies in (0, 1].")
+        if self.lr_step is not None and self.lr_step < 1:
+            bad("--lr-step", self.lr_step, "step every >= 1 epochs.")
+        if self.scheduler == "piecewise" and not self.lr_milestones:
+            bad("--scheduler", "piecewise", "give the epochs to drop at with --lr-milestones 10,20.")
+        if self.dropout is not None and not 0 <= self.dropout < 1:
+            bad("--dropout", self.dropout, "must lie in [0, 1).")
+        if not 0 <= self.label_smoothing < 1:
+            bad("--label-smoothing", self.label_smoothing, "must lie in [0, 1).")
+        if self.clip_grad is not None and self.clip_grad <= 0:
+            bad("--clip-grad", self.clip_grad, "the maximum gradient norm must be > 0.")
+        if not 0 <= self.val_fraction < 1:
+            bad("--val-fraction", self.val_fraction, "hold out a fraction in [0, 1), e.g. 0.1.")
+        if self.early_stopping is not None:
+            if self.early_stopping < 1:
+                bad("--early-stopping", self.early_stopping, "patience is >= 1 epochs.")
+            if self.val_fraction == 0:
+                bad("--early-stopping", self.early_stopping,
+                    "needs a validation split: set --val-fraction above 0.")
+        if self.min_delta < 0:
+            bad("--min-delta", self.min_delta, "must be >= 0.")
+        restore = self.restore_best
+        if restore is None:
+            restore = self.early_stopping is not None
+        if restore and self.val_fraction == 0:
+            bad("--restore-best", True, "needs a validation split: set --val-fraction above 0.")
+        lr_step = self.lr_step
+        if self.scheduler == "step" and lr_step is None:
+            lr_step = max(1, self.epochs // 3)
+        augs = tuple(a for a in self.augs if a != "none")
+        return replace(self, restore_best=restore, lr_step=lr_step, augs=augs,
+                       lr_milestones=tuple(sorted(self.lr_milestones)))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["augs"] = list(self.augs)
+        data["lr_milestones"] = list(self.lr_milestones)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["augs"] = tuple(values.get("augs", ()))
+        values["lr_milestones"] = tuple(values.get("lr_milestones", ()))
+        return cls(**values)
+
+    def digest(self, exclude: tuple[str, ...] = ()) -> str:
+        data = {k: v for k, v in self.to_dict().items() if k not in exclude}
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    @property
+    def run_id(self) -> str:
+        """Content address of the run: the hash of the whole resolved config."""
+        return self.digest()
+
+    @property
+    def group_id(self) -> str:
+        """Runs differing only in seed (or label) share a group: they are repeats."""
+        return self.digest(exclude=("seed", *PRESENTATION_KEYS))
+
+    @property
+    def label(self) -> str:
+        """A row label: ``--name`` if given, else architecture and augmentations."""
+        if self.name:
+            return self.name
+        return "+".join([self.arch, *self.augs])
+
+
+def parse_value(text: str) -> Any:
+    """``--set`` values: JSON literals (1, 0.5, true, [1,2]), else the string itself."""
+    lowered = text.strip()
+    if lowered.lower() in ("true", "false"):
+        return lowered.lower() == "true"
+    try:
+        return json.loads(lowered)
+    except ValueError:
+        return text
+
+
+def parse_sets(items: list[str], augs: tuple[str, ...]) -> dict[str, Any]:
+    """``--set`` items → ``{"arch_options": ..., "aug_options": ..., "dataset_options": ...}``."""
+    out: dict[str, Any] = {"arch_options": {}, "aug_options": {}, "dataset_options": {}}
+    for item in items:
+        key, sep, value = item.partition("=")
+        parts = key.strip().split(".")
+        if not sep or len(parts) < 2 or not all(parts):
+            raise BenchError(
+                f"--set {item!r}: write KEY=VALUE with KEY one of arch.OPTION, "
+                "aug.NAME.OPTION or dataset.OPTION, e.g. --set arch.bn=true."
+            )
+        scope, parsed = parts[0], parse_value(value)
+        if scope == "arch" and len(parts) == 2:
+            out["arch_options"][parts[1]] = parsed
+        elif scope == "dataset" and len(parts) == 2:
+            out["dataset_options"][parts[1]] = parsed
+        elif scope == "aug" and len(parts) == 3:
+            if parts[1] not in augs:
+                raise BenchError(f"--set {item!r}: augmentation {parts[1]!r} is not in this run's "
+                                 f"--aug list ({', '.join(augs) or 'none'}).")
+            out["aug_options"].setdefault(parts[1], {})[parts[2]] = parsed
+        else:
+            raise BenchError(f"--set {item!r}: KEY must be arch.OPTION, aug.NAME.OPTION or "
+                             "dataset.OPTION.")
+    return out

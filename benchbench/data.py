@@ -1,0 +1,92 @@
+"""In-memory image data: what dataset factories return, and the splits carved from it.
+
+Images stay uint8 ``(N, C, H, W)`` from disk to device (a quarter of float32's memory);
+they become float only a batch at a time inside the training loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from benchbench.errors import BenchError
+
+
+@dataclass
+class ImageData:
+    """A dataset as returned by a dataset factory.
+
+    ``*_images`` are uint8 arrays ``(N, C, H, W)`` (numpy or torch), ``*_labels`` integer
+    arrays ``(N,)`` with values in ``range(len(classes))``.
+    """
+
+    classes: list[str]
+    train_images: Any
+    train_labels: Any
+    test_images: Any
+    test_labels: Any
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return tuple(int(s) for s in self.train_images.shape[1:])
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def as_tensors(self, name: str = "dataset") -> ImageData:
+        """The same data as torch tensors, checked: a plugin's mistake is named here."""
+        import torch
+
+        def images(x, split):
+            x = torch.as_tensor(x)
+            if x.dtype != torch.uint8 or x.ndim != 4:
+                raise BenchError(
+                    f"Dataset {name!r} returned {split} images of dtype {x.dtype} and shape "
+                    f"{tuple(x.shape)}; expected uint8 (N, C, H, W). Fix the dataset factory."
+                )
+            return x.contiguous()
+
+        def labels(y, x, split):
+            y = torch.as_tensor(y).long()
+            if y.shape != (x.shape[0],):
+                raise BenchError(f"Dataset {name!r}: {split} has {x.shape[0]} images but "
+                                 f"labels of shape {tuple(y.shape)}.")
+            if len(y) and (int(y.min()) < 0 or int(y.max()) >= len(self.classes)):
+                raise BenchError(f"Dataset {name!r}: {split} labels must lie in "
+                                 f"0..{len(self.classes) - 1} (one per class name).")
+            return y
+
+        train_x, test_x = images(self.train_images, "train"), images(self.test_images, "test")
+        if len(train_x) == 0:
+            raise BenchError(f"Dataset {name!r} has no training images.")
+        if train_x.shape[1:] != test_x.shape[1:] and len(test_x):
+            raise BenchError(f"Dataset {name!r}: train images are {tuple(train_x.shape[1:])} "
+                             f"but test images {tuple(test_x.shape[1:])}.")
+        return ImageData(list(self.classes), train_x, labels(self.train_labels, train_x, "train"),
+                         test_x, labels(self.test_labels, test_x, "test"))
+
+
+def stratified_split(labels, fraction: float, seed: int):
+    """Indices ``(keep, held_out)`` with ``fraction`` of every class held out.
+
+    Deterministic for a given ``seed``. ``fraction == 0`` holds nothing out.
+    """
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    labels = np.asarray(labels)
+    everything = np.arange(len(labels))
+    if fraction <= 0:
+        return everything, everything[:0]
+    counts = np.bincount(labels)
+    try:
+        keep, held = train_test_split(everything, test_size=fraction, random_state=seed,
+                                      stratify=labels)
+    except ValueError as exc:
+        raise BenchError(
+            f"Cannot hold out {fraction:g} of {len(labels)} images stratified by class "
+            f"(smallest class has {counts[counts > 0].min()} images): {exc} Use a different "
+            "--val-fraction or more data."
+        ) from None
+    return np.sort(keep), np.sort(held)

@@ -1,0 +1,64 @@
+"""The hooks a benchbench plugin implements.
+
+A plugin is any module with functions marked ``@benchbench.hookimpl`` whose names are the
+hooks below. Third-party plugins are found through the ``benchbench`` entry-point group;
+the built-ins in :mod:`benchbench.builtin` are registered through the very same hooks.
+
+Each hook receives a :class:`benchbench.registry.Registry` and calls its ``add()``. Keep
+plugin modules light: import torch inside factories, never at module level, so that
+``bench --help`` and ``bench list`` stay instant.
+"""
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("benchbench")
+
+
+# --------------------------------------------------------------------------------------
+# Components
+# --------------------------------------------------------------------------------------
+
+
+@hookspec
+def benchbench_register_architectures(registry):
+    """Add model architectures to ``registry``.
+
+    ``registry.add(name, factory, description=...)`` where ``factory`` is called as
+    ``factory(*, num_classes: int, input_shape: tuple[int, int, int], **options)`` and
+    returns a ``torch.nn.Module`` mapping float images ``(B, C, H, W)`` to logits
+    ``(B, num_classes)``. ``options`` come from ``bench run --set arch.KEY=VALUE``, plus
+    ``dropout`` when the user passes ``--dropout`` (accept it only if the model has one).
+    """
+
+
+@hookspec
+def benchbench_register_augmentations(registry):
+    """Add training-time augmentations to ``registry``.
+
+    ``registry.add(name, factory, description=...)`` where ``factory`` is called as
+    ``factory(*, num_classes: int, input_shape: tuple[int, int, int], **options)`` and
+    returns a callable ``augment(images, targets, generator) -> (images, targets)``:
+
+    - ``images``: float tensor ``(B, C, H, W)`` in ``[0, 1]``, on the training device;
+    - ``targets``: int64 class indices ``(B,)`` or float class probabilities
+      ``(B, num_classes)`` (an augmentation that mixes images, like cutmix, returns the
+      latter; :func:`benchbench.augment.soft_targets` converts);
+    - ``generator``: a seeded ``torch.Generator`` on the same device: draw every random
+      number from it, one draw per sample, so that runs are reproducible.
+
+    ``options`` come from ``bench run --set aug.NAME.KEY=VALUE``.
+    """
+
+
+@hookspec
+def benchbench_register_datasets(registry):
+    """Add datasets to ``registry``.
+
+    ``registry.add(name, factory, description=...)`` where ``factory`` is called as
+    ``factory(*, data_dir: pathlib.Path | None, **options)`` and returns a
+    :class:`benchbench.data.ImageData`: uint8 images ``(N, C, H, W)`` and int labels for a
+    train and a test split, plus the class names. Arrays may be numpy or torch.
+    ``options`` come from ``bench run --set dataset.KEY=VALUE``. Raise
+    :class:`benchbench.errors.BenchError` with a fix in the message when the data cannot be
+    found.
+    """

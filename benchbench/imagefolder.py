@@ -1,0 +1,101 @@
+"""Image folders (``CLASS/IMAGE`` trees) decoded once into uint8 arrays, cached on disk.
+
+The cache key is the folder's file list with sizes and modification times plus the
+decoding options, so editing, adding or removing any image invalidates it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from benchbench.errors import BenchError
+
+log = logging.getLogger(__name__)
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm"}
+CACHE_FORMAT = 1
+
+
+def cache_dir() -> Path:
+    """``$BENCH_CACHE_DIR``, else ``~/.cache/benchbench``."""
+    root = os.environ.get("BENCH_CACHE_DIR") or Path.home() / ".cache" / "benchbench"
+    return Path(root)
+
+
+def scan(root: Path) -> tuple[list[str], list[tuple[str, int, int, int]]]:
+    """Class names and ``(relative path, class index, size, mtime_ns)`` for every image."""
+    classes = sorted(p.name for p in os.scandir(root) if p.is_dir() and not p.name.startswith("."))
+    files = []
+    for index, name in enumerate(classes):
+        with os.scandir(root / name) as it:
+            entries = sorted((e for e in it if e.is_file()), key=lambda e: e.name)
+        for e in entries:
+            if Path(e.name).suffix.lower() in IMAGE_SUFFIXES:
+                st = e.stat()
+                files.append((f"{name}/{e.name}", index, st.st_size, st.st_mtime_ns))
+    return classes, files
+
+
+def _decode(path: Path, mode: str, size: tuple[int, int] | None):
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            im = im.convert(mode)
+            if size is not None and im.size != (size[1], size[0]):
+                im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+            array = np.asarray(im, dtype=np.uint8)
+    except Exception as exc:  # corrupt, truncated, not an image
+        return None, f"{path}: {exc}"
+    return (array[None] if array.ndim == 2 else array.transpose(2, 0, 1)), None
+
+
+def load(root: Path, *, mode: str = "RGB", size: tuple[int, int] | None = None,
+         use_cache: bool = True) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """``(classes, images uint8 (N, C, H, W), labels)`` for the tree under ``root``."""
+    if not root.is_dir():
+        raise BenchError(f"Image folder {root} does not exist or is not a directory. Pass "
+                         "--data-dir pointing at a folder of CLASS/IMAGE subfolders.")
+    classes, files = scan(root)
+    if not files:
+        raise BenchError(f"No images found under {root}: expected {root}/CLASS/IMAGE.jpg files "
+                         f"(suffixes {', '.join(sorted(IMAGE_SUFFIXES))}).")
+    key = hashlib.sha256(repr((CACHE_FORMAT, str(root.resolve()), mode, size, files))
+                         .encode()).hexdigest()[:24]
+    cached = cache_dir() / "imagefolder" / f"{key}.npz"
+    if use_cache and cached.exists():
+        try:
+            with np.load(cached) as z:
+                return classes, z["images"], z["labels"]
+        except Exception:  # a damaged cache is rebuilt, never trusted
+            log.warning("ignoring unreadable cache %s", cached)
+
+    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) + 1)) as pool:
+        decoded = list(pool.map(lambda f: _decode(root / f[0], mode, size), files))
+    problems = [err for _, err in decoded if err]
+    for err in problems:
+        log.warning("skipping unreadable image %s", err)
+    kept = [(array, f[1]) for (array, _), f in zip(decoded, files, strict=True) if array is not None]
+    if not kept:
+        raise BenchError(f"None of the {len(files)} images under {root} could be decoded.")
+    shapes: dict[tuple, int] = {}
+    for array, _ in kept:
+        shapes[array.shape] = shapes.get(array.shape, 0) + 1
+    if len(shapes) > 1:
+        common = sorted(shapes.items(), key=lambda kv: -kv[1])[:3]
+        listing = ", ".join(f"{s[1]}x{s[2]} ({n} images)" for s, n in common)
+        raise BenchError(f"Images under {root} have {len(shapes)} different sizes ({listing}, ...). "
+                         "Resize them on load with --set dataset.size=HxW.")
+    images = np.stack([a for a, _ in kept])
+    labels = np.array([label for _, label in kept], dtype=np.int64)
+    if use_cache:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, images=images, labels=labels)
+        os.replace(tmp, cached)
+    return classes, images, labels

@@ -1,0 +1,119 @@
+"""The plugin manager: built-in plugins plus third-party ones from entry points.
+
+Built-ins are listed in :data:`BUILTIN_PLUGINS` and registered with the same
+``pm.register`` as a third-party plugin found in the ``benchbench`` entry-point group.
+A plugin that fails to import, names an unknown hook, or raises while registering (a
+duplicate name, say) is recorded with its error; every other plugin keeps working.
+Set ``BENCH_DISABLE_PLUGIN_AUTOLOAD=1`` to load the built-ins only.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+import traceback
+from dataclasses import dataclass, field
+
+import pluggy
+
+from benchbench import __version__, hookspecs
+from benchbench.registry import Registry
+
+ENTRY_POINT_GROUP = "benchbench"
+BUILTIN_PLUGINS = (
+    "benchbench.builtin.architectures",
+    "benchbench.builtin.augmentations",
+    "benchbench.builtin.datasets",
+)
+KINDS = ("architecture", "augmentation", "dataset")
+
+
+@dataclass
+class PluginInfo:
+    """What ``bench plugins`` shows about one plugin."""
+
+    name: str
+    distribution: str
+    version: str
+    hooks: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Components:
+    """Every registered component, by kind, and the plugins they came from."""
+
+    architectures: Registry
+    augmentations: Registry
+    datasets: Registry
+    plugins: list[PluginInfo]
+
+    def registry(self, kind: str) -> Registry:
+        return {"architecture": self.architectures, "augmentation": self.augmentations,
+                "dataset": self.datasets}[kind]
+
+
+def _short_error(exc: BaseException) -> str:
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    if os.environ.get("BENCH_DEBUG") == "1":
+        text = "".join(traceback.format_exception(exc)).strip()
+    return text
+
+
+def _candidates(use_entry_points: bool):
+    """(name, distribution, version, loader) for every plugin to try."""
+    for module in BUILTIN_PLUGINS:
+        name = module.removeprefix("benchbench.")
+        yield name, "benchbench", __version__, lambda m=module: importlib.import_module(m)
+    if not use_entry_points or os.environ.get("BENCH_DISABLE_PLUGIN_AUTOLOAD") == "1":
+        return
+    for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP),
+                     key=lambda e: e.name):
+        dist = ep.dist.name if ep.dist else "?"
+        version = ep.dist.version if ep.dist else "?"
+        yield ep.name, dist, version, ep.load
+
+
+def load_components(use_entry_points: bool = True, extra_plugins=()) -> Components:
+    """Build a fresh plugin manager and registries.
+
+    ``extra_plugins`` are ``(name, module_or_object)`` pairs registered after the others,
+    which is how tests exercise a plugin without installing it.
+    """
+    pm = pluggy.PluginManager("benchbench")
+    pm.add_hookspecs(hookspecs)
+    registries = {kind: Registry(kind) for kind in KINDS}
+    infos: list[PluginInfo] = []
+
+    candidates = list(_candidates(use_entry_points))
+    candidates += [(name, "<local>", "", lambda o=obj: o) for name, obj in extra_plugins]
+    for name, dist, version, loader in candidates:
+        info = PluginInfo(name, dist, version)
+        infos.append(info)
+        try:
+            plugin = loader()
+            pm.register(plugin, name=name)
+        except Exception as exc:  # a broken plugin must not take the others down
+            info.errors.append(f"failed to load: {_short_error(exc)}")
+            continue
+        info.hooks = sorted(impl_name for impl_name in dir(plugin)
+                            if impl_name.startswith("benchbench_"))
+        unknown = [h for h in info.hooks if not hasattr(pm.hook, h)]
+        if unknown:
+            info.errors.append(f"unknown hook(s) {', '.join(unknown)}: check the spelling "
+                               "against benchbench.hookspecs")
+        for kind in KINDS:
+            hook = getattr(plugin, f"benchbench_register_{kind}s", None)
+            if hook is None:
+                continue
+            registry = registries[kind]
+            snapshot = dict(registry._entries)
+            registry._current_plugin = name
+            try:
+                hook(registry=registry)
+            except Exception as exc:
+                registry._entries = snapshot  # all of this plugin's additions or none
+                info.errors.append(f"benchbench_register_{kind}s: {_short_error(exc)}")
+    return Components(registries["architecture"], registries["augmentation"],
+                      registries["dataset"], infos)

@@ -1,0 +1,108 @@
+"""Registry: the named factories (architectures, augmentations, datasets) plugins add."""
+
+from __future__ import annotations
+
+import fnmatch
+import inspect
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from benchbench.errors import BenchError, PluginError, did_you_mean
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered component."""
+
+    kind: str
+    name: str
+    factory: Callable
+    description: str
+    plugin: str
+
+    def option_names(self) -> set[str] | None:
+        """Keyword options the factory accepts, or None if it takes ``**options``."""
+        params = inspect.signature(self.factory).parameters.values()
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+            return None
+        return {p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+    def create(self, options: dict, **required):
+        """Call the factory with ``required`` arguments and the user's ``options``.
+
+        An option the factory does not accept, or a factory that raises TypeError for its
+        arguments, becomes a BenchError naming the option and what is accepted.
+        """
+        accepted = self.option_names()
+        if accepted is not None:
+            accepted -= set(required)
+            unknown = sorted(set(options) - accepted)
+            if unknown:
+                hint = did_you_mean(unknown[0], accepted)
+                raise BenchError(
+                    f"{self.kind} {self.name!r} has no option {', '.join(map(repr, unknown))}."
+                    f"{hint} It accepts: {', '.join(sorted(accepted)) or 'no options'}."
+                )
+        try:
+            return self.factory(**required, **options)
+        except TypeError as exc:
+            raise BenchError(f"{self.kind} {self.name!r} rejected its options {options}: {exc}"
+                             ) from exc
+
+
+def _natural_key(name: str):
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+class Registry:
+    """Factories of one kind, keyed by name.
+
+    Plugins receive a registry in their ``benchbench_register_*`` hook and call
+    :meth:`add`. A name can be registered once; a second plugin adding the same name is an
+    error that ``bench plugins`` reports against that plugin.
+    """
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._entries: dict[str, Entry] = {}
+        self._current_plugin = "<unknown>"
+
+    def add(self, name: str, factory: Callable, *, description: str = "") -> None:
+        """Register ``factory`` under ``name`` with a one-line ``description``.
+
+        Raises :class:`~benchbench.errors.PluginError` if the name is taken, malformed, or
+        the factory is not callable.
+        """
+        if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.:\-]*", name or ""):
+            raise PluginError(f"invalid {self.kind} name {name!r}: use letters, digits, _ - . :")
+        if not callable(factory):
+            raise PluginError(f"{self.kind} {name!r}: factory {factory!r} is not callable")
+        if name in self._entries:
+            owner = self._entries[name].plugin
+            raise PluginError(f"{self.kind} {name!r} is already registered by plugin {owner!r}")
+        self._entries[name] = Entry(self.kind, name, factory, description.strip(), self._current_plugin)
+
+    def get(self, name: str) -> Entry:
+        """The entry named ``name``; an unknown name raises a BenchError with suggestions."""
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise BenchError(
+                f"Unknown {self.kind} {name!r}.{did_you_mean(name, self._entries)} "
+                f"Run `bench list {self.kind}s` to see the {len(self._entries)} available."
+            ) from None
+
+    def list(self, pattern: str = "*") -> list[Entry]:
+        """Entries whose name matches the shell-style ``pattern``, in natural order."""
+        names = [n for n in self._entries if fnmatch.fnmatchcase(n, pattern)]
+        return [self._entries[n] for n in sorted(names, key=_natural_key)]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self.list())
+
+    def __len__(self) -> int:
+        return len(self._entries)

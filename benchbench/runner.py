@@ -1,0 +1,107 @@
+"""One run against the store: skip it if done, else train, evaluate and record it."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics as stats
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from benchbench.config import RunConfig
+from benchbench.plugins import Components
+from benchbench.store import DONE, RunRecord, Store
+
+
+@dataclass
+class Result:
+    record: RunRecord
+    skipped: bool
+
+
+def summarize(outcome, history: list[dict]) -> dict:
+    """The numbers a report needs, derived once from the run's history and test logits."""
+    import numpy as np
+    import torch.nn.functional as F
+
+    from benchbench.evaluate import confusion
+
+    logits, labels = outcome.test_logits, outcome.test_labels
+    predicted = logits.argmax(1).numpy()
+    matrix = confusion(labels.numpy(), predicted, len(outcome.classes))
+    finite = logits.numel() and bool(logits.isfinite().all())
+    mean = lambda key: stats.fmean(h[key] for h in history) if history else math.nan  # noqa: E731
+    return {
+        "status": outcome.status,
+        "test_acc": float(np.trace(matrix) / max(matrix.sum(), 1)),
+        "test_loss": float(F.cross_entropy(logits, labels)) if finite else math.nan,
+        "epochs_run": len(history),
+        "best_epoch": outcome.best_epoch,
+        "best_val_acc": max((h["val_acc"] for h in history), default=math.nan),
+        "max_train_acc": max((h["train_acc"] for h in history), default=math.nan),
+        "train_seconds_per_epoch": mean("train_seconds"),
+        "val_seconds_per_epoch": mean("val_seconds"),
+        "train_seconds_total": sum(h["train_seconds"] for h in history),
+        "warmup_seconds": outcome.warmup_seconds,
+        "load_seconds": outcome.load_seconds,
+        "num_parameters": outcome.num_parameters,
+        "final_train_loss": history[-1]["train_loss"] if history else math.nan,
+        "final_val_loss": history[-1]["val_loss"] if history else math.nan,
+    }
+
+
+def _artifacts(outcome, summary) -> dict[str, Callable]:
+    import numpy as np
+    import torch
+
+    from benchbench.evaluate import confusion
+
+    matrix = confusion(outcome.test_labels.numpy(), outcome.test_logits.argmax(1).numpy(),
+                       len(outcome.classes))
+    return {
+        "model.pt": lambda p: torch.save(outcome.state_dict, p),
+        "test_logits.npy": lambda p: np.save(p, outcome.test_logits.numpy()),
+        "test_labels.npy": lambda p: np.save(p, outcome.test_labels.numpy()),
+        "confusion.csv": lambda p: np.savetxt(p, matrix, fmt="%d", delimiter=","),
+        "classes.json": lambda p: p.write_text(json.dumps(outcome.classes)),
+    }
+
+
+def execute(config: RunConfig, components: Components, store: Store, *, force: bool = False,
+            on_epoch: Callable[[dict], None] | None = None,
+            on_batch: Callable[[int, int], None] | None = None) -> Result:
+    """Run ``config`` (validated, device resolved) unless an identical run is already done."""
+    from benchbench import device as devices
+    from benchbench.train import train
+
+    existing = store.get(config.run_id)
+    if existing is not None and existing.status in DONE and not force:
+        return Result(existing, skipped=True)
+    environment = devices.describe(devices.resolve(config.device))
+    history: list[dict] = []
+    started = False
+
+    def start() -> None:
+        nonlocal started
+        store.begin(config, environment)
+        started = True
+
+    def record_epoch(record: dict) -> None:
+        history.append(record)
+        store.add_epoch(config.run_id, record)
+        if on_epoch is not None:
+            on_epoch(record)
+
+    try:
+        outcome = train(config, components, on_start=start, on_epoch=record_epoch,
+                        on_batch=on_batch)
+        summary = summarize(outcome, history)
+        store.finish(config.run_id, outcome.status, summary, _artifacts(outcome, summary))
+    except BaseException as exc:
+        if started:  # errors before training starts leave the store untouched
+            reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else \
+                "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            store.fail(config.run_id, reason)
+        raise
+    return Result(store.get(config.run_id), skipped=False)

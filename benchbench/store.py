@@ -1,0 +1,204 @@
+"""The results store: an SQLite database plus one artifact folder per run.
+
+Layout under the results directory::
+
+    bench.db              runs (config, environment, status, summary) and per-epoch history
+    runs/<run id>/        model.pt, test_logits.npy, test_labels.npy, confusion.csv, classes.json
+
+Every write is one transaction. A run is inserted as ``running`` before training starts
+and turned ``complete`` (or ``diverged``/``failed``) only after its artifacts are in
+place, so a run killed at any moment stays marked incomplete and nothing stored earlier
+is touched.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import sqlite3
+import time
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchbench.config import RunConfig
+from benchbench.errors import BenchError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    group_id TEXT NOT NULL,
+    label TEXT NOT NULL,
+    status TEXT NOT NULL,
+    config TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    summary TEXT,
+    error TEXT,
+    started REAL NOT NULL,
+    finished REAL
+);
+CREATE TABLE IF NOT EXISTS epochs (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    epoch INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (run_id, epoch)
+);
+"""
+DONE = ("complete", "diverged")
+
+
+def default_root() -> Path:
+    return Path(os.environ.get("BENCH_RESULTS") or "bench-results")
+
+
+def _json(value: Any) -> str:
+    # NaN is not JSON: store it as null so every reader can parse the record.
+    def clean(v):
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        return v
+
+    return json.dumps(clean(value), sort_keys=True)
+
+
+@dataclass
+class RunRecord:
+    """One stored run."""
+
+    id: str
+    group_id: str
+    label: str
+    status: str
+    config: dict
+    environment: dict
+    summary: dict
+    error: str | None
+    started: float
+    finished: float | None
+
+    @property
+    def run_config(self) -> RunConfig:
+        return RunConfig.from_dict(self.config)
+
+
+class Store:
+    """Results under ``root`` (created on first write)."""
+
+    def __init__(self, root: Path | str | None = None):
+        self.root = Path(root) if root is not None else default_root()
+        self.db_path = self.root / "bench.db"
+        if self.root.exists() and not self.root.is_dir():
+            raise BenchError(f"--results {self.root} is a file; give a directory.")
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(self.db_path, timeout=60, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise BenchError(f"{self.db_path} is not a readable benchbench database ({exc}). "
+                             "Point --results at another directory; this file was left as is."
+                             ) from None
+        return conn
+
+    def _write(self, *statements: tuple[str, tuple]) -> None:
+        with closing(self._connect()) as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, params in statements:
+                    conn.execute(sql, params)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def _query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        if not self.db_path.exists():
+            return []
+        with closing(self._connect()) as conn:
+            conn.row_factory = sqlite3.Row
+            return conn.execute(sql, params).fetchall()
+
+    @staticmethod
+    def _record(row: sqlite3.Row) -> RunRecord:
+        return RunRecord(row["id"], row["group_id"], row["label"], row["status"],
+                         json.loads(row["config"]), json.loads(row["environment"]),
+                         json.loads(row["summary"] or "{}"), row["error"], row["started"],
+                         row["finished"])
+
+    def run_dir(self, run_id: str) -> Path:
+        return self.root / "runs" / run_id
+
+    # -- writing -----------------------------------------------------------------------
+
+    def begin(self, config: RunConfig, environment: dict) -> None:
+        """Insert (or reset) ``config``'s run as running, forgetting any partial history."""
+        run_id = config.run_id
+        self._write(
+            ("DELETE FROM epochs WHERE run_id = ?", (run_id,)),
+            ("INSERT OR REPLACE INTO runs (id, group_id, label, status, config, environment, "
+             "started) VALUES (?, ?, ?, 'running', ?, ?, ?)",
+             (run_id, config.group_id, config.label, _json(config.to_dict()), _json(environment),
+              time.time())),
+        )
+
+    def add_epoch(self, run_id: str, record: dict) -> None:
+        self._write(("INSERT OR REPLACE INTO epochs (run_id, epoch, record) VALUES (?, ?, ?)",
+                     (run_id, int(record["epoch"]), _json(record))))
+
+    def finish(self, run_id: str, status: str, summary: dict, artifacts: dict[str, Any]) -> None:
+        """Write ``artifacts`` (name → writer(path)) atomically, then mark the run done."""
+        final = self.run_dir(run_id)
+        staging = final.with_name(f".{run_id}.{os.getpid()}.tmp")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        for name, write in artifacts.items():
+            write(staging / name)
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(staging, final)
+        self._write(("UPDATE runs SET status = ?, summary = ?, finished = ?, error = NULL "
+                     "WHERE id = ?", (status, _json(summary), time.time(), run_id)))
+
+    def fail(self, run_id: str, error: str) -> None:
+        self._write(("UPDATE runs SET status = 'failed', error = ?, finished = ? WHERE id = ?",
+                     (error, time.time(), run_id)))
+
+    # -- reading -----------------------------------------------------------------------
+
+    def get(self, run_id: str) -> RunRecord | None:
+        rows = self._query("SELECT * FROM runs WHERE id = ?", (run_id,))
+        return self._record(rows[0]) if rows else None
+
+    def runs(self, statuses: tuple[str, ...] | None = None) -> list[RunRecord]:
+        rows = self._query("SELECT * FROM runs ORDER BY started")
+        records = [self._record(r) for r in rows]
+        return [r for r in records if statuses is None or r.status in statuses]
+
+    def history(self, run_id: str) -> list[dict]:
+        rows = self._query("SELECT record FROM epochs WHERE run_id = ? ORDER BY epoch", (run_id,))
+        return [json.loads(r["record"]) for r in rows]
+
+    def find(self, key: str) -> RunRecord:
+        """A run by id, unique id prefix, or unique label."""
+        records = self.runs()
+        matches = [r for r in records if r.id == key] or \
+                  [r for r in records if r.id.startswith(key)] or \
+                  [r for r in records if r.label == key]
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise BenchError(f"No run {key!r} in {self.root}. `bench report` lists the stored "
+                             "runs; pass --results if they live elsewhere.")
+        ids = ", ".join(r.id for r in matches[:5])
+        raise BenchError(f"{key!r} matches {len(matches)} runs ({ids}...): give more of the id.")

@@ -1,0 +1,320 @@
+"""The training loop: data on the device once, seeded batches, timed epochs, early stopping.
+
+Read top to bottom: :func:`prepare` loads and splits the data, :func:`train` builds the
+model and runs the epochs, :func:`predict` evaluates. Everything random comes from
+generators seeded by ``config.seed``, so the same command gives the same numbers.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from benchbench import device as devices
+from benchbench.augment import compose
+from benchbench.config import RunConfig
+from benchbench.data import ImageData, stratified_split
+from benchbench.errors import BenchError
+from benchbench.normalize import statistics
+from benchbench.plugins import Components
+from benchbench.timing import Stopwatch
+
+WARMUP_STEPS = 2
+
+
+@dataclass
+class Splits:
+    """uint8 images and int64 labels for train, validation and test, on one device."""
+
+    classes: list[str]
+    train: tuple[torch.Tensor, torch.Tensor]
+    val: tuple[torch.Tensor, torch.Tensor]
+    test: tuple[torch.Tensor, torch.Tensor]
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return tuple(self.train[0].shape[1:])
+
+    def to(self, device: torch.device) -> Splits:
+        move = lambda pair: tuple(t.to(device, non_blocking=True) for t in pair)  # noqa: E731
+        return Splits(self.classes, move(self.train), move(self.val), move(self.test))
+
+
+@dataclass
+class Outcome:
+    """What a finished run produced."""
+
+    status: str  # "complete" or "diverged"
+    history: list[dict] = field(default_factory=list)
+    best_epoch: int | None = None
+    test_logits: torch.Tensor | None = None
+    test_labels: torch.Tensor | None = None
+    classes: list[str] = field(default_factory=list)
+    state_dict: dict | None = None
+    num_parameters: int = 0
+    load_seconds: float = 0.0
+    warmup_seconds: float = 0.0
+
+
+def prepare(config: RunConfig, components: Components) -> Splits:
+    """Load the dataset through its plugin and carve a stratified validation split."""
+    entry = components.datasets.get(config.dataset)
+    data_dir = Path(config.data_dir).expanduser() if config.data_dir else None
+    if data_dir is not None and not data_dir.exists():
+        raise BenchError(f"--data-dir {data_dir} does not exist. Point it at the dataset folder.")
+    data = entry.create(config.dataset_options, data_dir=data_dir)
+    if not isinstance(data, ImageData):
+        raise BenchError(f"dataset {config.dataset!r} returned {type(data).__name__}, "
+                         "not benchbench.data.ImageData. Fix the dataset factory.")
+    data = data.as_tensors(config.dataset)
+    keep, held = stratified_split(data.train_labels.numpy(), config.val_fraction,
+                                  config.split_seed)
+    keep, held = torch.from_numpy(keep), torch.from_numpy(held)
+    x, y = data.train_images, data.train_labels
+    return Splits(data.classes, (x[keep], y[keep]), (x[held], y[held]),
+                  (data.test_images, data.test_labels))
+
+
+def build_model(config: RunConfig, components: Components, splits: Splits) -> torch.nn.Module:
+    options = dict(config.arch_options)
+    entry = components.architectures.get(config.arch)
+    if config.dropout is not None:
+        accepted = entry.option_names()
+        if accepted is not None and "dropout" not in accepted:
+            raise BenchError(f"--dropout: architecture {config.arch!r} has no dropout option.")
+        options["dropout"] = config.dropout
+    torch.manual_seed(config.seed)
+    model = entry.create(options, num_classes=len(splits.classes),
+                         input_shape=splits.input_shape)
+    if not isinstance(model, torch.nn.Module):
+        raise BenchError(f"architecture {config.arch!r} returned {type(model).__name__}, "
+                         "not a torch.nn.Module. Fix the architecture factory.")
+    return model
+
+
+def build_augment(config: RunConfig, components: Components, splits: Splits):
+    augments = [
+        components.augmentations.get(name).create(
+            config.aug_options.get(name, {}), num_classes=len(splits.classes),
+            input_shape=splits.input_shape)
+        for name in config.augs
+    ]
+    return compose(augments)
+
+
+def build_optimizer(config: RunConfig, model: torch.nn.Module, steps_per_epoch: int):
+    params = [p for p in model.parameters() if p.requires_grad]
+    if config.optimizer == "sgd":
+        optimizer = torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
+                                    nesterov=config.nesterov and config.momentum > 0,
+                                    weight_decay=config.weight_decay)
+    elif config.optimizer == "adam":
+        optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    else:
+        optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    schedulers = {
+        "none": lambda: None,
+        "step": lambda: torch.optim.lr_scheduler.StepLR(optimizer, config.lr_step, config.lr_gamma),
+        "piecewise": lambda: torch.optim.lr_scheduler.MultiStepLR(
+            optimizer, list(config.lr_milestones), config.lr_gamma),
+        "cosine": lambda: torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.epochs),
+        "onecycle": lambda: torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=config.lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch),
+    }
+    return optimizer, schedulers[config.scheduler]()
+
+
+class Batcher:
+    """Turns uint8 device batches into normalized float inputs, channels-last on CUDA."""
+
+    def __init__(self, mean: torch.Tensor, std: torch.Tensor, device: torch.device):
+        self.mean, self.std = mean.to(device), std.to(device)
+        self.channels_last = device.type == "cuda"
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        x = images.float().div_(255)
+        return self.finish(x)
+
+    def finish(self, x: torch.Tensor) -> torch.Tensor:
+        x = (x - self.mean) / self.std
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+
+def autocast(config: RunConfig, device: torch.device):
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(config.precision)
+    return torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
+
+
+@torch.no_grad()
+def predict(model, images, batcher, config, device, batch_size=1024) -> torch.Tensor:
+    """Float32 logits for ``images`` (uint8, on ``device``), in eval mode."""
+    model.eval()
+    outputs = []
+    for start in range(0, len(images), batch_size):
+        with autocast(config, device):
+            outputs.append(model(batcher(images[start:start + batch_size])).float())
+    return torch.cat(outputs) if outputs else torch.empty(0, 0, device=device)
+
+
+def _evaluate(model, split, batcher, config, device) -> tuple[float, float]:
+    images, labels = split
+    logits = predict(model, images, batcher, config, device)
+    loss = F.cross_entropy(logits, labels).item()
+    return loss, (logits.argmax(1) == labels).float().mean().item()
+
+
+class EarlyStopping:
+    """Tracks the best monitored value; says when patience has run out."""
+
+    def __init__(self, monitor: str, patience: int | None, min_delta: float):
+        self.sign = 1.0 if monitor == "val_loss" else -1.0  # lower loss, higher accuracy
+        self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
+        self.best = math.inf
+        self.best_epoch: int | None = None
+        self.waited = 0
+
+    def update(self, record: dict) -> bool:
+        """Record one epoch; True if it is the new best."""
+        value = self.sign * record[self.monitor]
+        if value < self.best - self.min_delta:
+            self.best, self.best_epoch, self.waited = value, record["epoch"], 0
+            return True
+        self.waited += 1
+        return False
+
+    @property
+    def should_stop(self) -> bool:
+        return self.patience is not None and self.waited >= self.patience
+
+
+def train(config: RunConfig, components: Components,
+          on_start: Callable[[], None] | None = None,
+          on_epoch: Callable[[dict], None] | None = None,
+          on_batch: Callable[[int, int], None] | None = None) -> Outcome:
+    """Run ``config`` (validated) end to end.
+
+    ``on_start`` is called once the data, model and augmentations are built (so a usage
+    error never gets that far), ``on_epoch`` with each epoch's record, ``on_batch`` with
+    ``(batch, batches)`` for progress displays.
+    """
+    device = devices.resolve(config.device)
+    started = time.perf_counter()
+    cpu_splits = prepare(config, components)
+    splits = cpu_splits.to(device)  # the whole dataset moves to the device once
+    devices.synchronize(device)
+    load_seconds = time.perf_counter() - started
+
+    train_x, train_y = splits.train
+    n, num_classes = len(train_x), len(splits.classes)
+    mean, std = statistics(config.normalize, cpu_splits.train[0])
+    batcher = Batcher(mean, std, device)
+    model = build_model(config, components, splits).to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+        torch.backends.cudnn.benchmark = True
+    augment = build_augment(config, components, splits)
+    steps = max(1, math.ceil(n / config.batch_size))
+    optimizer, scheduler = build_optimizer(config, model, steps)
+    scaler = torch.amp.GradScaler(device.type, enabled=config.precision == "fp16")
+    if on_start is not None:
+        on_start()
+
+    def step(model, optimizer, scaler, images, targets, aug_generator):
+        x, targets = augment(images.float().div_(255), targets, aug_generator)
+        with autocast(config, device):
+            logits = model(batcher.finish(x))
+            loss = F.cross_entropy(logits.float(), targets,
+                                   label_smoothing=config.label_smoothing)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        if config.clip_grad is not None:
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad)
+        scaler.step(optimizer)
+        scaler.update()
+        return loss.detach(), logits.detach(), targets
+
+    # Warm-up (kernel selection, allocator, lazy init) on throwaway copies, timed apart.
+    with Stopwatch(device) as warmup:
+        spare_model, spare_opt = copy.deepcopy(model), None
+        spare_opt, _ = build_optimizer(config, spare_model, steps)
+        spare_scaler = torch.amp.GradScaler(device.type, enabled=config.precision == "fp16")
+        spare_gen = torch.Generator(device).manual_seed(config.seed)
+        spare_model.train()
+        for _ in range(WARMUP_STEPS):
+            idx = torch.arange(min(config.batch_size, n), device=device)
+            step(spare_model, spare_opt, spare_scaler, train_x[idx], train_y[idx], spare_gen)
+        if len(splits.val[0]):
+            predict(spare_model, splits.val[0][:1024], batcher, config, device)
+        del spare_model, spare_opt, spare_scaler
+
+    torch.manual_seed(config.seed)  # dropout and other global draws
+    order_generator = torch.Generator().manual_seed(config.seed)
+    aug_generator = torch.Generator(device).manual_seed(config.seed + 1)
+    stopper = EarlyStopping(config.monitor, config.early_stopping, config.min_delta)
+    outcome = Outcome("complete", classes=splits.classes, load_seconds=load_seconds,
+                      warmup_seconds=warmup.seconds,
+                      num_parameters=sum(p.numel() for p in model.parameters()))
+    best_state = None
+    has_val = len(splits.val[0]) > 0
+
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device, dtype=torch.long)
+        seen = 0
+        lr = optimizer.param_groups[0]["lr"]
+        with Stopwatch(device) as train_watch:
+            order = torch.randperm(n, generator=order_generator).to(device)
+            for b, start in enumerate(range(0, n, config.batch_size)):
+                idx = order[start:start + config.batch_size]
+                if len(idx) < 2 <= n:  # a lone last sample breaks batch norm; skip it
+                    continue
+                loss, logits, targets = step(model, optimizer, scaler, train_x[idx],
+                                             train_y[idx], aug_generator)
+                hard = targets if targets.ndim == 1 else targets.argmax(1)
+                loss_sum += loss * len(idx)
+                correct += (logits.argmax(1) == hard).sum()
+                seen += len(idx)
+                if scheduler is not None and config.scheduler == "onecycle":
+                    scheduler.step()
+                if on_batch is not None:
+                    on_batch(b + 1, steps)
+            train_loss = (loss_sum / max(seen, 1)).item()
+            train_acc = correct.item() / max(seen, 1)
+        if scheduler is not None and config.scheduler != "onecycle":
+            scheduler.step()
+        record = {"epoch": epoch, "lr": lr, "train_loss": train_loss, "train_acc": train_acc,
+                  "val_loss": math.nan, "val_acc": math.nan,
+                  "train_seconds": train_watch.seconds, "val_seconds": 0.0}
+        if has_val:
+            with Stopwatch(device) as val_watch:
+                record["val_loss"], record["val_acc"] = _evaluate(model, splits.val, batcher,
+                                                                  config, device)
+            record["val_seconds"] = val_watch.seconds
+        outcome.history.append(record)
+        if on_epoch is not None:
+            on_epoch(record)
+        if not math.isfinite(train_loss):
+            outcome.status = "diverged"
+            break
+        if has_val and stopper.update(record) and config.restore_best:
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if stopper.should_stop:
+            break
+
+    outcome.best_epoch = stopper.best_epoch
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    test_x, test_y = splits.test
+    outcome.test_logits = predict(model, test_x, batcher, config, device).cpu()
+    outcome.test_labels = test_y.cpu()
+    outcome.state_dict = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    return outcome
