@@ -99,7 +99,7 @@ def load_components(use_entry_points: bool = True, extra_plugins=()) -> Componen
             continue
         info.hooks = sorted(impl_name for impl_name in dir(plugin)
                             if impl_name.startswith("benchbench_"))
-        unknown = [h for h in info.hooks if not hasattr(pm.hook, h)]
+        unknown = [h for h in info.hooks if not hasattr(hookspecs, h)]
         if unknown:
             info.errors.append(f"unknown hook(s) {', '.join(unknown)}: check the spelling "
                                "against benchbench.hookspecs")

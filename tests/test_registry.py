@@ -1,0 +1,48 @@
+import pytest
+
+from benchbench.errors import BenchError, PluginError
+from benchbench.registry import Registry
+
+
+def factory(*, num_classes, input_shape, width: int = 4):
+    return ("built", num_classes, input_shape, width)
+
+
+def test_duplicate_names_are_rejected_with_the_owner():
+    registry = Registry("architecture")
+    registry._current_plugin = "first"
+    registry.add("net", factory)
+    registry._current_plugin = "second"
+    with pytest.raises(PluginError, match="already registered by plugin 'first'"):
+        registry.add("net", factory)
+
+
+def test_unknown_name_suggests_the_closest():
+    registry = Registry("architecture")
+    registry.add("resnet_skip", factory)
+    with pytest.raises(BenchError, match=r"Unknown architecture 'resnet_skp'.*resnet_skip"):
+        registry.get("resnet_skp")
+
+
+def test_list_filters_with_wildcards_in_natural_order():
+    registry = Registry("architecture")
+    for name in ["net10", "net2", "other", "net1"]:
+        registry.add(name, factory)
+    assert [e.name for e in registry.list("net*")] == ["net1", "net2", "net10"]
+
+
+def test_create_rejects_unknown_options_and_names_the_accepted_ones():
+    registry = Registry("architecture")
+    registry.add("net", factory)
+    entry = registry.get("net")
+    assert entry.create({"width": 8}, num_classes=3, input_shape=(1, 8, 8))[3] == 8
+    with pytest.raises(BenchError, match=r"no option 'widht'.*'width'.*accepts: width"):
+        entry.create({"widht": 8}, num_classes=3, input_shape=(1, 8, 8))
+
+
+def test_invalid_names_and_factories_are_refused():
+    registry = Registry("dataset")
+    with pytest.raises(PluginError, match="invalid dataset name"):
+        registry.add("has space", factory)
+    with pytest.raises(PluginError, match="not callable"):
+        registry.add("ok", 42)

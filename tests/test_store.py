@@ -1,0 +1,87 @@
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from benchbench.store import Store
+from conftest import FAST
+
+
+def test_a_run_is_stored_with_config_environment_history_and_artifacts(bench, isolated):
+    result = bench("run", *FAST, "--name", "Model A", "--json")
+    assert result.code == 0, result.err
+    summary = json.loads(result.out)
+    store = Store(isolated / "results")
+    record = store.get(summary["run_id"])
+    assert record.status == "complete" and record.label == "Model A"
+    assert record.config["arch"] == "resnet_skip" and record.config["device"] == "cpu"
+    assert record.environment["torch"] and record.environment["benchbench"]
+    history = store.history(record.id)
+    assert [h["epoch"] for h in history] == [1, 2]
+    folder = store.run_dir(record.id)
+    logits = np.load(folder / "test_logits.npy")
+    labels = np.load(folder / "test_labels.npy")
+    assert (logits.argmax(1) == labels).mean() == summary["test_acc"]
+    matrix = np.loadtxt(folder / "confusion.csv", delimiter=",")
+    assert matrix.sum() == len(labels) and (folder / "model.pt").exists()
+
+
+def test_an_identical_run_is_skipped_unless_forced(bench):
+    first = json.loads(bench("run", *FAST, "--json").out)
+    again = bench("run", *FAST, "--json")
+    assert json.loads(again.out)["skipped"] is True and "already stored" in again.err
+    assert json.loads(again.out)["test_acc"] == first["test_acc"]
+    forced = json.loads(bench("run", *FAST, "--json", "--force").out)
+    assert forced["skipped"] is False and forced["test_acc"] == first["test_acc"]
+
+
+def test_seeds_run_once_each(bench, isolated):
+    result = bench("run", *FAST, "--seeds", "0-2", "--json")
+    runs = json.loads(result.out)
+    assert [r["seed"] for r in runs] == [0, 1, 2]
+    assert len({r["run_id"] for r in runs}) == 3
+    assert len(Store(isolated / "results").runs()) == 3
+
+
+def test_killing_a_run_keeps_earlier_results_and_marks_it_incomplete(bench, isolated):
+    assert bench("run", *FAST, "--name", "kept").code == 0
+    store = Store(isolated / "results")
+    kept = store.runs()[0]
+    slow = ["--dataset", "fake", "--set", "dataset.train_size=3000", "--arch", "cnn_small",
+            "--epochs", "50", "--batch-size", "32", "--name", "killed"]
+    process = subprocess.Popen([sys.executable, "-m", "benchbench", "run", *slow],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            running = [r for r in store.runs() if r.label == "killed"]
+            if running and store.history(running[0].id):
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the run never recorded an epoch")
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+    killed = next(r for r in store.runs() if r.label == "killed")
+    assert killed.status == "running"  # incomplete, never complete
+    assert len(store.history(killed.id)) >= 1
+    assert store.get(kept.id).status == "complete"
+    assert store.get(kept.id).summary == kept.summary
+    assert (store.run_dir(kept.id) / "model.pt").exists()
+    report = bench("report", "--format", "csv")
+    assert "kept" in report.out and "killed" not in report.out
+    assert "1 incomplete" in report.err
+
+
+def test_a_corrupt_database_is_refused_and_left_alone(bench, isolated):
+    results = isolated / "broken"
+    results.mkdir()
+    (results / "bench.db").write_bytes(b"this is not sqlite" * 100)
+    result = bench("report", "--results", results)
+    assert result.code == 2 and "not a readable benchbench database" in result.err
+    assert (results / "bench.db").read_bytes() == b"this is not sqlite" * 100

@@ -1,0 +1,114 @@
+import math
+
+import pytest
+import torch
+
+from benchbench.config import RunConfig
+from benchbench.errors import BenchError
+from benchbench.plugins import load_components
+from benchbench.train import train
+
+
+@pytest.fixture(scope="module")
+def components():
+    return load_components(use_entry_points=False)
+
+
+def config(**overrides):
+    base = dict(arch="resnet_skip", arch_options={"widths": "8,16"}, dataset="digits", epochs=2,
+                batch_size=64, device="cpu")
+    base.update(overrides)
+    return RunConfig(**base).validated()
+
+
+def test_same_seed_gives_bit_identical_losses_and_predictions(components):
+    cfg = config(augs=("hflip", "crop", "cutmix"), epochs=2)
+    first, second = train(cfg, components), train(cfg, components)
+    keys = ("train_loss", "train_acc", "val_loss", "val_acc")
+    assert [[h[k] for k in keys] for h in first.history] == \
+           [[h[k] for k in keys] for h in second.history]
+    assert torch.equal(first.test_logits, second.test_logits)
+    other = train(config(augs=("hflip", "crop", "cutmix"), epochs=2, seed=1), components)
+    assert other.history[0]["train_loss"] != first.history[0]["train_loss"]
+
+
+def test_the_model_learns_digits(components):
+    outcome = train(config(epochs=4, lr=3e-3), components)
+    accuracy = (outcome.test_logits.argmax(1) == outcome.test_labels).float().mean().item()
+    assert accuracy > 0.7
+    assert outcome.history[-1]["train_loss"] < outcome.history[0]["train_loss"]
+    assert all(h["train_seconds"] > 0 and h["val_seconds"] > 0 for h in outcome.history)
+    assert outcome.warmup_seconds > 0
+
+
+def test_early_stopping_stops_and_restores_the_best_epoch(components):
+    # lr 0 never improves after the first epoch: patience 2 stops at epoch 3.
+    cfg = config(epochs=10, lr=1e-12, early_stopping=2, monitor="val_acc", min_delta=0.5)
+    outcome = train(cfg, components)
+    assert len(outcome.history) == 3 and outcome.best_epoch == 1
+
+
+def test_restore_best_evaluates_the_best_weights(components):
+    cfg = config(epochs=3, lr=3e-3, restore_best=True)
+    outcome = train(cfg, components)
+    best = min(outcome.history, key=lambda h: h["val_loss"])
+    assert outcome.best_epoch == best["epoch"]
+
+
+def test_a_diverging_loss_stops_the_run_as_diverged(components):
+    outcome = train(config(arch="cnn_small", arch_options={}, epochs=5, lr=1e6,
+                           optimizer="sgd", momentum=0.0), components)
+    assert outcome.status == "diverged"
+    assert not math.isfinite(outcome.history[-1]["train_loss"])
+    assert len(outcome.history) < 5
+
+
+@pytest.mark.parametrize("scheduler,extra", [("step", {"lr_step": 1}), ("cosine", {}),
+                                             ("onecycle", {}),
+                                             ("piecewise", {"lr_milestones": (1,)})])
+def test_schedulers_change_the_learning_rate(components, scheduler, extra):
+    outcome = train(config(scheduler=scheduler, optimizer="sgd", **extra), components)
+    lrs = [h["lr"] for h in outcome.history]
+    assert lrs[0] != lrs[1] or scheduler == "onecycle"
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw"])
+def test_optimizers_and_bf16_autocast_run(components, optimizer):
+    outcome = train(config(optimizer=optimizer, precision="bf16", epochs=1,
+                           weight_decay=1e-4, clip_grad=1.0), components)
+    assert outcome.status == "complete" and outcome.test_logits.dtype == torch.float32
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("batch_size", 0, "--batch-size"), ("lr", -1.0, "--lr"), ("val_fraction", 1.0,
+                                                              "--val-fraction"),
+    ("epochs", 0, "--epochs"), ("optimizer", "rmsprop", "choose one of sgd, adam, adamw"),
+])
+def test_impossible_values_are_refused_before_any_work(field, value, message):
+    with pytest.raises(BenchError, match=message):
+        RunConfig(**{field: value}).validated()
+
+
+def test_unknown_architecture_options_are_named(components):
+    with pytest.raises(BenchError, match="no option 'nope'.*accepts: bn, dropout, kernel"):
+        train(config(arch="cnn_small", arch_options={"nope": 1}), components)
+
+
+def test_dropout_needs_an_architecture_with_dropout():
+    import types
+
+    def plain(*, num_classes, input_shape):
+        return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(num_classes))
+
+    plugin = types.SimpleNamespace(
+        benchbench_register_architectures=lambda registry: registry.add("plain", plain))
+    loaded = load_components(use_entry_points=False, extra_plugins=[("p", plugin)])
+    with pytest.raises(BenchError, match="--dropout: architecture 'plain' has no dropout"):
+        train(config(arch="plain", arch_options={}, dropout=0.5), loaded)
+
+
+def test_run_ids_hash_the_whole_config_and_groups_ignore_the_seed():
+    a, b = config(seed=0), config(seed=1)
+    assert a.run_id != b.run_id and a.group_id == b.group_id
+    assert config(lr=0.1).group_id != a.group_id
+    assert RunConfig.from_dict(a.to_dict()) == a
