@@ -32,8 +32,9 @@ def compose(augments: Sequence[Augment]) -> Augment:
     return apply
 
 
-def random_crops(padded: torch.Tensor, height: int, width: int,
-                 generator: torch.Generator) -> torch.Tensor:
+def random_crops(
+    padded: torch.Tensor, height: int, width: int, generator: torch.Generator
+) -> torch.Tensor:
     """One random ``height x width`` window per image of ``padded`` (B, C, H', W')."""
     b, _, ph, pw = padded.shape
     device = padded.device

@@ -46,6 +46,7 @@ class RunConfig:
     monitor: str = "val_loss"
     restore_best: bool | None = None
     val_fraction: float = 0.1
+    subset: int | None = None
     split_seed: int = 0
     normalize: str = "dataset"
     seed: int = 0
@@ -58,6 +59,7 @@ class RunConfig:
 
     def validated(self) -> RunConfig:
         """This config with defaults resolved, or a BenchError naming the bad value."""
+
         def bad(flag, value, why):
             raise BenchError(f"{flag} {value!r}: {why}")
 
@@ -85,7 +87,9 @@ class RunConfig:
         if self.lr_step is not None and self.lr_step < 1:
             bad("--lr-step", self.lr_step, "step every >= 1 epochs.")
         if self.scheduler == "piecewise" and not self.lr_milestones:
-            bad("--scheduler", "piecewise", "give the epochs to drop at with --lr-milestones 10,20.")
+            bad(
+                "--scheduler", "piecewise", "give the epochs to drop at with --lr-milestones 10,20."
+            )
         if self.dropout is not None and not 0 <= self.dropout < 1:
             bad("--dropout", self.dropout, "must lie in [0, 1).")
         if not 0 <= self.label_smoothing < 1:
@@ -94,12 +98,17 @@ class RunConfig:
             bad("--clip-grad", self.clip_grad, "the maximum gradient norm must be > 0.")
         if not 0 <= self.val_fraction < 1:
             bad("--val-fraction", self.val_fraction, "hold out a fraction in [0, 1), e.g. 0.1.")
+        if self.subset is not None and self.subset < 2:
+            bad("--subset", self.subset, "keep at least 2 training images.")
         if self.early_stopping is not None:
             if self.early_stopping < 1:
                 bad("--early-stopping", self.early_stopping, "patience is >= 1 epochs.")
             if self.val_fraction == 0:
-                bad("--early-stopping", self.early_stopping,
-                    "needs a validation split: set --val-fraction above 0.")
+                bad(
+                    "--early-stopping",
+                    self.early_stopping,
+                    "needs a validation split: set --val-fraction above 0.",
+                )
         if self.min_delta < 0:
             bad("--min-delta", self.min_delta, "must be >= 0.")
         restore = self.restore_best
@@ -111,8 +120,13 @@ class RunConfig:
         if self.scheduler == "step" and lr_step is None:
             lr_step = max(1, self.epochs // 3)
         augs = tuple(a for a in self.augs if a != "none")
-        return replace(self, restore_best=restore, lr_step=lr_step, augs=augs,
-                       lr_milestones=tuple(sorted(self.lr_milestones)))
+        return replace(
+            self,
+            restore_best=restore,
+            lr_step=lr_step,
+            augs=augs,
+            lr_milestones=tuple(sorted(self.lr_milestones)),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -180,10 +194,13 @@ def parse_sets(items: list[str], augs: tuple[str, ...]) -> dict[str, Any]:
             out["dataset_options"][parts[1]] = parsed
         elif scope == "aug" and len(parts) == 3:
             if parts[1] not in augs:
-                raise BenchError(f"--set {item!r}: augmentation {parts[1]!r} is not in this run's "
-                                 f"--aug list ({', '.join(augs) or 'none'}).")
+                raise BenchError(
+                    f"--set {item!r}: augmentation {parts[1]!r} is not in this run's "
+                    f"--aug list ({', '.join(augs) or 'none'})."
+                )
             out["aug_options"].setdefault(parts[1], {})[parts[2]] = parsed
         else:
-            raise BenchError(f"--set {item!r}: KEY must be arch.OPTION, aug.NAME.OPTION or "
-                             "dataset.OPTION.")
+            raise BenchError(
+                f"--set {item!r}: KEY must be arch.OPTION, aug.NAME.OPTION or dataset.OPTION."
+            )
     return out

@@ -50,21 +50,32 @@ class ImageData:
         def labels(y, x, split):
             y = torch.as_tensor(y).long()
             if y.shape != (x.shape[0],):
-                raise BenchError(f"Dataset {name!r}: {split} has {x.shape[0]} images but "
-                                 f"labels of shape {tuple(y.shape)}.")
+                raise BenchError(
+                    f"Dataset {name!r}: {split} has {x.shape[0]} images but "
+                    f"labels of shape {tuple(y.shape)}."
+                )
             if len(y) and (int(y.min()) < 0 or int(y.max()) >= len(self.classes)):
-                raise BenchError(f"Dataset {name!r}: {split} labels must lie in "
-                                 f"0..{len(self.classes) - 1} (one per class name).")
+                raise BenchError(
+                    f"Dataset {name!r}: {split} labels must lie in "
+                    f"0..{len(self.classes) - 1} (one per class name)."
+                )
             return y
 
         train_x, test_x = images(self.train_images, "train"), images(self.test_images, "test")
         if len(train_x) == 0:
             raise BenchError(f"Dataset {name!r} has no training images.")
         if train_x.shape[1:] != test_x.shape[1:] and len(test_x):
-            raise BenchError(f"Dataset {name!r}: train images are {tuple(train_x.shape[1:])} "
-                             f"but test images {tuple(test_x.shape[1:])}.")
-        return ImageData(list(self.classes), train_x, labels(self.train_labels, train_x, "train"),
-                         test_x, labels(self.test_labels, test_x, "test"))
+            raise BenchError(
+                f"Dataset {name!r}: train images are {tuple(train_x.shape[1:])} "
+                f"but test images {tuple(test_x.shape[1:])}."
+            )
+        return ImageData(
+            list(self.classes),
+            train_x,
+            labels(self.train_labels, train_x, "train"),
+            test_x,
+            labels(self.test_labels, test_x, "test"),
+        )
 
 
 def stratified_split(labels, fraction: float, seed: int):
@@ -81,8 +92,9 @@ def stratified_split(labels, fraction: float, seed: int):
         return everything, everything[:0]
     counts = np.bincount(labels)
     try:
-        keep, held = train_test_split(everything, test_size=fraction, random_state=seed,
-                                      stratify=labels)
+        keep, held = train_test_split(
+            everything, test_size=fraction, random_state=seed, stratify=labels
+        )
     except ValueError as exc:
         raise BenchError(
             f"Cannot hold out {fraction:g} of {len(labels)} images stratified by class "

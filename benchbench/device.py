@@ -19,8 +19,9 @@ def resolve(name: str) -> torch.device:
         raise BenchError(f"--device {name!r}: use auto, cpu, cuda or cuda:INDEX.") from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise BenchError(f"--device {name}: no CUDA device is available here. Use --device "
-                             "cpu (or auto).")
+            raise BenchError(
+                f"--device {name}: no CUDA device is available here. Use --device cpu (or auto)."
+            )
         index = device.index or 0
         if index >= torch.cuda.device_count():
             raise BenchError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s).")

@@ -55,18 +55,24 @@ def _decode(path: Path, mode: str, size: tuple[int, int] | None):
     return (array[None] if array.ndim == 2 else array.transpose(2, 0, 1)), None
 
 
-def load(root: Path, *, mode: str = "RGB", size: tuple[int, int] | None = None,
-         use_cache: bool = True) -> tuple[list[str], np.ndarray, np.ndarray]:
+def load(
+    root: Path, *, mode: str = "RGB", size: tuple[int, int] | None = None, use_cache: bool = True
+) -> tuple[list[str], np.ndarray, np.ndarray]:
     """``(classes, images uint8 (N, C, H, W), labels)`` for the tree under ``root``."""
     if not root.is_dir():
-        raise BenchError(f"Image folder {root} does not exist or is not a directory. Pass "
-                         "--data-dir pointing at a folder of CLASS/IMAGE subfolders.")
+        raise BenchError(
+            f"Image folder {root} does not exist or is not a directory. Pass "
+            "--data-dir pointing at a folder of CLASS/IMAGE subfolders."
+        )
     classes, files = scan(root)
     if not files:
-        raise BenchError(f"No images found under {root}: expected {root}/CLASS/IMAGE.jpg files "
-                         f"(suffixes {', '.join(sorted(IMAGE_SUFFIXES))}).")
-    key = hashlib.sha256(repr((CACHE_FORMAT, str(root.resolve()), mode, size, files))
-                         .encode()).hexdigest()[:24]
+        raise BenchError(
+            f"No images found under {root}: expected {root}/CLASS/IMAGE.jpg files "
+            f"(suffixes {', '.join(sorted(IMAGE_SUFFIXES))})."
+        )
+    key = hashlib.sha256(
+        repr((CACHE_FORMAT, str(root.resolve()), mode, size, files)).encode()
+    ).hexdigest()[:24]
     cached = cache_dir() / "imagefolder" / f"{key}.npz"
     if use_cache and cached.exists():
         try:
@@ -80,7 +86,9 @@ def load(root: Path, *, mode: str = "RGB", size: tuple[int, int] | None = None,
     problems = [err for _, err in decoded if err]
     for err in problems:
         log.warning("skipping unreadable image %s", err)
-    kept = [(array, f[1]) for (array, _), f in zip(decoded, files, strict=True) if array is not None]
+    kept = [
+        (array, f[1]) for (array, _), f in zip(decoded, files, strict=True) if array is not None
+    ]
     if not kept:
         raise BenchError(f"None of the {len(files)} images under {root} could be decoded.")
     shapes: dict[tuple, int] = {}
@@ -89,8 +97,10 @@ def load(root: Path, *, mode: str = "RGB", size: tuple[int, int] | None = None,
     if len(shapes) > 1:
         common = sorted(shapes.items(), key=lambda kv: -kv[1])[:3]
         listing = ", ".join(f"{s[1]}x{s[2]} ({n} images)" for s, n in common)
-        raise BenchError(f"Images under {root} have {len(shapes)} different sizes ({listing}, ...). "
-                         "Resize them on load with --set dataset.size=HxW.")
+        raise BenchError(
+            f"Images under {root} have {len(shapes)} different sizes ({listing}, ...). "
+            "Resize them on load with --set dataset.size=HxW."
+        )
     images = np.stack([a for a, _ in kept])
     labels = np.array([label for _, label in kept], dtype=np.int64)
     if use_cache:

@@ -31,10 +31,14 @@ def statistics(mode: str, train_images: torch.Tensor) -> tuple[torch.Tensor, tor
         return mean.float().view(1, -1, 1, 1), std.float().view(1, -1, 1, 1)
     if mode == "imagenet":
         if channels != 3:
-            raise BenchError(f"--normalize imagenet needs RGB images; these have {channels} "
-                             "channel(s). Use --normalize dataset.")
-        return (torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1),
-                torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+            raise BenchError(
+                f"--normalize imagenet needs RGB images; these have {channels} "
+                "channel(s). Use --normalize dataset."
+            )
+        return (
+            torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1),
+            torch.tensor(IMAGENET_STD).view(1, 3, 1, 1),
+        )
     if mode == "half":
         return torch.full((1, channels, 1, 1), 0.5), torch.full((1, channels, 1, 1), 0.5)
     if mode == "zero_center":

@@ -50,8 +50,11 @@ class Components:
     plugins: list[PluginInfo]
 
     def registry(self, kind: str) -> Registry:
-        return {"architecture": self.architectures, "augmentation": self.augmentations,
-                "dataset": self.datasets}[kind]
+        return {
+            "architecture": self.architectures,
+            "augmentation": self.augmentations,
+            "dataset": self.datasets,
+        }[kind]
 
 
 def _short_error(exc: BaseException) -> str:
@@ -68,8 +71,9 @@ def _candidates(use_entry_points: bool):
         yield name, "benchbench", __version__, lambda m=module: importlib.import_module(m)
     if not use_entry_points or os.environ.get("BENCH_DISABLE_PLUGIN_AUTOLOAD") == "1":
         return
-    for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP),
-                     key=lambda e: e.name):
+    for ep in sorted(
+        importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name
+    ):
         dist = ep.dist.name if ep.dist else "?"
         version = ep.dist.version if ep.dist else "?"
         yield ep.name, dist, version, ep.load
@@ -97,12 +101,15 @@ def load_components(use_entry_points: bool = True, extra_plugins=()) -> Componen
         except Exception as exc:  # a broken plugin must not take the others down
             info.errors.append(f"failed to load: {_short_error(exc)}")
             continue
-        info.hooks = sorted(impl_name for impl_name in dir(plugin)
-                            if impl_name.startswith("benchbench_"))
+        info.hooks = sorted(
+            impl_name for impl_name in dir(plugin) if impl_name.startswith("benchbench_")
+        )
         unknown = [h for h in info.hooks if not hasattr(hookspecs, h)]
         if unknown:
-            info.errors.append(f"unknown hook(s) {', '.join(unknown)}: check the spelling "
-                               "against benchbench.hookspecs")
+            info.errors.append(
+                f"unknown hook(s) {', '.join(unknown)}: check the spelling "
+                "against benchbench.hookspecs"
+            )
         for kind in KINDS:
             hook = getattr(plugin, f"benchbench_register_{kind}s", None)
             if hook is None:
@@ -115,5 +122,6 @@ def load_components(use_entry_points: bool = True, extra_plugins=()) -> Componen
             except Exception as exc:
                 registry._entries = snapshot  # all of this plugin's additions or none
                 info.errors.append(f"benchbench_register_{kind}s: {_short_error(exc)}")
-    return Components(registries["architecture"], registries["augmentation"],
-                      registries["dataset"], infos)
+    return Components(
+        registries["architecture"], registries["augmentation"], registries["dataset"], infos
+    )

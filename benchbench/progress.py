@@ -7,8 +7,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 
 def epoch_line(record: dict, epochs: int) -> str:
-    text = (f"epoch {record['epoch']}/{epochs}  train loss {record['train_loss']:.4f} "
-            f"acc {record['train_acc']:.4f}")
+    text = (
+        f"epoch {record['epoch']}/{epochs}  train loss {record['train_loss']:.4f} "
+        f"acc {record['train_acc']:.4f}"
+    )
     if record["val_loss"] == record["val_loss"]:  # not NaN
         text += f"  val loss {record['val_loss']:.4f} acc {record['val_acc']:.4f}"
     return text + f"  {record['train_seconds']:.2f}s + {record['val_seconds']:.2f}s"
@@ -25,15 +27,23 @@ class RunProgress:
     def __enter__(self) -> RunProgress:
         if self.live:
             self._progress = Progress(
-                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
-                console=self.console, transient=True)
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[status]}"),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=True,
+            )
             self._progress.start()
             self._epochs = self._progress.add_task(self.label, total=self.epochs, status="")
             self._batches = self._progress.add_task("  batches", total=1, status="")
         else:
-            self.console.print(f"{self.label}: training for up to {self.epochs} epochs",
-                               highlight=False, markup=False)
+            self.console.print(
+                f"{self.label}: training for up to {self.epochs} epochs",
+                highlight=False,
+                markup=False,
+            )
         return self
 
     def batch(self, done: int, total: int) -> None:
@@ -43,8 +53,9 @@ class RunProgress:
     def epoch(self, record: dict) -> None:
         line = epoch_line(record, self.epochs)
         if self._progress is not None:
-            self._progress.update(self._epochs, completed=record["epoch"],
-                                  status=f"val acc {record['val_acc']:.4f}")
+            self._progress.update(
+                self._epochs, completed=record["epoch"], status=f"val acc {record['val_acc']:.4f}"
+            )
             self._progress.console.print(line, highlight=False, markup=False)
         else:
             self.console.print(line, highlight=False, markup=False)

@@ -47,8 +47,9 @@ class Entry:
         try:
             return self.factory(**required, **options)
         except TypeError as exc:
-            raise BenchError(f"{self.kind} {self.name!r} rejected its options {options}: {exc}"
-                             ) from exc
+            raise BenchError(
+                f"{self.kind} {self.name!r} rejected its options {options}: {exc}"
+            ) from exc
 
 
 def _natural_key(name: str):
@@ -81,7 +82,9 @@ class Registry:
         if name in self._entries:
             owner = self._entries[name].plugin
             raise PluginError(f"{self.kind} {name!r} is already registered by plugin {owner!r}")
-        self._entries[name] = Entry(self.kind, name, factory, description.strip(), self._current_plugin)
+        self._entries[name] = Entry(
+            self.kind, name, factory, description.strip(), self._current_plugin
+        )
 
     def get(self, name: str) -> Entry:
         """The entry named ``name``; an unknown name raises a BenchError with suggestions."""

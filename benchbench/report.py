@@ -38,8 +38,13 @@ def runs_frame(records: list[RunRecord]) -> pd.DataFrame:
     """One row per stored run with its label, group, seed, status and summary metrics."""
     rows = []
     for r in records:
-        row = {"run_id": r.id, "group_id": r.group_id, "label": r.label, "status": r.status,
-               "seed": r.config.get("seed")}
+        row = {
+            "run_id": r.id,
+            "group_id": r.group_id,
+            "label": r.label,
+            "status": r.status,
+            "seed": r.config.get("seed"),
+        }
         row.update({k: r.summary.get(k) for k in METRICS})
         rows.append(row)
     columns = ["run_id", "group_id", "label", "status", "seed", *METRICS]
@@ -50,12 +55,14 @@ def aggregate(records: list[RunRecord], metrics=DEFAULT_METRICS) -> pd.DataFrame
     """One row per configuration: ``label``, ``n``, ``<metric>_mean`` and ``<metric>_std``."""
     unknown = [m for m in metrics if m not in METRICS]
     if unknown:
-        raise BenchError(f"Unknown metric(s) {', '.join(unknown)}: choose from "
-                         f"{', '.join(METRICS)}.")
+        raise BenchError(
+            f"Unknown metric(s) {', '.join(unknown)}: choose from {', '.join(METRICS)}."
+        )
     frame = runs_frame([r for r in records if r.status == "complete"])
     if frame.empty:
-        return pd.DataFrame(columns=["label", "n", *[f"{m}_{s}" for m in metrics
-                                                     for s in ("mean", "std")]])
+        return pd.DataFrame(
+            columns=["label", "n", *[f"{m}_{s}" for m in metrics for s in ("mean", "std")]]
+        )
     frame[list(metrics)] = frame[list(metrics)].astype(float)
     grouped = frame.groupby("group_id", sort=False)
     table = grouped[list(metrics)].agg(["mean", "std"])
@@ -64,8 +71,9 @@ def aggregate(records: list[RunRecord], metrics=DEFAULT_METRICS) -> pd.DataFrame
     table.insert(0, "label", grouped["label"].first())
     table["run_ids"] = grouped["run_id"].agg(" ".join)
     table = table.reset_index(drop=True)
-    return table.iloc[sorted(range(len(table)), key=lambda i: _natural(table.label[i]))] \
-        .reset_index(drop=True)
+    return table.iloc[
+        sorted(range(len(table)), key=lambda i: _natural(table.label[i]))
+    ].reset_index(drop=True)
 
 
 def _cell(mean: float, std: float, n: int, digits: int, pm: str) -> str:
@@ -82,9 +90,10 @@ def display(table: pd.DataFrame, metrics=DEFAULT_METRICS, pm: str = "±") -> pd.
     out = pd.DataFrame({"Model": table["label"]})
     for m in metrics:
         title, digits = METRICS[m]
-        out[title] = [_cell(a, s, n, digits, pm)
-                      for a, s, n in zip(table[f"{m}_mean"], table[f"{m}_std"], table["n"],
-                                         strict=True)]
+        out[title] = [
+            _cell(a, s, n, digits, pm)
+            for a, s, n in zip(table[f"{m}_mean"], table[f"{m}_std"], table["n"], strict=True)
+        ]
     out["n"] = table["n"].astype(int)
     return out
 

@@ -57,8 +57,9 @@ def _artifacts(outcome, summary) -> dict[str, Callable]:
 
     from benchbench.evaluate import confusion
 
-    matrix = confusion(outcome.test_labels.numpy(), outcome.test_logits.argmax(1).numpy(),
-                       len(outcome.classes))
+    matrix = confusion(
+        outcome.test_labels.numpy(), outcome.test_logits.argmax(1).numpy(), len(outcome.classes)
+    )
     return {
         "model.pt": lambda p: torch.save(outcome.state_dict, p),
         "test_logits.npy": lambda p: np.save(p, outcome.test_logits.numpy()),
@@ -68,9 +69,15 @@ def _artifacts(outcome, summary) -> dict[str, Callable]:
     }
 
 
-def execute(config: RunConfig, components: Components, store: Store, *, force: bool = False,
-            on_epoch: Callable[[dict], None] | None = None,
-            on_batch: Callable[[int, int], None] | None = None) -> Result:
+def execute(
+    config: RunConfig,
+    components: Components,
+    store: Store,
+    *,
+    force: bool = False,
+    on_epoch: Callable[[dict], None] | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> Result:
     """Run ``config`` (validated, device resolved) unless an identical run is already done."""
     from benchbench import device as devices
     from benchbench.train import train
@@ -94,14 +101,18 @@ def execute(config: RunConfig, components: Components, store: Store, *, force: b
             on_epoch(record)
 
     try:
-        outcome = train(config, components, on_start=start, on_epoch=record_epoch,
-                        on_batch=on_batch)
+        outcome = train(
+            config, components, on_start=start, on_epoch=record_epoch, on_batch=on_batch
+        )
         summary = summarize(outcome, history)
         store.finish(config.run_id, outcome.status, summary, _artifacts(outcome, summary))
     except BaseException as exc:
         if started:  # errors before training starts leave the store untouched
-            reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else \
-                "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            reason = (
+                "interrupted"
+                if isinstance(exc, KeyboardInterrupt)
+                else "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            )
             store.fail(config.run_id, reason)
         raise
     return Result(store.get(config.run_id), skipped=False)

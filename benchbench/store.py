@@ -107,9 +107,10 @@ class Store:
             conn.execute("PRAGMA foreign_keys=ON")
             conn.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
-            raise BenchError(f"{self.db_path} is not a readable benchbench database ({exc}). "
-                             "Point --results at another directory; this file was left as is."
-                             ) from None
+            raise BenchError(
+                f"{self.db_path} is not a readable benchbench database ({exc}). "
+                "Point --results at another directory; this file was left as is."
+            ) from None
         return conn
 
     def _write(self, *statements: tuple[str, tuple]) -> None:
@@ -132,10 +133,18 @@ class Store:
 
     @staticmethod
     def _record(row: sqlite3.Row) -> RunRecord:
-        return RunRecord(row["id"], row["group_id"], row["label"], row["status"],
-                         json.loads(row["config"]), json.loads(row["environment"]),
-                         json.loads(row["summary"] or "{}"), row["error"], row["started"],
-                         row["finished"])
+        return RunRecord(
+            row["id"],
+            row["group_id"],
+            row["label"],
+            row["status"],
+            json.loads(row["config"]),
+            json.loads(row["environment"]),
+            json.loads(row["summary"] or "{}"),
+            row["error"],
+            row["started"],
+            row["finished"],
+        )
 
     def run_dir(self, run_id: str) -> Path:
         return self.root / "runs" / run_id
@@ -147,15 +156,27 @@ class Store:
         run_id = config.run_id
         self._write(
             ("DELETE FROM epochs WHERE run_id = ?", (run_id,)),
-            ("INSERT OR REPLACE INTO runs (id, group_id, label, status, config, environment, "
-             "started) VALUES (?, ?, ?, 'running', ?, ?, ?)",
-             (run_id, config.group_id, config.label, _json(config.to_dict()), _json(environment),
-              time.time())),
+            (
+                "INSERT OR REPLACE INTO runs (id, group_id, label, status, config, environment, "
+                "started) VALUES (?, ?, ?, 'running', ?, ?, ?)",
+                (
+                    run_id,
+                    config.group_id,
+                    config.label,
+                    _json(config.to_dict()),
+                    _json(environment),
+                    time.time(),
+                ),
+            ),
         )
 
     def add_epoch(self, run_id: str, record: dict) -> None:
-        self._write(("INSERT OR REPLACE INTO epochs (run_id, epoch, record) VALUES (?, ?, ?)",
-                     (run_id, int(record["epoch"]), _json(record))))
+        self._write(
+            (
+                "INSERT OR REPLACE INTO epochs (run_id, epoch, record) VALUES (?, ?, ?)",
+                (run_id, int(record["epoch"]), _json(record)),
+            )
+        )
 
     def finish(self, run_id: str, status: str, summary: dict, artifacts: dict[str, Any]) -> None:
         """Write ``artifacts`` (name → writer(path)) atomically, then mark the run done."""
@@ -167,12 +188,20 @@ class Store:
             write(staging / name)
         shutil.rmtree(final, ignore_errors=True)
         os.replace(staging, final)
-        self._write(("UPDATE runs SET status = ?, summary = ?, finished = ?, error = NULL "
-                     "WHERE id = ?", (status, _json(summary), time.time(), run_id)))
+        self._write(
+            (
+                "UPDATE runs SET status = ?, summary = ?, finished = ?, error = NULL WHERE id = ?",
+                (status, _json(summary), time.time(), run_id),
+            )
+        )
 
     def fail(self, run_id: str, error: str) -> None:
-        self._write(("UPDATE runs SET status = 'failed', error = ?, finished = ? WHERE id = ?",
-                     (error, time.time(), run_id)))
+        self._write(
+            (
+                "UPDATE runs SET status = 'failed', error = ?, finished = ? WHERE id = ?",
+                (error, time.time(), run_id),
+            )
+        )
 
     # -- reading -----------------------------------------------------------------------
 
@@ -192,13 +221,17 @@ class Store:
     def find(self, key: str) -> RunRecord:
         """A run by id, unique id prefix, or unique label."""
         records = self.runs()
-        matches = [r for r in records if r.id == key] or \
-                  [r for r in records if r.id.startswith(key)] or \
-                  [r for r in records if r.label == key]
+        matches = (
+            [r for r in records if r.id == key]
+            or [r for r in records if r.id.startswith(key)]
+            or [r for r in records if r.label == key]
+        )
         if len(matches) == 1:
             return matches[0]
         if not matches:
-            raise BenchError(f"No run {key!r} in {self.root}. `bench report` lists the stored "
-                             "runs; pass --results if they live elsewhere.")
+            raise BenchError(
+                f"No run {key!r} in {self.root}. `bench report` lists the stored "
+                "runs; pass --results if they live elsewhere."
+            )
         ids = ", ".join(r.id for r in matches[:5])
         raise BenchError(f"{key!r} matches {len(matches)} runs ({ids}...): give more of the id.")

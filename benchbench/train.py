@@ -71,15 +71,21 @@ def prepare(config: RunConfig, components: Components) -> Splits:
         raise BenchError(f"--data-dir {data_dir} does not exist. Point it at the dataset folder.")
     data = entry.create(config.dataset_options, data_dir=data_dir)
     if not isinstance(data, ImageData):
-        raise BenchError(f"dataset {config.dataset!r} returned {type(data).__name__}, "
-                         "not benchbench.data.ImageData. Fix the dataset factory.")
+        raise BenchError(
+            f"dataset {config.dataset!r} returned {type(data).__name__}, "
+            "not benchbench.data.ImageData. Fix the dataset factory."
+        )
     data = data.as_tensors(config.dataset)
-    keep, held = stratified_split(data.train_labels.numpy(), config.val_fraction,
-                                  config.split_seed)
+    labels = data.train_labels.numpy()
+    keep, held = stratified_split(labels, config.val_fraction, config.split_seed)
+    if config.subset is not None and config.subset < len(keep):
+        _, chosen = stratified_split(labels[keep], config.subset / len(keep), config.split_seed)
+        keep = keep[chosen]
     keep, held = torch.from_numpy(keep), torch.from_numpy(held)
     x, y = data.train_images, data.train_labels
-    return Splits(data.classes, (x[keep], y[keep]), (x[held], y[held]),
-                  (data.test_images, data.test_labels))
+    return Splits(
+        data.classes, (x[keep], y[keep]), (x[held], y[held]), (data.test_images, data.test_labels)
+    )
 
 
 def build_model(config: RunConfig, components: Components, splits: Splits) -> torch.nn.Module:
@@ -91,19 +97,22 @@ def build_model(config: RunConfig, components: Components, splits: Splits) -> to
             raise BenchError(f"--dropout: architecture {config.arch!r} has no dropout option.")
         options["dropout"] = config.dropout
     torch.manual_seed(config.seed)
-    model = entry.create(options, num_classes=len(splits.classes),
-                         input_shape=splits.input_shape)
+    model = entry.create(options, num_classes=len(splits.classes), input_shape=splits.input_shape)
     if not isinstance(model, torch.nn.Module):
-        raise BenchError(f"architecture {config.arch!r} returned {type(model).__name__}, "
-                         "not a torch.nn.Module. Fix the architecture factory.")
+        raise BenchError(
+            f"architecture {config.arch!r} returned {type(model).__name__}, "
+            "not a torch.nn.Module. Fix the architecture factory."
+        )
     return model
 
 
 def build_augment(config: RunConfig, components: Components, splits: Splits):
     augments = [
         components.augmentations.get(name).create(
-            config.aug_options.get(name, {}), num_classes=len(splits.classes),
-            input_shape=splits.input_shape)
+            config.aug_options.get(name, {}),
+            num_classes=len(splits.classes),
+            input_shape=splits.input_shape,
+        )
         for name in config.augs
     ]
     return compose(augments)
@@ -112,9 +121,13 @@ def build_augment(config: RunConfig, components: Components, splits: Splits):
 def build_optimizer(config: RunConfig, model: torch.nn.Module, steps_per_epoch: int):
     params = [p for p in model.parameters() if p.requires_grad]
     if config.optimizer == "sgd":
-        optimizer = torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
-                                    nesterov=config.nesterov and config.momentum > 0,
-                                    weight_decay=config.weight_decay)
+        optimizer = torch.optim.SGD(
+            params,
+            lr=config.lr,
+            momentum=config.momentum,
+            nesterov=config.nesterov and config.momentum > 0,
+            weight_decay=config.weight_decay,
+        )
     elif config.optimizer == "adam":
         optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
     else:
@@ -123,10 +136,12 @@ def build_optimizer(config: RunConfig, model: torch.nn.Module, steps_per_epoch: 
         "none": lambda: None,
         "step": lambda: torch.optim.lr_scheduler.StepLR(optimizer, config.lr_step, config.lr_gamma),
         "piecewise": lambda: torch.optim.lr_scheduler.MultiStepLR(
-            optimizer, list(config.lr_milestones), config.lr_gamma),
+            optimizer, list(config.lr_milestones), config.lr_gamma
+        ),
         "cosine": lambda: torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.epochs),
         "onecycle": lambda: torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=config.lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch),
+            optimizer, max_lr=config.lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch
+        ),
     }
     return optimizer, schedulers[config.scheduler]()
 
@@ -159,7 +174,7 @@ def predict(model, images, batcher, config, device, batch_size=1024) -> torch.Te
     outputs = []
     for start in range(0, len(images), batch_size):
         with autocast(config, device):
-            outputs.append(model(batcher(images[start:start + batch_size])).float())
+            outputs.append(model(batcher(images[start : start + batch_size])).float())
     return torch.cat(outputs) if outputs else torch.empty(0, 0, device=device)
 
 
@@ -194,10 +209,13 @@ class EarlyStopping:
         return self.patience is not None and self.waited >= self.patience
 
 
-def train(config: RunConfig, components: Components,
-          on_start: Callable[[], None] | None = None,
-          on_epoch: Callable[[dict], None] | None = None,
-          on_batch: Callable[[int, int], None] | None = None) -> Outcome:
+def train(
+    config: RunConfig,
+    components: Components,
+    on_start: Callable[[], None] | None = None,
+    on_epoch: Callable[[dict], None] | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> Outcome:
     """Run ``config`` (validated) end to end.
 
     ``on_start`` is called once the data, model and augmentations are built (so a usage
@@ -212,7 +230,7 @@ def train(config: RunConfig, components: Components,
     load_seconds = time.perf_counter() - started
 
     train_x, train_y = splits.train
-    n, num_classes = len(train_x), len(splits.classes)
+    n = len(train_x)
     mean, std = statistics(config.normalize, cpu_splits.train[0])
     batcher = Batcher(mean, std, device)
     model = build_model(config, components, splits).to(device)
@@ -230,8 +248,7 @@ def train(config: RunConfig, components: Components,
         x, targets = augment(images.float().div_(255), targets, aug_generator)
         with autocast(config, device):
             logits = model(batcher.finish(x))
-            loss = F.cross_entropy(logits.float(), targets,
-                                   label_smoothing=config.label_smoothing)
+            loss = F.cross_entropy(logits.float(), targets, label_smoothing=config.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         if config.clip_grad is not None:
@@ -259,9 +276,13 @@ def train(config: RunConfig, components: Components,
     order_generator = torch.Generator().manual_seed(config.seed)
     aug_generator = torch.Generator(device).manual_seed(config.seed + 1)
     stopper = EarlyStopping(config.monitor, config.early_stopping, config.min_delta)
-    outcome = Outcome("complete", classes=splits.classes, load_seconds=load_seconds,
-                      warmup_seconds=warmup.seconds,
-                      num_parameters=sum(p.numel() for p in model.parameters()))
+    outcome = Outcome(
+        "complete",
+        classes=splits.classes,
+        load_seconds=load_seconds,
+        warmup_seconds=warmup.seconds,
+        num_parameters=sum(p.numel() for p in model.parameters()),
+    )
     best_state = None
     has_val = len(splits.val[0]) > 0
 
@@ -274,11 +295,12 @@ def train(config: RunConfig, components: Components,
         with Stopwatch(device) as train_watch:
             order = torch.randperm(n, generator=order_generator).to(device)
             for b, start in enumerate(range(0, n, config.batch_size)):
-                idx = order[start:start + config.batch_size]
+                idx = order[start : start + config.batch_size]
                 if len(idx) < 2 <= n:  # a lone last sample breaks batch norm; skip it
                     continue
-                loss, logits, targets = step(model, optimizer, scaler, train_x[idx],
-                                             train_y[idx], aug_generator)
+                loss, logits, targets = step(
+                    model, optimizer, scaler, train_x[idx], train_y[idx], aug_generator
+                )
                 hard = targets if targets.ndim == 1 else targets.argmax(1)
                 loss_sum += loss * len(idx)
                 correct += (logits.argmax(1) == hard).sum()
@@ -291,13 +313,21 @@ def train(config: RunConfig, components: Components,
             train_acc = correct.item() / max(seen, 1)
         if scheduler is not None and config.scheduler != "onecycle":
             scheduler.step()
-        record = {"epoch": epoch, "lr": lr, "train_loss": train_loss, "train_acc": train_acc,
-                  "val_loss": math.nan, "val_acc": math.nan,
-                  "train_seconds": train_watch.seconds, "val_seconds": 0.0}
+        record = {
+            "epoch": epoch,
+            "lr": lr,
+            "train_loss": train_loss,
+            "train_acc": train_acc,
+            "val_loss": math.nan,
+            "val_acc": math.nan,
+            "train_seconds": train_watch.seconds,
+            "val_seconds": 0.0,
+        }
         if has_val:
             with Stopwatch(device) as val_watch:
-                record["val_loss"], record["val_acc"] = _evaluate(model, splits.val, batcher,
-                                                                  config, device)
+                record["val_loss"], record["val_acc"] = _evaluate(
+                    model, splits.val, batcher, config, device
+                )
             record["val_seconds"] = val_watch.seconds
         outcome.history.append(record)
         if on_epoch is not None:

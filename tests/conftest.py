@@ -38,8 +38,18 @@ def bench(capsys):
 
 
 # A run small enough for unit tests: digits, a narrow resnet_skip, two epochs.
-FAST = ["--dataset", "digits", "--arch", "resnet_skip", "--set", "arch.widths=8,16",
-        "--epochs", "2", "--batch-size", "64"]
+FAST = [
+    "--dataset",
+    "digits",
+    "--arch",
+    "resnet_skip",
+    "--set",
+    "arch.widths=8,16",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "64",
+]
 
 
 def bench_subprocess_env(**extra):

@@ -23,10 +23,15 @@ def test_batch_norm_sits_before_each_pool():
     assert all(isinstance(layers[i - 1], torch.nn.BatchNorm2d) for i in pools)
 
 
-@pytest.mark.parametrize("name,options", [
-    ("cnn_small", {}), ("cnn_small", {"kernel": 7, "bn": True}),
-    ("resnet_skip", {}), ("resnet_skip", {"widths": "8,16", "dropout": 0.2}),
-])
+@pytest.mark.parametrize(
+    "name,options",
+    [
+        ("cnn_small", {}),
+        ("cnn_small", {"kernel": 7, "bn": True}),
+        ("resnet_skip", {}),
+        ("resnet_skip", {"widths": "8,16", "dropout": 0.2}),
+    ],
+)
 @pytest.mark.parametrize("shape", [CIFAR, DIGITS])
 def test_builds_for_cifar_and_digits_and_trains_one_step(name, options, shape):
     torch.manual_seed(0)

@@ -35,7 +35,9 @@ def test_crop_returns_a_window_of_the_zero_padded_image():
     padded = torch.nn.functional.pad(images, (2, 2, 2, 2))
     offsets = set()
     for o, p in zip(out, padded, strict=True):
-        matches = [(y, x) for y in range(5) for x in range(5) if (p[:, y:y + 8, x:x + 8] == o).all()]
+        matches = [
+            (y, x) for y in range(5) for x in range(5) if (p[:, y : y + 8, x : x + 8] == o).all()
+        ]
         assert matches
         offsets.add(matches[0])
     assert len(offsets) > 5  # different samples, different draws
@@ -46,7 +48,8 @@ def test_crop_returns_a_window_of_the_zero_padded_image():
 def test_reflect_padding_and_bad_options():
     images, targets = batch(4)
     out, _ = augs.crop(num_classes=10, input_shape=SHAPE, padding=2, fill="reflect")(
-        images, targets, gen())
+        images, targets, gen()
+    )
     assert out.shape == images.shape
     with pytest.raises(BenchError, match="fill"):
         augs.crop(num_classes=10, input_shape=SHAPE, fill="wrap")

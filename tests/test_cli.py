@@ -3,7 +3,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import FAST
 
 
@@ -21,28 +20,32 @@ def test_run_then_report_then_show(bench):
 
 
 def test_the_commands_from_product_md_work_as_written(bench):
-    result = bench("run", "--arch", "resnet_skip", "--aug", "cutmix", "--epochs", "1",
-                   "--set", "arch.widths=8")
+    result = bench(
+        "run", "--arch", "resnet_skip", "--aug", "cutmix", "--epochs", "1", "--set", "arch.widths=8"
+    )
     assert result.code == 0, result.err
     assert bench("report", "--format", "latex").code == 0
 
 
-@pytest.mark.parametrize("args,message", [
-    (["run", "--arch", "resnet_skp"], "Did you mean 'resnet_skip'"),
-    (["run", "--aug", "cutmx"], "Did you mean 'cutmix'"),
-    (["run", "--dataset", "digit"], "Did you mean 'digits'"),
-    (["run", "--batch-size", "0"], "--batch-size 0"),
-    (["run", "--lr", "-1"], "--lr -1.0"),
-    (["run", "--val-fraction", "1"], "--val-fraction 1.0"),
-    (["run", "--dataset", "imagefolder", "--data-dir", "/no/such/dir"], "does not exist"),
-    (["run", "--dataset", "imagefolder"], "needs --data-dir"),
-    (["run", "--set", "arch.widht=3", "--arch", "resnet_skip"], "Did you mean 'widths'"),
-    (["run", "--set", "oops"], "KEY=VALUE"),
-    (["run", "--seeds", "3-1"], "runs backwards"),
-    (["run", "--device", "cuda:7"], "--device cuda:7"),
-    (["show", "nothing"], "No run 'nothing'"),
-    (["list", "widgets"], "list archs, augs or datasets"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["run", "--arch", "resnet_skp"], "Did you mean 'resnet_skip'"),
+        (["run", "--aug", "cutmx"], "Did you mean 'cutmix'"),
+        (["run", "--dataset", "digit"], "Did you mean 'digits'"),
+        (["run", "--batch-size", "0"], "--batch-size 0"),
+        (["run", "--lr", "-1"], "--lr -1.0"),
+        (["run", "--val-fraction", "1"], "--val-fraction 1.0"),
+        (["run", "--dataset", "imagefolder", "--data-dir", "/no/such/dir"], "does not exist"),
+        (["run", "--dataset", "imagefolder"], "needs --data-dir"),
+        (["run", "--set", "arch.widht=3", "--arch", "resnet_skip"], "Did you mean 'widths'"),
+        (["run", "--set", "oops"], "KEY=VALUE"),
+        (["run", "--seeds", "3-1"], "runs backwards"),
+        (["run", "--device", "cuda:7"], "--device cuda:7"),
+        (["show", "nothing"], "No run 'nothing'"),
+        (["list", "widgets"], "list archs, augs or datasets"),
+    ],
+)
 def test_bad_input_is_one_paragraph_and_exit_code_2(bench, args, message):
     result = bench(*args)
     assert result.code == 2
@@ -65,8 +68,9 @@ def test_traceback_only_with_bench_debug():
     cmd = [sys.executable, "-m", "benchbench", "run", "--arch", "nope"]
     quiet = subprocess.run(cmd, capture_output=True, text=True)
     assert quiet.returncode == 2 and "Traceback" not in quiet.stderr
-    loud = subprocess.run(cmd, capture_output=True, text=True,
-                          env={**__import__("os").environ, "BENCH_DEBUG": "1"})
+    loud = subprocess.run(
+        cmd, capture_output=True, text=True, env={**__import__("os").environ, "BENCH_DEBUG": "1"}
+    )
     assert "Traceback" in loud.stderr
 
 

@@ -13,7 +13,7 @@ from benchbench.errors import BenchError
 
 def make_folder(root, classes=("cat", "dog"), per_class=6, size=(12, 10), split=True):
     rng = np.random.default_rng(0)
-    for part in (["train", "test"] if split else [""]):
+    for part in ["train", "test"] if split else [""]:
         for c in classes:
             folder = root / part / c
             folder.mkdir(parents=True, exist_ok=True)
@@ -96,8 +96,10 @@ def write_cifar_archive(root, per_batch=4):
     folder.mkdir(parents=True)
     rng = np.random.default_rng(1)
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        batch = {"data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8),
-                 "labels": list(rng.integers(0, 10, per_batch))}
+        batch = {
+            "data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8),
+            "labels": list(rng.integers(0, 10, per_batch)),
+        }
         with open(folder / name, "wb") as f:
             pickle.dump(batch, f)
     with open(folder / "batches.meta", "wb") as f:

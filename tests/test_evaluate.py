@@ -5,9 +5,7 @@ from benchbench.evaluate import commission_omission, confusion
 
 def test_known_matrix_gives_known_commission_and_omission():
     # rows: true class, columns: predicted
-    matrix = np.array([[8, 2, 0],
-                       [1, 6, 3],
-                       [1, 0, 9]])
+    matrix = np.array([[8, 2, 0], [1, 6, 3], [1, 0, 9]])
     commission, omission = commission_omission(matrix)
     # class 0: predicted 10 times, 8 right → 0.2; is 10 images, 8 found → 0.2
     np.testing.assert_allclose(commission, [2 / 10, 2 / 8, 3 / 12])

@@ -10,11 +10,12 @@ import os
 
 import pytest
 
-installed = any(ep.name == "example"
-                for ep in importlib.metadata.entry_points(group="benchbench"))
+installed = any(ep.name == "example" for ep in importlib.metadata.entry_points(group="benchbench"))
 if not installed and os.environ.get("BENCH_REQUIRE_EXAMPLE_PLUGIN") != "1":
-    pytest.skip("benchbench-example is not installed (pip install ./plugins/benchbench-example)",
-                allow_module_level=True)
+    pytest.skip(
+        "benchbench-example is not installed (pip install ./plugins/benchbench-example)",
+        allow_module_level=True,
+    )
 
 
 def test_the_example_plugin_is_loaded_from_its_distribution(bench):
@@ -25,8 +26,20 @@ def test_the_example_plugin_is_loaded_from_its_distribution(bench):
 
 
 def test_bench_run_with_the_example_components(bench):
-    result = bench("run", "--arch", "tiny_cnn", "--aug", "invert", "--dataset", "stripes",
-                   "--epochs", "2", "--set", "aug.invert.p=0.3", "--json")
+    result = bench(
+        "run",
+        "--arch",
+        "tiny_cnn",
+        "--aug",
+        "invert",
+        "--dataset",
+        "stripes",
+        "--epochs",
+        "2",
+        "--set",
+        "aug.invert.p=0.3",
+        "--json",
+    )
     assert result.code == 0, result.err
     summary = json.loads(result.out)
     assert summary["status"] == "complete" and summary["epochs_run"] == 2

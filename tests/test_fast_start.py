@@ -15,8 +15,9 @@ main({argv})
 """
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["list"], ["list", "archs", "--json"],
-                                  ["plugins"], ["run", "--help"]])
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["list"], ["list", "archs", "--json"], ["plugins"], ["run", "--help"]]
+)
 def test_no_heavy_import(argv):
     code = PROBE.format(heavy=HEAVY, argv=argv)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -31,9 +31,18 @@ def test_a_duplicate_name_is_reported_and_the_rest_keeps_working():
     def benchbench_register_datasets(registry):
         registry.add("my_data", _tiny)
 
-    loaded = load_components(use_entry_points=False, extra_plugins=[
-        ("clash", _plugin(benchbench_register_architectures=benchbench_register_architectures,
-                          benchbench_register_datasets=benchbench_register_datasets))])
+    loaded = load_components(
+        use_entry_points=False,
+        extra_plugins=[
+            (
+                "clash",
+                _plugin(
+                    benchbench_register_architectures=benchbench_register_architectures,
+                    benchbench_register_datasets=benchbench_register_datasets,
+                ),
+            )
+        ],
+    )
     info = next(p for p in loaded.plugins if p.name == "clash")
     assert "cnn_small" in info.errors[0] and "already registered" in info.errors[0]
     # The failing hook's additions are rolled back; its other hook still counts.
@@ -75,8 +84,12 @@ def test_misspelled_hook_names_are_reported():
     def benchbench_register_architecture(registry):  # missing the final s
         pass
 
-    loaded = load_components(use_entry_points=False, extra_plugins=[
-        ("typo", _plugin(benchbench_register_architecture=benchbench_register_architecture))])
+    loaded = load_components(
+        use_entry_points=False,
+        extra_plugins=[
+            ("typo", _plugin(benchbench_register_architecture=benchbench_register_architecture))
+        ],
+    )
     info = next(p for p in loaded.plugins if p.name == "typo")
     assert "unknown hook" in " ".join(info.errors)
 

@@ -1,6 +1,6 @@
 import json
-import subprocess
 import shutil
+import subprocess
 
 import pandas as pd
 import pytest
@@ -10,15 +10,17 @@ from benchbench.store import RunRecord
 
 
 def record(run_id, label, seed, acc, train_s=2.0, val_s=0.5, status="complete", group=None):
-    summary = {"test_acc": acc, "train_seconds_per_epoch": train_s,
-               "val_seconds_per_epoch": val_s}
-    return RunRecord(run_id, group or label, label, status, {"seed": seed}, {}, summary, None,
-                     0.0, 1.0)
+    summary = {"test_acc": acc, "train_seconds_per_epoch": train_s, "val_seconds_per_epoch": val_s}
+    return RunRecord(
+        run_id, group or label, label, status, {"seed": seed}, {}, summary, None, 0.0, 1.0
+    )
 
 
 RECORDS = [
-    record("a0", "Model A", 0, 0.80), record("a1", "Model A", 1, 0.84),
-    record("a2", "Model A", 2, 0.82), record("b0", "relu_10 & co", 0, 0.70, 3.0, 1.0),
+    record("a0", "Model A", 0, 0.80),
+    record("a1", "Model A", 1, 0.84),
+    record("a2", "Model A", 2, 0.82),
+    record("b0", "relu_10 & co", 0, 0.70, 3.0, 1.0),
     record("x", "Model A", 3, 0.10, status="running"),
     record("d", "Model D", 0, 0.10, status="diverged"),
 ]
@@ -36,8 +38,13 @@ def test_repeats_aggregate_to_mean_std_and_n():
 def test_markdown_table_like_report_000():
     text = render(RECORDS, "markdown")
     lines = text.strip().splitlines()
-    assert lines[0].split("|")[1:-1] == [" Model        ", " Accuracy        ",
-                                          " Train s/epoch   ", " Val s/epoch   ", " n   "]
+    assert lines[0].split("|")[1:-1] == [
+        " Model        ",
+        " Accuracy        ",
+        " Train s/epoch   ",
+        " Val s/epoch   ",
+        " n   ",
+    ]
     assert "| Model A      | 0.8200 ± 0.0200 | 2.00 ± 0.00     | 0.50 ± 0.00   | 3   |" in lines
 
 
@@ -58,10 +65,13 @@ def test_latex_is_booktabs_and_escaped():
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="no TeX installation (pdflatex)")
 def test_latex_compiles(tmp_path):
     body = render(RECORDS, "latex")
-    (tmp_path / "t.tex").write_text("\\documentclass{article}\\usepackage{booktabs}"
-                                    f"\\begin{{document}}{body}\\end{{document}}")
-    done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "t.tex"], cwd=tmp_path,
-                          capture_output=True)
+    (tmp_path / "t.tex").write_text(
+        "\\documentclass{article}\\usepackage{booktabs}"
+        f"\\begin{{document}}{body}\\end{{document}}"
+    )
+    done = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "t.tex"], cwd=tmp_path, capture_output=True
+    )
     assert done.returncode == 0, done.stdout[-2000:]
 
 

@@ -5,9 +5,9 @@ import sys
 import time
 
 import numpy as np
+from conftest import FAST
 
 from benchbench.store import Store
-from conftest import FAST
 
 
 def test_a_run_is_stored_with_config_environment_history_and_artifacts(bench, isolated):
@@ -50,10 +50,25 @@ def test_killing_a_run_keeps_earlier_results_and_marks_it_incomplete(bench, isol
     assert bench("run", *FAST, "--name", "kept").code == 0
     store = Store(isolated / "results")
     kept = store.runs()[0]
-    slow = ["--dataset", "fake", "--set", "dataset.train_size=3000", "--arch", "cnn_small",
-            "--epochs", "50", "--batch-size", "32", "--name", "killed"]
-    process = subprocess.Popen([sys.executable, "-m", "benchbench", "run", *slow],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    slow = [
+        "--dataset",
+        "fake",
+        "--set",
+        "dataset.train_size=3000",
+        "--arch",
+        "cnn_small",
+        "--epochs",
+        "50",
+        "--batch-size",
+        "32",
+        "--name",
+        "killed",
+    ]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "benchbench", "run", *slow],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.time() + 120
         while time.time() < deadline:

@@ -15,8 +15,14 @@ def components():
 
 
 def config(**overrides):
-    base = dict(arch="resnet_skip", arch_options={"widths": "8,16"}, dataset="digits", epochs=2,
-                batch_size=64, device="cpu")
+    base = dict(
+        arch="resnet_skip",
+        arch_options={"widths": "8,16"},
+        dataset="digits",
+        epochs=2,
+        batch_size=64,
+        device="cpu",
+    )
     base.update(overrides)
     return RunConfig(**base).validated()
 
@@ -25,8 +31,9 @@ def test_same_seed_gives_bit_identical_losses_and_predictions(components):
     cfg = config(augs=("hflip", "crop", "cutmix"), epochs=2)
     first, second = train(cfg, components), train(cfg, components)
     keys = ("train_loss", "train_acc", "val_loss", "val_acc")
-    assert [[h[k] for k in keys] for h in first.history] == \
-           [[h[k] for k in keys] for h in second.history]
+    assert [[h[k] for k in keys] for h in first.history] == [
+        [h[k] for k in keys] for h in second.history
+    ]
     assert torch.equal(first.test_logits, second.test_logits)
     other = train(config(augs=("hflip", "crop", "cutmix"), epochs=2, seed=1), components)
     assert other.history[0]["train_loss"] != first.history[0]["train_loss"]
@@ -56,16 +63,24 @@ def test_restore_best_evaluates_the_best_weights(components):
 
 
 def test_a_diverging_loss_stops_the_run_as_diverged(components):
-    outcome = train(config(arch="cnn_small", arch_options={}, epochs=5, lr=1e6,
-                           optimizer="sgd", momentum=0.0), components)
+    outcome = train(
+        config(arch="cnn_small", arch_options={}, epochs=5, lr=1e6, optimizer="sgd", momentum=0.0),
+        components,
+    )
     assert outcome.status == "diverged"
     assert not math.isfinite(outcome.history[-1]["train_loss"])
     assert len(outcome.history) < 5
 
 
-@pytest.mark.parametrize("scheduler,extra", [("step", {"lr_step": 1}), ("cosine", {}),
-                                             ("onecycle", {}),
-                                             ("piecewise", {"lr_milestones": (1,)})])
+@pytest.mark.parametrize(
+    "scheduler,extra",
+    [
+        ("step", {"lr_step": 1}),
+        ("cosine", {}),
+        ("onecycle", {}),
+        ("piecewise", {"lr_milestones": (1,)}),
+    ],
+)
 def test_schedulers_change_the_learning_rate(components, scheduler, extra):
     outcome = train(config(scheduler=scheduler, optimizer="sgd", **extra), components)
     lrs = [h["lr"] for h in outcome.history]
@@ -74,16 +89,23 @@ def test_schedulers_change_the_learning_rate(components, scheduler, extra):
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw"])
 def test_optimizers_and_bf16_autocast_run(components, optimizer):
-    outcome = train(config(optimizer=optimizer, precision="bf16", epochs=1,
-                           weight_decay=1e-4, clip_grad=1.0), components)
+    outcome = train(
+        config(optimizer=optimizer, precision="bf16", epochs=1, weight_decay=1e-4, clip_grad=1.0),
+        components,
+    )
     assert outcome.status == "complete" and outcome.test_logits.dtype == torch.float32
 
 
-@pytest.mark.parametrize("field,value,message", [
-    ("batch_size", 0, "--batch-size"), ("lr", -1.0, "--lr"), ("val_fraction", 1.0,
-                                                              "--val-fraction"),
-    ("epochs", 0, "--epochs"), ("optimizer", "rmsprop", "choose one of sgd, adam, adamw"),
-])
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("batch_size", 0, "--batch-size"),
+        ("lr", -1.0, "--lr"),
+        ("val_fraction", 1.0, "--val-fraction"),
+        ("epochs", 0, "--epochs"),
+        ("optimizer", "rmsprop", "choose one of sgd, adam, adamw"),
+    ],
+)
 def test_impossible_values_are_refused_before_any_work(field, value, message):
     with pytest.raises(BenchError, match=message):
         RunConfig(**{field: value}).validated()
@@ -101,7 +123,8 @@ def test_dropout_needs_an_architecture_with_dropout():
         return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(num_classes))
 
     plugin = types.SimpleNamespace(
-        benchbench_register_architectures=lambda registry: registry.add("plain", plain))
+        benchbench_register_architectures=lambda registry: registry.add("plain", plain)
+    )
     loaded = load_components(use_entry_points=False, extra_plugins=[("p", plugin)])
     with pytest.raises(BenchError, match="--dropout: architecture 'plain' has no dropout"):
         train(config(arch="plain", arch_options={}, dropout=0.5), loaded)

@@ -9,12 +9,19 @@ from benchbench.errors import BenchError
 @hookimpl
 def benchbench_register_augmentations(registry):
     registry.add("none", none, description="no augmentation (the default)")
-    registry.add("hflip", hflip, description="horizontal flip with probability p=0.5 "
-                 "(report 000)")
-    registry.add("crop", crop, description="pad by `padding`=4 (zero or reflect) and crop back "
-                 "at a random offset (report 000)")
-    registry.add("cutmix", cutmix, description="paste a random box from another image of the "
-                 "batch, mixing targets by area; alpha=1.0, p=1.0 (report 004)")
+    registry.add("hflip", hflip, description="horizontal flip with probability p=0.5 (report 000)")
+    registry.add(
+        "crop",
+        crop,
+        description="pad by `padding`=4 (zero or reflect) and crop back "
+        "at a random offset (report 000)",
+    )
+    registry.add(
+        "cutmix",
+        cutmix,
+        description="paste a random box from another image of the "
+        "batch, mixing targets by area; alpha=1.0, p=1.0 (report 004)",
+    )
 
 
 def _probability(name: str, p: float) -> float:
@@ -41,8 +48,9 @@ def hflip(*, num_classes: int, input_shape: tuple[int, int, int], p: float = 0.5
     return augment
 
 
-def crop(*, num_classes: int, input_shape: tuple[int, int, int], padding: int = 4,
-         fill: str = "zero"):
+def crop(
+    *, num_classes: int, input_shape: tuple[int, int, int], padding: int = 4, fill: str = "zero"
+):
     import torch.nn.functional as F
 
     from benchbench.augment import random_crops
@@ -63,8 +71,9 @@ def crop(*, num_classes: int, input_shape: tuple[int, int, int], padding: int = 
     return augment
 
 
-def cutmix(*, num_classes: int, input_shape: tuple[int, int, int], alpha: float = 1.0,
-           p: float = 1.0):
+def cutmix(
+    *, num_classes: int, input_shape: tuple[int, int, int], alpha: float = 1.0, p: float = 1.0
+):
     import torch
 
     from benchbench.augment import per_sample, soft_targets
@@ -98,8 +107,12 @@ def cutmix(*, num_classes: int, input_shape: tuple[int, int, int], alpha: float 
         partner = torch.randperm(b, generator=generator, device=device)
         ys = torch.arange(height, device=device)[None, :, None]
         xs = torch.arange(width, device=device)[None, None, :]
-        box = ((ys >= y0[:, None, None]) & (ys < y1[:, None, None])
-               & (xs >= x0[:, None, None]) & (xs < x1[:, None, None]))[:, None]
+        box = (
+            (ys >= y0[:, None, None])
+            & (ys < y1[:, None, None])
+            & (xs >= x0[:, None, None])
+            & (xs < x1[:, None, None])
+        )[:, None]
         mixed = torch.where(box, images[partner], images)
         pasted = ((y1 - y0) * (x1 - x0)).float() / (height * width)  # exact area, after clipping
         soft = soft_targets(targets, num_classes)

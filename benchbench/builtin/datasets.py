@@ -11,14 +11,30 @@ from benchbench.errors import BenchError
 
 @hookimpl
 def benchbench_register_datasets(registry):
-    registry.add("digits", digits, description="scikit-learn's bundled 8x8 handwritten digits "
-                 "(1,797 images, 10 classes); offline, for a first run and fast tests")
-    registry.add("fake", fake, description="seeded synthetic images of any shape: class "
-                 "templates plus noise (options size, channels, classes, train_size, ...)")
-    registry.add("imagefolder", imagefolder, description="--data-dir with train/CLASS/* and "
-                 "test/CLASS/*, or one CLASS/* tree split by test_fraction; decoded once, cached")
-    registry.add("cifar10", cifar10, description="CIFAR-10 python archive under --data-dir or the "
-                 "cache dir; downloaded when online")
+    registry.add(
+        "digits",
+        digits,
+        description="scikit-learn's bundled 8x8 handwritten digits "
+        "(1,797 images, 10 classes); offline, for a first run and fast tests",
+    )
+    registry.add(
+        "fake",
+        fake,
+        description="seeded synthetic images of any shape: class "
+        "templates plus noise (options size, channels, classes, train_size, ...)",
+    )
+    registry.add(
+        "imagefolder",
+        imagefolder,
+        description="--data-dir with train/CLASS/* and "
+        "test/CLASS/*, or one CLASS/* tree split by test_fraction; decoded once, cached",
+    )
+    registry.add(
+        "cifar10",
+        cifar10,
+        description="CIFAR-10 python archive under --data-dir or the "
+        "cache dir; downloaded when online",
+    )
 
 
 def _split(images, labels, test_fraction: float, seed: int = 0):
@@ -41,8 +57,17 @@ def digits(*, data_dir: Path | None = None, test_fraction: float = 0.2):
     return ImageData([str(c) for c in bunch.target_names], *_split(images, labels, test_fraction))
 
 
-def fake(*, data_dir: Path | None = None, size: int = 32, channels: int = 3, classes: int = 10,
-         train_size: int = 1000, test_size: int = 200, noise: float = 0.35, seed: int = 0):
+def fake(
+    *,
+    data_dir: Path | None = None,
+    size: int = 32,
+    channels: int = 3,
+    classes: int = 10,
+    train_size: int = 1000,
+    test_size: int = 200,
+    noise: float = 0.35,
+    seed: int = 0,
+):
     """Each class is a random smooth template; samples add Gaussian noise. Learnable, seeded."""
     import torch
     import torch.nn.functional as F
@@ -76,15 +101,23 @@ def _parse_size(size) -> tuple[int, int] | None:
         raise BenchError(f"dataset size {size!r}: write HxW, e.g. 32x32, or one number.") from None
 
 
-def imagefolder(*, data_dir: Path | None = None, test_fraction: float = 0.2, size=None,
-                mode: str = "RGB", cache: bool = True):
+def imagefolder(
+    *,
+    data_dir: Path | None = None,
+    test_fraction: float = 0.2,
+    size=None,
+    mode: str = "RGB",
+    cache: bool = True,
+):
     """``data_dir/train/CLASS/*`` + ``data_dir/test/CLASS/*``, or ``data_dir/CLASS/*`` split."""
     from benchbench import imagefolder as folder
     from benchbench.data import ImageData
 
     if data_dir is None:
-        raise BenchError("The imagefolder dataset needs --data-dir DIR, a folder holding "
-                         "train/CLASS/* and test/CLASS/* (or just CLASS/*).")
+        raise BenchError(
+            "The imagefolder dataset needs --data-dir DIR, a folder holding "
+            "train/CLASS/* and test/CLASS/* (or just CLASS/*)."
+        )
     data_dir = Path(data_dir)
     if mode not in ("RGB", "L"):
         raise BenchError(f"imagefolder mode {mode!r}: use RGB or L (grayscale).")
@@ -92,12 +125,16 @@ def imagefolder(*, data_dir: Path | None = None, test_fraction: float = 0.2, siz
     if (data_dir / "train").is_dir():
         classes, train_x, train_y = folder.load(data_dir / "train", **options)
         if not (data_dir / "test").is_dir():
-            raise BenchError(f"{data_dir} has train/ but no test/ folder: add one, or point "
-                             "--data-dir at a CLASS/* tree to split it by test_fraction.")
+            raise BenchError(
+                f"{data_dir} has train/ but no test/ folder: add one, or point "
+                "--data-dir at a CLASS/* tree to split it by test_fraction."
+            )
         test_classes, test_x, test_y = folder.load(data_dir / "test", **options)
         if test_classes != classes:
-            raise BenchError(f"{data_dir}: train/ and test/ hold different class folders "
-                             f"({len(classes)} vs {len(test_classes)}).")
+            raise BenchError(
+                f"{data_dir}: train/ and test/ hold different class folders "
+                f"({len(classes)} vs {len(test_classes)})."
+            )
         return ImageData(classes, train_x, train_y, test_x, test_y)
     classes, images, labels = folder.load(data_dir, **options)
     return ImageData(classes, *_split(images, labels, test_fraction))
@@ -137,8 +174,10 @@ def cifar10(*, data_dir: Path | None = None, download: bool = True):
             ) from None
         root = _find_cifar10(target)
     if root is None:
-        raise BenchError("CIFAR-10 not found: pass --data-dir holding cifar-10-batches-py, or "
-                         "use --dataset digits.")
+        raise BenchError(
+            "CIFAR-10 not found: pass --data-dir holding cifar-10-batches-py, or "
+            "use --dataset digits."
+        )
 
     def batch(name):
         with open(root / name, "rb") as f:
@@ -147,11 +186,26 @@ def cifar10(*, data_dir: Path | None = None, download: bool = True):
 
     parts = [batch(f"data_batch_{i}") for i in range(1, 6) if (root / f"data_batch_{i}").exists()]
     test_x, test_y = batch("test_batch")
-    classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
-               "truck"]
+    classes = [
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    ]
     meta = root / "batches.meta"
     if meta.exists():
         with open(meta, "rb") as f:
             classes = list(pickle.load(f, encoding="latin1")["label_names"])
-    return ImageData(classes, np.concatenate([p[0] for p in parts]),
-                     np.concatenate([p[1] for p in parts]), test_x, test_y)
+    return ImageData(
+        classes,
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+        test_x,
+        test_y,
+    )

@@ -20,7 +20,10 @@ def vgg_style(*, in_channels: int, blocks: list[list[int]], kernel: int, bn: boo
     channels = in_channels
     for block in blocks:
         for width in block:
-            layers += [nn.Conv2d(channels, width, kernel, padding=kernel // 2), nn.ReLU(inplace=True)]
+            layers += [
+                nn.Conv2d(channels, width, kernel, padding=kernel // 2),
+                nn.ReLU(inplace=True),
+            ]
             channels = width
         if bn:
             layers.append(nn.BatchNorm2d(channels))
@@ -28,7 +31,9 @@ def vgg_style(*, in_channels: int, blocks: list[list[int]], kernel: int, bn: boo
     return nn.Sequential(*layers)
 
 
-def mlp_head(in_features: int, hidden: list[int], num_classes: int, dropout: float) -> nn.Sequential:
+def mlp_head(
+    in_features: int, hidden: list[int], num_classes: int, dropout: float
+) -> nn.Sequential:
     layers: list[nn.Module] = [nn.Flatten()]
     for width in hidden:
         layers += [nn.Linear(in_features, width), nn.ReLU(inplace=True)]
@@ -55,11 +60,13 @@ class SkipStage(nn.Module):
     def __init__(self, in_channels: int, width: int, kernel: int, stride: int):
         super().__init__()
         pad = kernel // 2
-        self.conv1 = nn.Sequential(nn.Conv2d(in_channels, width, kernel, padding=pad, bias=False),
-                                   nn.BatchNorm2d(width))
+        self.conv1 = nn.Sequential(
+            nn.Conv2d(in_channels, width, kernel, padding=pad, bias=False), nn.BatchNorm2d(width)
+        )
         self.body = nn.Sequential(
             nn.ReLU(inplace=False),
-            nn.Conv2d(width, width, kernel, padding=pad, bias=False), nn.BatchNorm2d(width),
+            nn.Conv2d(width, width, kernel, padding=pad, bias=False),
+            nn.BatchNorm2d(width),
             nn.ReLU(inplace=True),
             nn.Conv2d(width, width, kernel, stride=stride, padding=pad, bias=False),
             nn.BatchNorm2d(width),
@@ -83,7 +90,9 @@ class ResNetSkip(nn.Module):
             channels = width
         self.features = nn.Sequential(*stages)
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(channels, num_classes))
+        self.classifier = nn.Sequential(
+            nn.Flatten(), nn.Dropout(dropout), nn.Linear(channels, num_classes)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.pool(self.features(x)))

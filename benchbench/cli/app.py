@@ -9,7 +9,6 @@ import logging
 import os
 import sys
 
-import click
 import typer
 
 from benchbench import __version__
@@ -20,7 +19,7 @@ from benchbench.errors import BenchError
 app = typer.Typer(
     name="bench",
     help="Seeded, timed benchmarks of image-classification training recipes, with "
-         "paper-ready tables.",
+    "paper-ready tables.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -41,8 +40,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Show the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
 ) -> None:
     """Seeded, timed benchmarks of image-classification training recipes."""
 
@@ -50,17 +50,20 @@ def _root(
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``bench``: known errors become one paragraph and exit code 2."""
     debug = os.environ.get("BENCH_DEBUG") == "1"
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
-                        format="warning: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="warning: %(message)s",
+        stream=sys.stderr,
+    )
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="bench", standalone_mode=False)
-    except click.ClickException as exc:
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except typer.TyperException as exc:  # click's usage errors (typer vendors click)
         exc.show()
         code = exc.exit_code
-    except click.exceptions.Exit as exc:
-        code = exc.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         err.print("interrupted; results stored so far are intact.")
         code = 130
     except BenchError as exc:
@@ -71,8 +74,10 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if debug:
             raise
-        print(f"error: unexpected {type(exc).__name__}: {exc}\nRe-run with BENCH_DEBUG=1 for "
-              "the traceback, and report it if it looks like a bug in benchbench.",
-              file=sys.stderr)
+        print(
+            f"error: unexpected {type(exc).__name__}: {exc}\nRe-run with BENCH_DEBUG=1 for "
+            "the traceback, and report it if it looks like a bug in benchbench.",
+            file=sys.stderr,
+        )
         code = 1
     sys.exit(code if isinstance(code, int) else 0)

@@ -12,28 +12,46 @@ from rich.text import Text
 from benchbench.cli.context import JsonOption, components, out, print_json
 from benchbench.errors import BenchError, did_you_mean
 
-KIND_ALIASES = {"archs": "architecture", "architectures": "architecture", "arch": "architecture",
-                "augs": "augmentation", "augmentations": "augmentation", "aug": "augmentation",
-                "datasets": "dataset", "dataset": "dataset"}
+KIND_ALIASES = {
+    "archs": "architecture",
+    "architectures": "architecture",
+    "arch": "architecture",
+    "augs": "augmentation",
+    "augmentations": "augmentation",
+    "aug": "augmentation",
+    "datasets": "dataset",
+    "dataset": "dataset",
+}
 
 
 def list_components(
-    kind: Annotated[str | None, typer.Argument(help="archs, augs or datasets; all if omitted.",
-                                               show_default=False)] = None,
-    filter: Annotated[str, typer.Option("--filter", "-f",
-                                        help="Shell-style wildcard on names, e.g. 'cnn*'.")] = "*",
+    kind: Annotated[
+        str | None,
+        typer.Argument(help="archs, augs or datasets; all if omitted.", show_default=False),
+    ] = None,
+    filter: Annotated[
+        str, typer.Option("--filter", "-f", help="Shell-style wildcard on names, e.g. 'cnn*'.")
+    ] = "*",
     as_json: JsonOption = False,
 ) -> None:
     """List the architectures, augmentations and datasets the loaded plugins offer."""
     if kind is not None and kind not in KIND_ALIASES:
-        raise BenchError(f"`bench list {kind}`: list archs, augs or datasets."
-                         f"{did_you_mean(kind, KIND_ALIASES)}")
+        raise BenchError(
+            f"`bench list {kind}`: list archs, augs or datasets.{did_you_mean(kind, KIND_ALIASES)}"
+        )
     loaded = components()
     kinds = [KIND_ALIASES[kind]] if kind else ["architecture", "augmentation", "dataset"]
     listing = {k: loaded.registry(k).list(filter) for k in kinds}
     if as_json:
-        print_json({f"{k}s": [{"name": e.name, "description": e.description, "plugin": e.plugin}
-                              for e in entries] for k, entries in listing.items()})
+        print_json(
+            {
+                f"{k}s": [
+                    {"name": e.name, "description": e.description, "plugin": e.plugin}
+                    for e in entries
+                ]
+                for k, entries in listing.items()
+            }
+        )
         return
     for k, entries in listing.items():
         table = Table(title=f"{k}s", title_justify="left", show_edge=False)

@@ -17,8 +17,11 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)  # progress, warning
 
 ResultsOption = Annotated[
     Path | None,
-    typer.Option("--results", help="Results directory [default: $BENCH_RESULTS or ./bench-results]",
-                 show_default=False),
+    typer.Option(
+        "--results",
+        help="Results directory [default: $BENCH_RESULTS or ./bench-results]",
+        show_default=False,
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
 
@@ -30,5 +33,6 @@ def components() -> Components:
 
 
 def print_json(data: Any) -> None:
-    out.print_json(json.dumps(data, default=str), indent=2) if out.is_terminal else \
-        print(json.dumps(data, indent=2, default=str))
+    out.print_json(json.dumps(data, default=str), indent=2) if out.is_terminal else print(
+        json.dumps(data, indent=2, default=str)
+    )

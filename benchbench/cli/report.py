@@ -13,11 +13,17 @@ from benchbench.errors import BenchError
 
 
 def report(
-    format: Annotated[str, typer.Option("--format", help="markdown, latex, csv or json.")
-                      ] = "markdown",
-    metrics: Annotated[str | None, typer.Option(
-        help="Comma-separated metric columns [default: test_acc,train_seconds_per_epoch,"
-             "val_seconds_per_epoch].", show_default=False)] = None,
+    format: Annotated[
+        str, typer.Option("--format", help="markdown, latex, csv or json.")
+    ] = "markdown",
+    metrics: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated metric columns [default: test_acc,train_seconds_per_epoch,"
+            "val_seconds_per_epoch].",
+            show_default=False,
+        ),
+    ] = None,
     output: Annotated[Path | None, typer.Option(help="Write the table to this file.")] = None,
     results: ResultsOption = None,
 ) -> None:
@@ -28,8 +34,10 @@ def report(
     store = Store(results)
     records = store.runs()
     if not records:
-        raise BenchError(f"No runs stored in {store.root}. Run `bench run` first, or pass "
-                         "--results DIR where your runs live.")
+        raise BenchError(
+            f"No runs stored in {store.root}. Run `bench run` first, or pass "
+            "--results DIR where your runs live."
+        )
     chosen = tuple(m.strip() for m in metrics.split(",")) if metrics else DEFAULT_METRICS
     text = render(records, format, chosen)
     if output is not None:
@@ -41,8 +49,10 @@ def report(
     incomplete = [r for r in records if r.status not in ("complete", "diverged")]
     diverged = [r for r in records if r.status == "diverged"]
     if incomplete or diverged:
-        err.print(f"left out: {len(incomplete)} incomplete or failed run(s), "
-                  f"{len(diverged)} diverged run(s)")
+        err.print(
+            f"left out: {len(incomplete)} incomplete or failed run(s), "
+            f"{len(diverged)} diverged run(s)"
+        )
 
 
 def show(
@@ -67,15 +77,24 @@ def show(
 
         classes = json.loads((folder / "classes.json").read_text())
     if as_json:
-        data = {"run_id": record.id, "label": record.label, "status": record.status,
-                "error": record.error, "config": record.config,
-                "environment": record.environment, "summary": record.summary,
-                "history": history}
+        data = {
+            "run_id": record.id,
+            "label": record.label,
+            "status": record.status,
+            "error": record.error,
+            "config": record.config,
+            "environment": record.environment,
+            "summary": record.summary,
+            "history": history,
+        }
         if matrix is not None:
             commission, omission = commission_omission(matrix)
-            data.update(classes=classes, confusion=matrix.tolist(),
-                        commission=[None if c != c else c for c in commission.tolist()],
-                        omission=[None if o != o else o for o in omission.tolist()])
+            data.update(
+                classes=classes,
+                confusion=matrix.tolist(),
+                commission=[None if c != c else c for c in commission.tolist()],
+                omission=[None if o != o else o for o in omission.tolist()],
+            )
         print_json(data)
         return
 
@@ -91,23 +110,43 @@ def show(
     out.print(config)
 
     epochs = Table(title="epochs", title_justify="left", show_edge=False)
-    for column in ("epoch", "lr", "train loss", "train acc", "val loss", "val acc", "train s",
-                   "val s"):
+    for column in (
+        "epoch",
+        "lr",
+        "train loss",
+        "train acc",
+        "val loss",
+        "val acc",
+        "train s",
+        "val s",
+    ):
         epochs.add_column(column, justify="right")
     fmt = lambda v, d: "–" if v is None else f"{v:.{d}f}"  # noqa: E731
     for h in history:
-        epochs.add_row(str(h["epoch"]), f"{h['lr']:.2g}", fmt(h["train_loss"], 4),
-                       fmt(h["train_acc"], 4), fmt(h["val_loss"], 4), fmt(h["val_acc"], 4),
-                       fmt(h["train_seconds"], 2), fmt(h["val_seconds"], 2))
+        epochs.add_row(
+            str(h["epoch"]),
+            f"{h['lr']:.2g}",
+            fmt(h["train_loss"], 4),
+            fmt(h["train_acc"], 4),
+            fmt(h["val_loss"], 4),
+            fmt(h["val_acc"], 4),
+            fmt(h["train_seconds"], 2),
+            fmt(h["val_seconds"], 2),
+        )
     out.print(epochs)
     if record.summary:
         s = record.summary
-        out.print(f"test accuracy {s['test_acc']:.4f}   best epoch {s.get('best_epoch')}   "
-                  f"warm-up {s['warmup_seconds']:.2f}s   parameters {s['num_parameters']:,}")
+        out.print(
+            f"test accuracy {s['test_acc']:.4f}   best epoch {s.get('best_epoch')}   "
+            f"warm-up {s['warmup_seconds']:.2f}s   parameters {s['num_parameters']:,}"
+        )
     if matrix is None:
         return
-    cm = Table(title="confusion matrix (rows: true class, columns: predicted)",
-               title_justify="left", show_edge=False)
+    cm = Table(
+        title="confusion matrix (rows: true class, columns: predicted)",
+        title_justify="left",
+        show_edge=False,
+    )
     cm.add_column("")
     for c in classes:
         cm.add_column(c[:8], justify="right")
@@ -119,6 +158,7 @@ def show(
     for column in ("class", "commission", "omission", "support"):
         errors.add_column(column, justify="right")
     for c, com, om, n in zip(classes, commission, omission, matrix.sum(1), strict=True):
-        errors.add_row(c, fmt(None if com != com else com, 4), fmt(None if om != om else om, 4),
-                       str(n))
+        errors.add_row(
+            c, fmt(None if com != com else com, 4), fmt(None if om != om else om, 4), str(n)
+        )
     out.print(errors)

@@ -10,25 +10,34 @@ def benchbench_register_architectures(registry):
 
 @hookimpl
 def benchbench_register_augmentations(registry):
-    registry.add("invert", build_invert, description="invert colours with probability p "
-                 "(example plugin)")
+    registry.add(
+        "invert", build_invert, description="invert colours with probability p (example plugin)"
+    )
 
 
 @hookimpl
 def benchbench_register_datasets(registry):
-    registry.add("stripes", build_stripes, description="horizontal vs vertical stripes, "
-                 "generated (example plugin)")
+    registry.add(
+        "stripes",
+        build_stripes,
+        description="horizontal vs vertical stripes, generated (example plugin)",
+    )
 
 
-def build_tiny_cnn(*, num_classes: int, input_shape: tuple[int, int, int], width: int = 16,
-                   dropout: float = 0.0):
+def build_tiny_cnn(
+    *, num_classes: int, input_shape: tuple[int, int, int], width: int = 16, dropout: float = 0.0
+):
     from torch import nn
 
     channels = input_shape[0]
     return nn.Sequential(
-        nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(),
-        nn.Conv2d(width, width, 3, padding=1), nn.ReLU(),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout),
+        nn.Conv2d(channels, width, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(width, width, 3, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Dropout(dropout),
         nn.Linear(width, num_classes),
     )
 
@@ -43,8 +52,9 @@ def build_invert(*, num_classes: int, input_shape: tuple[int, int, int], p: floa
     return invert
 
 
-def build_stripes(*, data_dir=None, size: int = 16, train_size: int = 400, test_size: int = 100,
-                  seed: int = 0):
+def build_stripes(
+    *, data_dir=None, size: int = 16, train_size: int = 400, test_size: int = 100, seed: int = 0
+):
     import numpy as np
 
     from benchbench.data import ImageData

@@ -1,0 +1,41 @@
+"""Sessions: `nox -s tests` (the suite, with the example plugin installed), `nox -s lint`,
+`nox -s slow` (tests on the real CIFAR-10 folder), `nox -s benchmarks`."""
+
+import nox
+
+nox.options.sessions = ["tests", "lint"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+def install(session):
+    session.install("-e", ".[test]")
+    session.install("./plugins/benchbench-example")
+
+
+@nox.session
+def tests(session):
+    """The default test suite (small data only), through the real plugin entry points."""
+    install(session)
+    session.run("pytest", *session.posargs, env={"BENCH_REQUIRE_EXAMPLE_PLUGIN": "1"})
+
+
+@nox.session
+def slow(session):
+    """Tests on ../shared/datasets/cifar10-jpg (or $BENCH_CIFAR10_DIR)."""
+    install(session)
+    session.run("pytest", "-m", "slow", *session.posargs)
+
+
+@nox.session
+def lint(session):
+    """ruff: lint (including the banned module-level heavy imports) and format."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def benchmarks(session):
+    """Speed measurements on the CIFAR-10 folder; output is quoted in notes, never asserted."""
+    install(session)
+    session.run("python", "benchmarks/training_speed.py", *session.posargs)
