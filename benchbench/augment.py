@@ -38,10 +38,8 @@ def random_crops(
     """One random ``height x width`` window per image of ``padded`` (B, C, H', W')."""
     b, _, ph, pw = padded.shape
     device = padded.device
-    top = torch.randint(0, ph - height + 1, (b, 1), generator=generator, device=device)
-    left = torch.randint(0, pw - width + 1, (b, 1), generator=generator, device=device)
-    rows = (top + torch.arange(height, device=device))[:, None, :, None]  # (B, 1, H, 1)
-    cols = (left + torch.arange(width, device=device))[:, None, None, :]  # (B, 1, 1, W)
-    batch = torch.arange(b, device=device)[:, None, None, None]
-    channel = torch.arange(padded.shape[1], device=device)[None, :, None, None]
-    return padded[batch, channel, rows, cols]
+    top = torch.randint(0, ph - height + 1, (b,), generator=generator, device=device)
+    left = torch.randint(0, pw - width + 1, (b,), generator=generator, device=device)
+    # Every window as a view (B, C, H'-H+1, W'-W+1, H, W); pick one per image, no copy before.
+    windows = padded.unfold(2, height, 1).unfold(3, width, 1)
+    return windows[torch.arange(b, device=device), :, top, left]

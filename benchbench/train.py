@@ -154,11 +154,11 @@ class Batcher:
         self.channels_last = device.type == "cuda"
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        x = images.float().div_(255)
-        return self.finish(x)
+        return self.finish(images.float().div_(255))
 
     def finish(self, x: torch.Tensor) -> torch.Tensor:
-        x = (x - self.mean) / self.std
+        """Normalize ``x`` (float in [0, 1]) in place: several times faster than ``(x-m)/s``."""
+        x = x.sub_(self.mean).div_(self.std)
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
 
@@ -260,7 +260,7 @@ def train(
 
     # Warm-up (kernel selection, allocator, lazy init) on throwaway copies, timed apart.
     with Stopwatch(device) as warmup:
-        spare_model, spare_opt = copy.deepcopy(model), None
+        spare_model = copy.deepcopy(model)
         spare_opt, _ = build_optimizer(config, spare_model, steps)
         spare_scaler = torch.amp.GradScaler(device.type, enabled=config.precision == "fp16")
         spare_gen = torch.Generator(device).manual_seed(config.seed)
