@@ -15,6 +15,8 @@ SCHEDULERS = ("none", "step", "piecewise", "cosine", "onecycle")
 PRECISIONS = ("fp32", "bf16", "fp16")
 MONITORS = ("val_loss", "val_acc")
 NORMALIZATIONS = ("dataset", "imagenet", "half", "zero_center", "none")
+AUG_MODES = ("online", "offline", "expand")
+L2_SCOPES = ("all", "head")
 # Keys that label or place a run without changing what it computes.
 PRESENTATION_KEYS = ("name",)
 
@@ -25,6 +27,8 @@ class RunConfig:
 
     arch: str = "cnn_small"
     augs: tuple[str, ...] = ()
+    aug_mode: str = "online"
+    aug_fraction: float = 0.5
     dataset: str = "digits"
     data_dir: str | None = None
     epochs: int = 10
@@ -34,6 +38,7 @@ class RunConfig:
     momentum: float = 0.9
     nesterov: bool = False
     weight_decay: float = 0.0
+    l2_scope: str = "all"
     scheduler: str = "none"
     lr_step: int | None = None
     lr_milestones: tuple[int, ...] = ()
@@ -78,6 +83,12 @@ class RunConfig:
         choice("--precision", self.precision, PRECISIONS)
         choice("--monitor", self.monitor, MONITORS)
         choice("--normalize", self.normalize, NORMALIZATIONS)
+        choice("--aug-mode", self.aug_mode, AUG_MODES)
+        choice("--l2-scope", self.l2_scope, L2_SCOPES)
+        if not 0 < self.aug_fraction <= 1:
+            bad("--aug-fraction", self.aug_fraction, "augment a share in (0, 1] of the images.")
+        if self.aug_mode != "online" and not [a for a in self.augs if a != "none"]:
+            bad("--aug-mode", self.aug_mode, "offline copies need at least one --aug to apply.")
         if not 0 <= self.momentum < 1:
             bad("--momentum", self.momentum, "must lie in [0, 1).")
         if self.weight_decay < 0:

@@ -37,14 +37,17 @@ def benchbench_register_augmentations(registry):
 
     ``registry.add(name, factory, description=...)`` where ``factory`` is called as
     ``factory(*, num_classes: int, input_shape: tuple[int, int, int], **options)`` and
-    returns a callable ``augment(images, targets, generator) -> (images, targets)``:
+    returns a callable ``augment(images, targets, rng) -> (images, targets)``:
 
     - ``images``: float tensor ``(B, C, H, W)`` in ``[0, 1]``, on the training device;
     - ``targets``: int64 class indices ``(B,)`` or float class probabilities
       ``(B, num_classes)`` (an augmentation that mixes images, like cutmix, returns the
       latter; :func:`benchbench.augment.soft_targets` converts);
-    - ``generator``: a seeded ``torch.Generator`` on the same device: draw every random
-      number from it, one draw per sample, so that runs are reproducible.
+    - ``rng``: a :class:`benchbench.augment.SampleRandom`. Draw every random number from
+      it (``rng.uniform()``, ``rng.randint(low, high)``, ``rng.bernoulli(p)``,
+      ``rng.normal()``, ``rng.beta(alpha)``; each returns one row per sample) and take
+      mixing partners from ``rng.partners()``. Each sample's draws depend on its own seed
+      only, which makes runs reproducible and lets offline copies be re-derived.
 
     ``options`` come from ``bench run --set aug.NAME.KEY=VALUE``.
     """

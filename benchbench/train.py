@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from benchbench import device as devices
 from benchbench.augment import compose
+from benchbench.batches import BatchSource
 from benchbench.config import RunConfig
 from benchbench.data import ImageData, stratified_split
 from benchbench.errors import BenchError
@@ -120,18 +121,31 @@ def build_augment(config: RunConfig, components: Components, splits: Splits):
 
 def build_optimizer(config: RunConfig, model: torch.nn.Module, steps_per_epoch: int):
     params = [p for p in model.parameters() if p.requires_grad]
+    decay = config.weight_decay
+    if config.l2_scope == "head" and decay:
+        head = getattr(model, "head", None)
+        if not isinstance(head, torch.nn.Module):
+            raise BenchError(
+                f"--l2-scope head: architecture {config.arch!r} has no `head` "
+                "submodule to regularize. Use --l2-scope all."
+            )
+        in_head = {id(p) for p in head.parameters()}
+        params = [
+            {"params": [p for p in params if id(p) in in_head], "weight_decay": decay},
+            {"params": [p for p in params if id(p) not in in_head], "weight_decay": 0.0},
+        ]
     if config.optimizer == "sgd":
         optimizer = torch.optim.SGD(
             params,
             lr=config.lr,
             momentum=config.momentum,
             nesterov=config.nesterov and config.momentum > 0,
-            weight_decay=config.weight_decay,
+            weight_decay=decay,
         )
     elif config.optimizer == "adam":
-        optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+        optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=decay)
     else:
-        optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+        optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=decay)
     schedulers = {
         "none": lambda: None,
         "step": lambda: torch.optim.lr_scheduler.StepLR(optimizer, config.lr_step, config.lr_gamma),
@@ -230,7 +244,6 @@ def train(
     load_seconds = time.perf_counter() - started
 
     train_x, train_y = splits.train
-    n = len(train_x)
     mean, std = statistics(config.normalize, cpu_splits.train[0])
     batcher = Batcher(mean, std, device)
     model = build_model(config, components, splits).to(device)
@@ -238,16 +251,28 @@ def train(
         model = model.to(memory_format=torch.channels_last)
         torch.backends.cudnn.benchmark = True
     augment = build_augment(config, components, splits)
-    steps = max(1, math.ceil(n / config.batch_size))
+
+    def batch_source(seed: int) -> BatchSource:
+        return BatchSource(
+            train_x,
+            train_y,
+            augment,
+            mode=config.aug_mode,
+            fraction=config.aug_fraction,
+            seed=seed,
+            num_classes=len(splits.classes),
+        )
+
+    batches = batch_source(config.seed)
+    steps = max(1, math.ceil(len(batches) / config.batch_size))
     optimizer, scheduler = build_optimizer(config, model, steps)
     scaler = torch.amp.GradScaler(device.type, enabled=config.precision == "fp16")
     if on_start is not None:
         on_start()
 
-    def step(model, optimizer, scaler, images, targets, aug_generator):
-        x, targets = augment(images.float().div_(255), targets, aug_generator)
+    def step(model, optimizer, scaler, images, targets):
         with autocast(config, device):
-            logits = model(batcher.finish(x))
+            logits = model(batcher.finish(images))
             loss = F.cross_entropy(logits.float(), targets, label_smoothing=config.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
@@ -256,25 +281,24 @@ def train(
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad)
         scaler.step(optimizer)
         scaler.update()
-        return loss.detach(), logits.detach(), targets
+        return loss.detach(), logits.detach()
 
     # Warm-up (kernel selection, allocator, lazy init) on throwaway copies, timed apart.
     with Stopwatch(device) as warmup:
         spare_model = copy.deepcopy(model)
         spare_opt, _ = build_optimizer(config, spare_model, steps)
         spare_scaler = torch.amp.GradScaler(device.type, enabled=config.precision == "fp16")
-        spare_gen = torch.Generator(device).manual_seed(config.seed)
+        spare_batches = batch_source(config.seed)
         spare_model.train()
         for _ in range(WARMUP_STEPS):
-            idx = torch.arange(min(config.batch_size, n), device=device)
-            step(spare_model, spare_opt, spare_scaler, train_x[idx], train_y[idx], spare_gen)
+            index = torch.arange(min(config.batch_size, len(spare_batches)), device=device)
+            step(spare_model, spare_opt, spare_scaler, *spare_batches.batch(index))
         if len(splits.val[0]):
             predict(spare_model, splits.val[0][:1024], batcher, config, device)
-        del spare_model, spare_opt, spare_scaler
+        del spare_model, spare_opt, spare_scaler, spare_batches
 
     torch.manual_seed(config.seed)  # dropout and other global draws
     order_generator = torch.Generator().manual_seed(config.seed)
-    aug_generator = torch.Generator(device).manual_seed(config.seed + 1)
     stopper = EarlyStopping(config.monitor, config.early_stopping, config.min_delta)
     outcome = Outcome(
         "complete",
@@ -293,18 +317,14 @@ def train(
         seen = 0
         lr = optimizer.param_groups[0]["lr"]
         with Stopwatch(device) as train_watch:
-            order = torch.randperm(n, generator=order_generator).to(device)
-            for b, start in enumerate(range(0, n, config.batch_size)):
-                idx = order[start : start + config.batch_size]
-                if len(idx) < 2 <= n:  # a lone last sample breaks batch norm; skip it
-                    continue
-                loss, logits, targets = step(
-                    model, optimizer, scaler, train_x[idx], train_y[idx], aug_generator
-                )
+            for b, (images, targets) in enumerate(
+                batches.batches(config.batch_size, order_generator)
+            ):
+                loss, logits = step(model, optimizer, scaler, images, targets)
                 hard = targets if targets.ndim == 1 else targets.argmax(1)
-                loss_sum += loss * len(idx)
+                loss_sum += loss * len(images)
                 correct += (logits.argmax(1) == hard).sum()
-                seen += len(idx)
+                seen += len(images)
                 if scheduler is not None and config.scheduler == "onecycle":
                     scheduler.step()
                 if on_batch is not None:

@@ -55,6 +55,21 @@ def run(
             show_default="none",
         ),
     ] = None,
+    aug_mode: Annotated[
+        str,
+        typer.Option(
+            help="online (every batch afresh), offline (augment --aug-fraction of the "
+            "images once and append) or expand (report 002's 8x: flips plus augmented "
+            "copies).",
+            rich_help_panel=TRAINING,
+        ),
+    ] = "online",
+    aug_fraction: Annotated[
+        float,
+        typer.Option(
+            help="offline: share of the training images copied.", rich_help_panel=TRAINING
+        ),
+    ] = 0.5,
     dataset: Annotated[
         str, typer.Option(help="Dataset (see `bench list datasets`).", rich_help_panel=DATA)
     ] = "digits",
@@ -85,7 +100,15 @@ def run(
         str,
         typer.Option(help="dataset, imagenet, half, zero_center or none.", rich_help_panel=DATA),
     ] = "dataset",
-    epochs: Annotated[int, typer.Option(rich_help_panel=TRAINING)] = 10,
+    epochs: Annotated[
+        int,
+        typer.Option(
+            "--epochs",
+            "--max-epochs",
+            help="Epochs (the most, with early stopping).",
+            rich_help_panel=TRAINING,
+        ),
+    ] = 10,
     batch_size: Annotated[int, typer.Option(rich_help_panel=TRAINING)] = 128,
     lr: Annotated[float, typer.Option(help="Learning rate.", rich_help_panel=TRAINING)] = 1e-3,
     optimizer: Annotated[
@@ -95,7 +118,16 @@ def run(
     nesterov: Annotated[
         bool, typer.Option(help="Nesterov momentum (sgd).", rich_help_panel=TRAINING)
     ] = False,
-    weight_decay: Annotated[float, typer.Option(rich_help_panel=TRAINING)] = 0.0,
+    weight_decay: Annotated[
+        float, typer.Option(help="L2 regularization by weight decay.", rich_help_panel=TRAINING)
+    ] = 0.0,
+    l2_scope: Annotated[
+        str,
+        typer.Option(
+            help="all, or head: weight decay on the architecture's head only.",
+            rich_help_panel=TRAINING,
+        ),
+    ] = "all",
     scheduler: Annotated[
         str,
         typer.Option(help="none, step, piecewise, cosine or onecycle.", rich_help_panel=TRAINING),
@@ -197,6 +229,8 @@ def run(
     base = RunConfig(
         arch=arch,
         augs=augs,
+        aug_mode=aug_mode,
+        aug_fraction=aug_fraction,
         dataset=dataset,
         data_dir=str(data_dir.expanduser().resolve()) if data_dir else None,
         epochs=epochs,
@@ -206,6 +240,7 @@ def run(
         momentum=momentum,
         nesterov=nesterov,
         weight_decay=weight_decay,
+        l2_scope=l2_scope,
         scheduler=scheduler,
         lr_step=lr_step,
         lr_milestones=_milestones(lr_milestones),

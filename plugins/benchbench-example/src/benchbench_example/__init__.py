@@ -45,8 +45,8 @@ def build_tiny_cnn(
 def build_invert(*, num_classes: int, input_shape: tuple[int, int, int], p: float = 0.5):
     import torch
 
-    def invert(images, targets, generator):
-        chosen = torch.rand(len(images), generator=generator, device=images.device) < p
+    def invert(images, targets, rng):
+        chosen = rng.bernoulli(p)  # one draw per image, from that image's own seed
         return torch.where(chosen[:, None, None, None], 1 - images, images), targets
 
     return invert

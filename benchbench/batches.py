@@ -1,0 +1,158 @@
+"""Training batches: seeded order, online augmentation, or offline copies derived on the fly.
+
+Online (the default), every batch goes through the augmentation pipeline afresh.
+Offline, the training set is the originals plus *copies*, as if augmented once up
+front: a copy is only its source index, a fixed seed (and a partner index for mixing
+augmentations), so an 8x expansion costs a few integers per copy, never 8x the pixels.
+A copy is re-derived from its source whenever it is drawn and comes out identical every
+time. Copies are made from the training split only: an original and its copies can
+never straddle the train/validation split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+
+from benchbench.augment import SampleRandom, batch_random, soft_targets
+
+MODES = ("online", "offline", "expand")
+
+
+@dataclass
+class Copies:
+    """Offline copies: parallel int64 tensors, one entry per copy."""
+
+    source: torch.Tensor  # index of the original in the training split
+    flips: torch.Tensor  # bit 0: vertical flip, bit 1: horizontal flip (expand mode)
+    augmented: torch.Tensor  # bool: whether the augmentation pipeline applies
+    seed: torch.Tensor  # the copy's fixed seed
+    partner: torch.Tensor  # the original it mixes with (cutmix, mixup)
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def to(self, device: torch.device) -> Copies:
+        return Copies(
+            *(
+                t.to(device)
+                for t in (self.source, self.flips, self.augmented, self.seed, self.partner)
+            )
+        )
+
+
+def plan(mode: str, n: int, fraction: float, seed: int) -> Copies:
+    """The copies of ``mode`` for ``n`` training originals, fixed by ``seed``.
+
+    ``offline``: one augmented copy of a random ``fraction`` of the originals (report 004:
+    50%, appended). ``expand``: report 002's 8x: the vertical, horizontal and double flips
+    of every original, plus one augmented copy of each original and of each flip.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    if mode == "offline":
+        source = torch.randperm(n, generator=generator)[: max(1, round(fraction * n))]
+        source = source.sort().values
+        flips = torch.zeros_like(source)
+        augmented = torch.ones_like(source, dtype=torch.bool)
+    elif mode == "expand":
+        everyone = torch.arange(n)
+        source = torch.cat([everyone.repeat(3), everyone.repeat(4)])
+        flips = torch.cat(
+            [torch.arange(1, 4).repeat_interleave(n), torch.arange(0, 4).repeat_interleave(n)]
+        )
+        augmented = torch.cat(
+            [torch.zeros(3 * n, dtype=torch.bool), torch.ones(4 * n, dtype=torch.bool)]
+        )
+    else:
+        raise ValueError(f"no copies in {mode!r} mode")
+    m = len(source)
+    seeds = torch.randint(0, 1 << 31, (m,), generator=generator)
+    partner = torch.randint(0, n, (m,), generator=generator)
+    return Copies(source, flips, augmented, seeds, partner)
+
+
+class BatchSource:
+    """The training batches of one run, as float images in [0, 1] and targets."""
+
+    def __init__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        augment,
+        *,
+        mode: str,
+        fraction: float,
+        seed: int,
+        num_classes: int,
+    ):
+        self.images, self.labels, self.augment = images, labels, augment
+        self.mode, self.num_classes = mode, num_classes
+        self.device = images.device
+        self.copies = (
+            plan(mode, len(images), fraction, seed).to(self.device) if mode != "online" else None
+        )
+        self.generator = torch.Generator(self.device).manual_seed(seed + 1)
+
+    def __len__(self) -> int:
+        """Training items per epoch: originals plus copies."""
+        return len(self.images) + (len(self.copies) if self.copies is not None else 0)
+
+    def batches(
+        self, batch_size: int, order_generator: torch.Generator
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """One epoch of ``(images, targets)`` batches in a seeded random order.
+
+        A last batch of a single image is dropped: batch norm cannot train on it.
+        """
+        total = len(self)
+        order = torch.randperm(total, generator=order_generator).to(self.device)
+        for start in range(0, total, batch_size):
+            index = order[start : start + batch_size]
+            if len(index) < 2 <= total:
+                continue
+            yield self.batch(index)
+
+    def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.copies is None:
+            images = self.images[index].float().div_(255)
+            return self.augment(
+                images, self.labels[index], batch_random(images, self.labels[index], self.generator)
+            )
+        n = len(self.images)
+        is_copy = index >= n
+        originals = index[~is_copy]
+        parts = [(self.images[originals].float().div_(255), self.labels[originals])]
+        if bool(is_copy.any()):
+            parts.append(self.derive(index[is_copy] - n))
+        soft = any(t.ndim == 2 for _, t in parts)
+        images = torch.cat([i for i, _ in parts])
+        targets = torch.cat([soft_targets(t, self.num_classes) if soft else t for _, t in parts])
+        return images, targets
+
+    def derive(self, which: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Copies ``which`` (indices into the copies), rebuilt from their sources."""
+        c = self.copies
+        source = c.source[which]
+        images = self.images[source].float().div_(255)
+        targets = self.labels[source]
+        flips = c.flips[which]
+        images = torch.where((flips & 1).bool().view(-1, 1, 1, 1), images.flip(-2), images)
+        images = torch.where((flips & 2).bool().view(-1, 1, 1, 1), images.flip(-1), images)
+        augmented = c.augmented[which]
+        if not bool(augmented.any()):
+            return images, targets
+        chosen = augmented.nonzero().squeeze(1)
+        partner = c.partner[which[chosen]]
+        rng = SampleRandom(
+            c.seed[which[chosen]],
+            partners=lambda: (self.images[partner].float().div_(255), self.labels[partner]),
+        )
+        new_images, new_targets = self.augment(images[chosen], targets[chosen], rng)
+        images = images.index_copy(0, chosen, new_images.to(images.dtype))
+        if new_targets.ndim == 2:
+            targets = soft_targets(targets, self.num_classes).index_copy(0, chosen, new_targets)
+        else:
+            targets = targets.index_copy(0, chosen, new_targets)
+        return images, targets
