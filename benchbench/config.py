@@ -187,6 +187,22 @@ def parse_value(text: str) -> Any:
         return text
 
 
+def parse_size(size, what: str = "size") -> tuple[int, int] | None:
+    """``32``, ``"32"`` or ``"64x96"`` → ``(height, width)``; None stays None."""
+    if size is None:
+        return None
+    if isinstance(size, (list, tuple)) and len(size) == 2:
+        size = f"{size[0]}x{size[1]}"
+    h, _, w = str(size).lower().partition("x")
+    try:
+        height, width = int(h), int(w or h)
+    except ValueError:
+        height = width = 0
+    if height < 1 or width < 1:
+        raise BenchError(f"{what} {size!r}: write HxW, e.g. 32x32, or one number.")
+    return height, width
+
+
 def parse_sets(items: list[str], augs: tuple[str, ...]) -> dict[str, Any]:
     """``--set`` items → ``{"arch_options": ..., "aug_options": ..., "dataset_options": ...}``."""
     out: dict[str, Any] = {"arch_options": {}, "aug_options": {}, "dataset_options": {}}

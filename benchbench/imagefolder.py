@@ -41,24 +41,69 @@ def scan(root: Path) -> tuple[list[str], list[tuple[str, int, int, int]]]:
     return classes, files
 
 
-def _decode(path: Path, mode: str, size: tuple[int, int] | None):
+def _open(path: Path, mode: str, size: tuple[int, int] | None, keep) -> tuple:
+    """``(array or None, original (h, w) or None, error or None)`` for one file.
+
+    ``keep(h, w)`` says whether an image of that original size is wanted; an unwanted one
+    is not decoded further. ``size`` resizes what is kept.
+    """
     from PIL import Image
 
     try:
         with Image.open(path) as im:
+            original = (im.size[1], im.size[0])
+            if keep is not None and not keep(*original):
+                return None, original, None
             im = im.convert(mode)
             if size is not None and im.size != (size[1], size[0]):
                 im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)
             array = np.asarray(im, dtype=np.uint8)
     except Exception as exc:  # corrupt, truncated, not an image
-        return None, f"{path}: {exc}"
-    return (array[None] if array.ndim == 2 else array.transpose(2, 0, 1)), None
+        return None, None, f"{path}: {exc}"
+    return (array[None] if array.ndim == 2 else array.transpose(2, 0, 1)), original, None
 
 
-def load(
-    root: Path, *, mode: str = "RGB", size: tuple[int, int] | None = None, use_cache: bool = True
-) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """``(classes, images uint8 (N, C, H, W), labels)`` for the tree under ``root``."""
+def size_filter(keep_size: tuple[int, int] | None, min_size: int | None):
+    """A ``keep(h, w)`` predicate for :func:`load`, or None when everything is kept."""
+    if keep_size is None and min_size is None:
+        return None
+
+    def keep(h: int, w: int) -> bool:
+        if keep_size is not None and (h, w) != tuple(keep_size):
+            return False
+        return min_size is None or min(h, w) >= min_size
+
+    return keep
+
+
+def _decode_all(root: Path, files, mode, size, keep) -> list[tuple]:
+    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) + 1)) as pool:
+        return list(pool.map(lambda f: _open(root / f[0], mode, size, keep), files))
+
+
+def survey(root: Path, keep=None) -> tuple[list[str], list[dict]]:
+    """Every file's class, original size, whether it is kept, and its error if unreadable.
+
+    For ``bench data inspect``: decodes everything (that is how corrupt files show up) but
+    keeps no pixels.
+    """
+    classes, files = _scan_checked(root)
+
+    def probe(f):
+        array, original, error = _open(root / f[0], "RGB", None, keep)
+        return {
+            "path": f[0],
+            "class": classes[f[1]],
+            "size": original,
+            "error": error,
+            "kept": array is not None,
+        }
+
+    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) + 1)) as pool:
+        return classes, list(pool.map(probe, files))
+
+
+def _scan_checked(root: Path):
     if not root.is_dir():
         raise BenchError(
             f"Image folder {root} does not exist or is not a directory. Pass "
@@ -70,8 +115,27 @@ def load(
             f"No images found under {root}: expected {root}/CLASS/IMAGE.jpg files "
             f"(suffixes {', '.join(sorted(IMAGE_SUFFIXES))})."
         )
+    return classes, files
+
+
+def load(
+    root: Path,
+    *,
+    mode: str = "RGB",
+    size: tuple[int, int] | None = None,
+    keep_size: tuple[int, int] | None = None,
+    min_size: int | None = None,
+    use_cache: bool = True,
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """``(classes, images uint8 (N, C, H, W), labels)`` for the tree under ``root``.
+
+    ``keep_size`` keeps only images of exactly that original (height, width); ``min_size``
+    drops images whose shorter side is below it (report 002's outliers). ``size`` resizes.
+    """
+    classes, files = _scan_checked(root)
+    options = (mode, size, keep_size, min_size)
     key = hashlib.sha256(
-        repr((CACHE_FORMAT, str(root.resolve()), mode, size, files)).encode()
+        repr((CACHE_FORMAT, str(root.resolve()), options, files)).encode()
     ).hexdigest()[:24]
     cached = cache_dir() / "imagefolder" / f"{key}.npz"
     if use_cache and cached.exists():
@@ -81,16 +145,25 @@ def load(
         except Exception:  # a damaged cache is rebuilt, never trusted
             log.warning("ignoring unreadable cache %s", cached)
 
-    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) + 1)) as pool:
-        decoded = list(pool.map(lambda f: _decode(root / f[0], mode, size), files))
-    problems = [err for _, err in decoded if err]
-    for err in problems:
-        log.warning("skipping unreadable image %s", err)
-    kept = [
-        (array, f[1]) for (array, _), f in zip(decoded, files, strict=True) if array is not None
-    ]
+    decoded = _decode_all(root, files, mode, size, size_filter(keep_size, min_size))
+    for _, _, error in decoded:
+        if error:
+            log.warning("skipping unreadable image %s", error)
+    excluded: dict[str, int] = {}
+    for (array, _, error), f in zip(decoded, files, strict=True):
+        if array is None and error is None:
+            excluded[classes[f[1]]] = excluded.get(classes[f[1]], 0) + 1
+    if excluded:
+        counts = ", ".join(f"{name} {n}" for name, n in excluded.items())
+        log.warning(
+            "excluded %d images of other sizes under %s (%s)", sum(excluded.values()), root, counts
+        )
+    kept = [(a, f[1]) for (a, _, _), f in zip(decoded, files, strict=True) if a is not None]
     if not kept:
-        raise BenchError(f"None of the {len(files)} images under {root} could be decoded.")
+        raise BenchError(
+            f"None of the {len(files)} images under {root} could be decoded "
+            "and kept. Check the folder, or the keep_size/min_size options."
+        )
     shapes: dict[tuple, int] = {}
     for array, _ in kept:
         shapes[array.shape] = shapes.get(array.shape, 0) + 1
@@ -99,7 +172,8 @@ def load(
         listing = ", ".join(f"{s[1]}x{s[2]} ({n} images)" for s, n in common)
         raise BenchError(
             f"Images under {root} have {len(shapes)} different sizes ({listing}, ...). "
-            "Resize them on load with --set dataset.size=HxW."
+            "Resize them on load with --set dataset.size=HxW, or keep one size with "
+            "--set dataset.keep_size=HxW (`bench data inspect` shows the sizes)."
         )
     images = np.stack([a for a, _ in kept])
     labels = np.array([label for _, label in kept], dtype=np.int64)

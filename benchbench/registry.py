@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import inspect
 import re
 from collections.abc import Callable, Iterator
@@ -87,7 +88,22 @@ class Registry:
         )
 
     def get(self, name: str) -> Entry:
-        """The entry named ``name``; an unknown name raises a BenchError with suggestions."""
+        """The entry named ``name``; an unknown name raises a BenchError with suggestions.
+
+        ``family:variant`` names the entry ``family`` called with ``variant="variant"``
+        (``torchvision:convnext_tiny``), for factories that take a ``variant`` option.
+        """
+        family, sep, variant = name.partition(":")
+        if sep and name not in self._entries and family in self._entries:
+            entry = self._entries[family]
+            if "variant" in (entry.option_names() or {"variant"}):
+                return Entry(
+                    self.kind,
+                    name,
+                    functools.partial(entry.factory, variant=variant),
+                    entry.description,
+                    entry.plugin,
+                )
         try:
             return self._entries[name]
         except KeyError:

@@ -3,52 +3,111 @@ import torch
 
 from benchbench.builtin import architectures as archs
 from benchbench.errors import BenchError
+from benchbench.plugins import load_components
 
 CIFAR, DIGITS = (3, 32, 32), (1, 8, 8)
+BUILTIN = [
+    "cnn_small",
+    "cnn_large",
+    "cnn_5x5",
+    "mlp",
+    "lenet",
+    "resnet_skip",
+    "vgg_blocks",
+    "vgg16",
+    "resnet50",
+    "efficientnet_b0",
+    "efficientnet_b2",
+    "mobilenet_v3_small",
+    "torchvision:convnext_tiny",
+]
 
 
-def count(model):
-    return sum(p.numel() for p in model.parameters())
+@pytest.fixture(scope="module")
+def registry():
+    return load_components(use_entry_points=False).architectures
 
 
-def test_parameter_counts_match_report_000():
+def count(model, trainable_only=False):
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def test_parameter_counts_match_the_reports():
     assert count(archs.cnn_small(num_classes=10, input_shape=CIFAR)) == 5_851_338
     assert count(archs.cnn_large(num_classes=10, input_shape=CIFAR)) == 92_351_050
+    assert count(archs.mlp(num_classes=3, input_shape=(3, 300, 300))) == 68_851_023
+    assert count(archs.lenet(num_classes=3, input_shape=(3, 300, 300))) == 9_966_691
 
 
 def test_batch_norm_sits_before_each_pool():
     model = archs.cnn_small(num_classes=10, input_shape=CIFAR, bn=True)
-    layers = list(model[0])
+    layers = list(model.features)
     pools = [i for i, layer in enumerate(layers) if isinstance(layer, torch.nn.MaxPool2d)]
+    assert len(pools) == 3
     assert all(isinstance(layers[i - 1], torch.nn.BatchNorm2d) for i in pools)
 
 
-@pytest.mark.parametrize(
-    "name,options",
-    [
-        ("cnn_small", {}),
-        ("cnn_small", {"kernel": 7, "bn": True}),
-        ("resnet_skip", {}),
-        ("resnet_skip", {"widths": "8,16", "dropout": 0.2}),
-    ],
-)
+def test_pools_stop_at_one_pixel_so_tiny_images_fit():
+    model = archs.cnn_large(num_classes=10, input_shape=(3, 8, 8))
+    pools = [m for m in model.features if isinstance(m, torch.nn.MaxPool2d)]
+    assert len(pools) == 3 and model.head[1].in_features == 2048  # 8 -> 4 -> 2 -> 1
+
+
+def test_seven_by_seven_kernels_keep_the_size():
+    model = archs.cnn_small(num_classes=10, input_shape=CIFAR, kernel=7)
+    assert model.features[0].kernel_size == (7, 7) and model.features[0].padding == (3, 3)
+
+
+def test_cnn_5x5_has_the_reported_shapes_and_improvements():
+    base = archs.cnn_5x5(num_classes=10, input_shape=CIFAR)
+    assert base.head[1].in_features == 576  # 64 x 3 x 3
+    improved = archs.cnn_5x5(num_classes=10, input_shape=CIFAR, bn=True, dropout=0.2)
+    kinds = [type(layer).__name__ for layer in improved.features]
+    assert kinds[:4] == ["Conv2d", "ReLU", "BatchNorm2d", "MaxPool2d"]  # BN before pool 1
+    assert kinds == [
+        "Conv2d",
+        "ReLU",
+        "BatchNorm2d",
+        "MaxPool2d",
+        "Conv2d",
+        "ReLU",
+        "MaxPool2d",
+        "Dropout",
+        "Conv2d",
+        "ReLU",
+        "MaxPool2d",
+    ]  # after pool 2
+
+
+def test_vgg_blocks_dropout_and_head():
+    model = archs.vgg_blocks(num_classes=10, input_shape=CIFAR, dropout=0.3)
+    linears = [m for m in model.head if isinstance(m, torch.nn.Linear)]
+    assert [m.out_features for m in linears] == [64, 32, 10]
+    assert all(m.p == 0.3 for m in model.head if isinstance(m, torch.nn.Dropout))
+    assert not any(isinstance(m, torch.nn.Dropout) for m in model.features)
+
+
+def test_lenet_dropout_is_reported_then_switchable():
+    rates = lambda m: [x.p for x in m.modules() if isinstance(x, torch.nn.Dropout)]  # noqa: E731
+    assert rates(archs.lenet(num_classes=3, input_shape=CIFAR)) == [0.25, 0.5]
+    assert rates(archs.lenet(num_classes=3, input_shape=CIFAR, dropout=0.0)) == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("name", BUILTIN)
 @pytest.mark.parametrize("shape", [CIFAR, DIGITS])
-def test_builds_for_cifar_and_digits_and_trains_one_step(name, options, shape):
+def test_builds_for_cifar_and_digits_and_trains_one_step(registry, name, shape):
     torch.manual_seed(0)
-    model = getattr(archs, name)(num_classes=10, input_shape=shape, **options)
+    model = registry.get(name).create({}, num_classes=10, input_shape=shape)
     x, y = torch.rand(4, *shape), torch.tensor([0, 1, 2, 3])
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
     before = [p.detach().clone() for p in model.parameters()]
+    model.train()
     loss = torch.nn.functional.cross_entropy(model(x), y)
     loss.backward()
     optimizer.step()
+    model.eval()
     assert model(x).shape == (4, 10)
     assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters(), strict=True))
-
-
-def test_cnn_large_adapts_to_small_inputs():
-    model = archs.cnn_large(num_classes=3, input_shape=(3, 16, 16))
-    assert model(torch.rand(2, 3, 16, 16)).shape == (2, 3)
 
 
 def test_resnet_skip_has_the_strided_skip_from_after_the_first_bn():
@@ -63,8 +122,92 @@ def test_resnet_skip_has_the_strided_skip_from_after_the_first_bn():
     assert torch.equal(seen["skip_input"], seen["bn1"])
 
 
+# -- torchvision backbones ----------------------------------------------------------------
+
+
+def test_frozen_backbone_trains_the_head_alone_and_keeps_bn_statistics():
+    model = archs.torchvision_model(
+        num_classes=10, input_shape=CIFAR, variant="mobilenet_v3_small", freeze=True, head="dense"
+    )
+    assert count(model, trainable_only=True) == count(model.head)
+    assert [m.out_features for m in model.head if isinstance(m, torch.nn.Linear)] == [64, 32, 10]
+    assert model.head[1].in_features == 576  # the pooled features, classifier removed
+    bn = next(m for m in model.features.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    before = bn.running_mean.clone()
+    model.train()
+    model(torch.rand(4, *CIFAR))
+    assert torch.equal(bn.running_mean, before) and not model.features.training
+
+
+def test_heads_of_report_002():
+    mlp = archs.torchvision_model(num_classes=3, input_shape=CIFAR, variant="resnet50", head="mlp")
+    assert [m.out_features for m in mlp.head if isinstance(m, torch.nn.Linear)] == [256, 3]
+    assert mlp.head[1].in_features == 2048
+    linear = archs.torchvision_model(num_classes=3, input_shape=CIFAR, variant="efficientnet_b2")
+    assert [m.out_features for m in linear.head if isinstance(m, torch.nn.Linear)] == [3]
+    assert count(linear, trainable_only=True) == count(linear)  # fully fine-tuned
+
+
+def test_inputs_are_resized_on_the_device():
+    model = archs.torchvision_model(
+        num_classes=10, input_shape=CIFAR, variant="efficientnet_b0", resize=64
+    )
+    seen = {}
+    model.features.register_forward_hook(lambda m, i, o: seen.update(shape=i[0].shape))
+    model.eval()(torch.rand(2, *CIFAR))
+    assert tuple(seen["shape"]) == (2, 3, 64, 64)
+
+
+def test_weights_from_a_file_are_loaded(tmp_path):
+    import torchvision
+
+    torch.manual_seed(1)
+    source = torchvision.models.get_model("mobilenet_v3_small", weights=None)
+    torch.save(source.state_dict(), tmp_path / "weights.pt")
+    model = archs.torchvision_model(
+        num_classes=10,
+        input_shape=CIFAR,
+        variant="mobilenet_v3_small",
+        weights=str(tmp_path / "weights.pt"),
+    )
+    first = source.features[0][0].weight
+    assert torch.equal(model.features.features[0][0].weight, first)
+    torch.save({"not": torch.zeros(1)}, tmp_path / "wrong.pt")
+    with pytest.raises(BenchError, match="do not fit mobilenet_v3_small"):
+        archs.torchvision_model(
+            num_classes=10,
+            input_shape=CIFAR,
+            variant="mobilenet_v3_small",
+            weights=str(tmp_path / "wrong.pt"),
+        )
+
+
+def test_pretrained_weights_offline_and_missing_say_what_to_do(tmp_path, monkeypatch):
+    import torch.hub
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty hub cache
+
+    def offline(*args, **kwargs):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    with pytest.raises(BenchError, match=r"not in the torch hub cache.*arch.weights=PATH"):
+        archs.torchvision_model(
+            num_classes=10, input_shape=CIFAR, variant="resnet50", pretrained=True
+        )
+
+
+def test_any_torchvision_model_by_name_and_typos(registry):
+    model = registry.get("torchvision:resnet18").create({}, num_classes=4, input_shape=CIFAR)
+    assert model(torch.rand(2, *CIFAR)).shape == (2, 4)
+    with pytest.raises(BenchError, match="Did you mean 'resnet18'"):
+        registry.get("torchvision:resnet81").create({}, num_classes=4, input_shape=CIFAR)
+
+
 def test_bad_options_are_refused():
     with pytest.raises(BenchError, match="kernel"):
         archs.cnn_small(num_classes=10, input_shape=CIFAR, kernel=4)
     with pytest.raises(BenchError, match="widths"):
         archs.resnet_skip(num_classes=10, input_shape=CIFAR, widths="a,b")
+    with pytest.raises(BenchError, match="head='huge'"):
+        archs.torchvision_model(num_classes=10, input_shape=CIFAR, variant="resnet18", head="huge")

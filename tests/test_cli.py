@@ -76,7 +76,7 @@ def test_traceback_only_with_bench_debug():
 
 def test_list_and_plugins_json(bench):
     listing = json.loads(bench("list", "archs", "--filter", "cnn*", "--json").out)
-    assert [a["name"] for a in listing["architectures"]] == ["cnn_large", "cnn_small"]
+    assert [a["name"] for a in listing["architectures"]] == ["cnn_5x5", "cnn_large", "cnn_small"]
     assert all(a["description"] for a in listing["architectures"])
     plugins = json.loads(bench("plugins", "--json").out)
     builtin = next(p for p in plugins if p["name"] == "builtin.architectures")

@@ -46,7 +46,7 @@ def test_image_folder_decodes_once_then_reads_the_cache(tmp_path, monkeypatch):
     root = make_folder(tmp_path / "data") / "train"
     imagefolder.load(root)
     calls = []
-    monkeypatch.setattr(imagefolder, "_decode", lambda *a: calls.append(a))
+    monkeypatch.setattr(imagefolder, "_open", lambda *a: calls.append(a))
     classes, images, labels = imagefolder.load(root)
     assert calls == [] and images.shape == (12, 3, 12, 10)
 

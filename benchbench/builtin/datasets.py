@@ -6,6 +6,7 @@ import pickle
 from pathlib import Path
 
 from benchbench import hookimpl
+from benchbench.config import parse_size
 from benchbench.errors import BenchError
 
 
@@ -89,27 +90,22 @@ def fake(
     return ImageData([f"class{i}" for i in range(classes)], *draw(train_size), *draw(test_size))
 
 
-def _parse_size(size) -> tuple[int, int] | None:
-    if size is None:
-        return None
-    if isinstance(size, int):
-        return (size, size)
-    try:
-        h, w = str(size).lower().split("x")
-        return int(h), int(w)
-    except ValueError:
-        raise BenchError(f"dataset size {size!r}: write HxW, e.g. 32x32, or one number.") from None
-
-
 def imagefolder(
     *,
     data_dir: Path | None = None,
     test_fraction: float = 0.2,
     size=None,
+    keep_size=None,
+    min_size: int | None = None,
     mode: str = "RGB",
     cache: bool = True,
 ):
-    """``data_dir/train/CLASS/*`` + ``data_dir/test/CLASS/*``, or ``data_dir/CLASS/*`` split."""
+    """``data_dir/train/CLASS/*`` + ``data_dir/test/CLASS/*``, or ``data_dir/CLASS/*`` split.
+
+    ``size`` resizes every image (HxW or one number); ``keep_size`` keeps only images of
+    that original size and ``min_size`` drops images with a shorter side below it (report
+    002's outlier exclusion; ``bench data inspect`` shows the sizes).
+    """
     from benchbench import imagefolder as folder
     from benchbench.data import ImageData
 
@@ -121,7 +117,13 @@ def imagefolder(
     data_dir = Path(data_dir)
     if mode not in ("RGB", "L"):
         raise BenchError(f"imagefolder mode {mode!r}: use RGB or L (grayscale).")
-    options = dict(mode=mode, size=_parse_size(size), use_cache=bool(cache))
+    options = dict(
+        mode=mode,
+        size=parse_size(size),
+        keep_size=parse_size(keep_size),
+        min_size=min_size,
+        use_cache=bool(cache),
+    )
     if (data_dir / "train").is_dir():
         classes, train_x, train_y = folder.load(data_dir / "train", **options)
         if not (data_dir / "test").is_dir():

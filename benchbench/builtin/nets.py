@@ -1,23 +1,56 @@
-"""The built-in networks themselves (torch is imported here, never by architectures.py)."""
+"""The built-in networks themselves (torch is imported here, never by architectures.py).
+
+Every network has ``features`` and a ``head``: ``--l2-scope head`` regularizes the head
+alone, and a frozen backbone leaves only the head trainable.
+"""
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
-def _pooled(size: int, pools: int) -> int:
-    for _ in range(pools):
-        size //= 2
-    if size < 1:
-        raise ValueError(f"input too small for {pools} 2x2 poolings")
-    return size
+def conv_out(size: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
+    return (size + 2 * padding - kernel) // stride + 1
 
 
-def vgg_style(*, in_channels: int, blocks: list[list[int]], kernel: int, bn: bool) -> nn.Sequential:
-    """Blocks of Conv-ReLU, optional BN after the block's last ReLU, then MaxPool2."""
+class Classifier(nn.Module):
+    """``head(features(x))``: the shape every built-in network shares."""
+
+    def __init__(self, features: nn.Module, head: nn.Module):
+        super().__init__()
+        self.features, self.head = features, head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def mlp_head(
+    in_features: int, hidden: list[int], num_classes: int, dropout: float = 0.0
+) -> nn.Sequential:
+    """Flatten, then Linear-ReLU(-Dropout) per hidden width, then the class layer."""
+    layers: list[nn.Module] = [nn.Flatten()]
+    for width in hidden:
+        layers += [nn.Linear(in_features, width), nn.ReLU(inplace=True)]
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+        in_features = width
+    layers.append(nn.Linear(in_features, num_classes))
+    return nn.Sequential(*layers)
+
+
+def dense_head(in_features: int, num_classes: int, dropout: float) -> nn.Sequential:
+    """Report 004's shared head: Dense64-ReLU-Dense32-ReLU-Dense(classes), dropout after
+    each hidden layer (the placement is a reading of the report)."""
+    return mlp_head(in_features, [64, 32], num_classes, dropout)
+
+
+def vgg_blocks(input_shape, blocks: list[list[int]], kernel: int, bn: bool) -> nn.Sequential:
+    """Blocks of Conv-ReLU (same padding), optional BN after the block's last ReLU, then
+    MaxPool2 -- skipped once the map is down to one pixel, so tiny images fit too."""
     layers: list[nn.Module] = []
-    channels = in_channels
+    channels, size = input_shape[0], min(input_shape[1:])
     for block in blocks:
         for width in block:
             layers += [
@@ -27,35 +60,83 @@ def vgg_style(*, in_channels: int, blocks: list[list[int]], kernel: int, bn: boo
             channels = width
         if bn:
             layers.append(nn.BatchNorm2d(channels))
-        layers.append(nn.MaxPool2d(2))
+        layers.append(nn.MaxPool2d(2) if size >= 2 else nn.Identity())
+        size //= 2 if size >= 2 else 1
     return nn.Sequential(*layers)
 
 
-def mlp_head(
-    in_features: int, hidden: list[int], num_classes: int, dropout: float
-) -> nn.Sequential:
-    layers: list[nn.Module] = [nn.Flatten()]
-    for width in hidden:
-        layers += [nn.Linear(in_features, width), nn.ReLU(inplace=True)]
-        in_features = width
-    if dropout:
-        layers.append(nn.Dropout(dropout))
-    layers.append(nn.Linear(in_features, num_classes))
-    return nn.Sequential(*layers)
+def flat_size(features: nn.Module, input_shape) -> int:
+    """Features per image after ``features``, by a dry run on one blank image."""
+    features.eval()  # no dropout draw, no batch-norm update
+    with torch.no_grad():
+        size = int(features(torch.zeros(1, *input_shape)).numel())
+    features.train()
+    return size
 
 
-class CNN(nn.Sequential):
-    """Report 000's small and large CNNs: VGG-style blocks and a fully connected head."""
+def pooled_cnn(*, input_shape, num_classes, blocks, hidden, kernel, bn, dropout) -> Classifier:
+    """Report 000's CNNs and report 004's VGG blocks: conv blocks, then a dense head."""
+    features = vgg_blocks(input_shape, blocks, kernel, bn)
+    head = mlp_head(flat_size(features, input_shape), hidden, num_classes, dropout)
+    return Classifier(features, head)
 
-    def __init__(self, *, input_shape, num_classes, blocks, head, kernel, bn, dropout):
-        c, h, w = input_shape
-        features = vgg_style(in_channels=c, blocks=blocks, kernel=kernel, bn=bn)
-        flat = blocks[-1][-1] * _pooled(h, len(blocks)) * _pooled(w, len(blocks))
-        super().__init__(features, mlp_head(flat, head, num_classes, dropout))
+
+def cnn_5x5(*, input_shape, num_classes, bn: bool, dropout: float) -> Classifier:
+    """Report 001: three Conv5x5-ReLU-MaxPool(3, stride 2) stages, then FC64-FC(classes).
+
+    BN after the first ReLU and dropout after the second pool, when enabled. A pool pads
+    by 1 only where the map is smaller than its window (8x8 digits), so CIFAR's shapes
+    are exactly the report's: 32 -> 15 -> 7 -> 3.
+    """
+    layers: list[nn.Module] = []
+    channels, size = input_shape[0], min(input_shape[1:])
+    for i, width in enumerate((32, 32, 64)):
+        layers += [nn.Conv2d(channels, width, 5, padding=2), nn.ReLU(inplace=True)]
+        if i == 0 and bn:
+            layers.append(nn.BatchNorm2d(width))
+        padding = 1 if size < 3 else 0
+        layers.append(nn.MaxPool2d(3, stride=2, padding=padding))
+        size = conv_out(size, 3, 2, padding)
+        if i == 1 and dropout:
+            layers.append(nn.Dropout(dropout))
+        channels = width
+    features = nn.Sequential(*layers)
+    return Classifier(features, mlp_head(flat_size(features, input_shape), [64], num_classes))
+
+
+def mlp(*, input_shape, num_classes, hidden: list[int], dropout: float) -> Classifier:
+    """Report 002's baseline: Flatten-FC255-ReLU-FC(classes)."""
+    c, h, w = input_shape
+    return Classifier(nn.Identity(), mlp_head(c * h * w, hidden, num_classes, dropout))
+
+
+def lenet(*, input_shape, num_classes, dropout: tuple[float, float], padding: int) -> Classifier:
+    """The PyTorch tutorial CNN of report 002, with its two dropout layers."""
+    features = nn.Sequential(
+        nn.Conv2d(input_shape[0], 6, 5, padding=padding),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5, padding=padding),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(2),
+        nn.Dropout(dropout[0]),
+    )
+    flat = flat_size(features, input_shape)
+    head = nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(flat, 120),
+        nn.ReLU(inplace=True),
+        nn.Linear(120, 84),
+        nn.ReLU(inplace=True),
+        nn.Dropout(dropout[1]),
+        nn.Linear(84, num_classes),
+    )
+    return Classifier(features, head)
 
 
 class SkipStage(nn.Module):
-    """conv1-BN-ReLU, conv2-BN-ReLU, conv3(stride)-BN, plus a 1x1 strided skip taken after BN1."""
+    """conv1-BN-ReLU, conv2-BN-ReLU, conv3(stride)-BN, plus a 1x1 strided skip taken
+    after BN1, added before the final ReLU."""
 
     def __init__(self, in_channels: int, width: int, kernel: int, stride: int):
         super().__init__()
@@ -79,20 +160,42 @@ class SkipStage(nn.Module):
         return self.relu(self.body(a) + self.skip(a))
 
 
-class ResNetSkip(nn.Module):
-    """Report 003's CNN: skip stages, then global average pooling and a linear classifier."""
+def resnet_skip(*, input_shape, num_classes, widths, kernel, stride, dropout) -> Classifier:
+    """Report 003: skip stages, global average pooling, a linear classifier."""
+    stages, channels = [], input_shape[0]
+    for width in widths:
+        stages.append(SkipStage(channels, width, kernel, stride))
+        channels = width
+    features = nn.Sequential(*stages, nn.AdaptiveAvgPool2d(1))
+    head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(channels, num_classes))
+    return Classifier(features, head)
 
-    def __init__(self, *, input_shape, num_classes, widths, kernel, stride, dropout):
+
+class Backbone(nn.Module):
+    """A torchvision model as ``features`` (its classifier removed) plus a new ``head``.
+
+    Inputs are resized on the device and grey images repeated to three channels first.
+    A frozen backbone stays in eval mode, so its batch-norm statistics stay frozen too.
+    """
+
+    def __init__(
+        self, features: nn.Module, head: nn.Module, *, resize, channels: int, frozen: bool
+    ):
         super().__init__()
-        stages, channels = [], input_shape[0]
-        for width in widths:
-            stages.append(SkipStage(channels, width, kernel, stride))
-            channels = width
-        self.features = nn.Sequential(*stages)
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Dropout(dropout), nn.Linear(channels, num_classes)
-        )
+        self.features, self.head = features, head
+        self.resize, self.grey, self.frozen = resize, channels == 1, frozen
+        if frozen:
+            self.features.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> Backbone:
+        super().train(mode)
+        if self.frozen:
+            self.features.eval()
+        return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.pool(self.features(x)))
+        if self.resize is not None and tuple(x.shape[-2:]) != self.resize:
+            x = F.interpolate(x, size=self.resize, mode="bilinear", align_corners=False)
+        if self.grey:
+            x = x.expand(-1, 3, -1, -1)
+        return self.head(self.features(x))
