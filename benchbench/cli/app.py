@@ -12,7 +12,7 @@ import sys
 import typer
 
 from benchbench import __version__
-from benchbench.cli import catalog, report, run
+from benchbench.cli import catalog, data, report, run, summary
 from benchbench.cli.context import err
 from benchbench.errors import BenchError
 
@@ -30,6 +30,8 @@ app.command()(report.report)
 app.command()(report.show)
 app.command("list")(catalog.list_components)
 app.command()(catalog.plugins)
+app.command()(summary.summary)
+app.add_typer(data.app, name="data")
 
 
 def _version(value: bool) -> None:
@@ -47,14 +49,20 @@ def _root(
     """Seeded, timed benchmarks of image-classification training recipes."""
 
 
+class _StderrHandler(logging.Handler):
+    """Warnings from benchbench's modules, one line each, on whatever stderr is now."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"{record.levelname.lower()}: {record.getMessage()}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``bench``: known errors become one paragraph and exit code 2."""
     debug = os.environ.get("BENCH_DEBUG") == "1"
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING,
-        format="warning: %(message)s",
-        stream=sys.stderr,
-    )
+    logger = logging.getLogger("benchbench")
+    logger.setLevel(logging.DEBUG if debug else logging.WARNING)
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        logger.addHandler(_StderrHandler())
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="bench", standalone_mode=False)

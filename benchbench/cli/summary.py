@@ -1,0 +1,104 @@
+"""``bench summary``: an architecture's layers, output shapes and parameters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from benchbench.cli.context import JsonOption, components, out, print_json
+from benchbench.errors import BenchError
+
+
+def summary(
+    arch: Annotated[str, typer.Option(help="Architecture (see `bench list archs`).")],
+    dataset: Annotated[
+        str, typer.Option(help="Dataset whose image shape and classes to use.")
+    ] = "digits",
+    data_dir: Annotated[Path | None, typer.Option(help="Where the dataset lives.")] = None,
+    input_shape: Annotated[
+        str | None,
+        typer.Option(
+            help="CxHxW instead of a dataset's shape, e.g. 3x300x300.", show_default=False
+        ),
+    ] = None,
+    classes: Annotated[
+        int | None, typer.Option(help="Number of classes, with --input-shape.", show_default=False)
+    ] = None,
+    dropout: Annotated[float | None, typer.Option(show_default=False)] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", metavar="KEY=VALUE", help="arch.OPTION=VALUE (and dataset.OPTION=VALUE)."
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Layer table (layer, output shape, parameters, trainable) and totals of a model."""
+    from benchbench.config import RunConfig, parse_sets
+    from benchbench.summary import layer_table, totals
+    from benchbench.train import build_model, prepare
+
+    options = parse_sets(set_ or [], ())
+    config = RunConfig(
+        arch=arch,
+        dataset=dataset,
+        dropout=dropout,
+        data_dir=str(data_dir) if data_dir else None,
+        **options,
+    ).validated()
+    loaded = components()
+    loaded.architectures.get(arch)
+    if input_shape is not None:
+        try:
+            shape = tuple(int(v) for v in input_shape.lower().split("x"))
+        except ValueError:
+            shape = ()
+        if len(shape) != 3 or min(shape) < 1:
+            raise BenchError(f"--input-shape {input_shape!r}: write CxHxW, e.g. 3x32x32.")
+        num_classes = classes or 10
+        import torch
+
+        from benchbench.train import Splits
+
+        empty = (torch.zeros(0, *shape, dtype=torch.uint8), torch.zeros(0, dtype=torch.long))
+        splits = Splits([str(i) for i in range(num_classes)], empty, empty, empty)
+    else:
+        splits = prepare(config, loaded)
+        shape = splits.input_shape
+    model = build_model(config, loaded, splits)
+    rows, sums = layer_table(model, shape), totals(model, shape)
+    if as_json:
+        print_json({"arch": arch, "input_shape": list(shape), "layers": rows, **sums})
+        return
+    table = Table(
+        title=f"{arch} on {'x'.join(map(str, shape))} images, {len(splits.classes)} classes",
+        title_justify="left",
+        show_edge=False,
+    )
+    for column, justify in (
+        ("layer", "left"),
+        ("type", "left"),
+        ("output shape", "right"),
+        ("parameters", "right"),
+        ("trainable", "right"),
+    ):
+        table.add_column(column, justify=justify)
+    for row in rows:
+        table.add_row(
+            row["layer"],
+            row["type"],
+            str(row["output_shape"]),
+            f"{row['parameters']:,}",
+            f"{row['trainable']:,}",
+        )
+    out.print(table)
+    out.print(
+        f"Total params: {sums['total_parameters']:,}   Trainable params: "
+        f"{sums['trainable_parameters']:,}   Non-trainable params: "
+        f"{sums['non_trainable_parameters']:,}\nParams size (MB): "
+        f"{sums['parameters_mb']:.2f}   Input size per image (MB): "
+        f"{sums['input_mb_per_image']:.2f}"
+    )
