@@ -87,8 +87,11 @@ class RunConfig:
         choice("--l2-scope", self.l2_scope, L2_SCOPES)
         if not 0 < self.aug_fraction <= 1:
             bad("--aug-fraction", self.aug_fraction, "augment a share in (0, 1] of the images.")
-        if self.aug_mode != "online" and not [a for a in self.augs if a != "none"]:
-            bad("--aug-mode", self.aug_mode, "offline copies need at least one --aug to apply.")
+        aug_mode = self.aug_mode
+        if aug_mode != "online" and not [a for a in self.augs if a != "none"]:
+            if not self.augs:  # an explicit --aug none means no copies at all
+                bad("--aug-mode", aug_mode, "offline copies need at least one --aug to apply.")
+            aug_mode = "online"
         if not 0 <= self.momentum < 1:
             bad("--momentum", self.momentum, "must lie in [0, 1).")
         if self.weight_decay < 0:
@@ -133,6 +136,7 @@ class RunConfig:
         augs = tuple(a for a in self.augs if a != "none")
         return replace(
             self,
+            aug_mode=aug_mode,
             restore_best=restore,
             lr_step=lr_step,
             augs=augs,

@@ -8,6 +8,7 @@ import statistics as stats
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from benchbench.config import RunConfig
 from benchbench.plugins import Components
@@ -69,6 +70,25 @@ def _artifacts(outcome, summary) -> dict[str, Callable]:
     }
 
 
+def finished(store: Store, config: RunConfig) -> RunRecord | None:
+    """The stored run of ``config`` if it already ran to the end (complete or diverged)."""
+    existing = store.get(config.run_id)
+    return existing if existing is not None and existing.status in DONE else None
+
+
+def record(store: Store, config: RunConfig, outcome, history: list[dict]) -> RunRecord:
+    """Store a finished training outcome: summary, artifacts, status."""
+    summary = summarize(outcome, history)
+    store.finish(config.run_id, outcome.status, summary, _artifacts(outcome, summary))
+    return store.get(config.run_id)
+
+
+def failure_text(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
 def execute(
     config: RunConfig,
     components: Components,
@@ -82,8 +102,8 @@ def execute(
     from benchbench import device as devices
     from benchbench.train import train
 
-    existing = store.get(config.run_id)
-    if existing is not None and existing.status in DONE and not force:
+    existing = finished(store, config)
+    if existing is not None and not force:
         return Result(existing, skipped=True)
     environment = devices.describe(devices.resolve(config.device))
     history: list[dict] = []
@@ -94,25 +114,38 @@ def execute(
         store.begin(config, environment)
         started = True
 
-    def record_epoch(record: dict) -> None:
-        history.append(record)
-        store.add_epoch(config.run_id, record)
+    def record_epoch(epoch: dict) -> None:
+        history.append(epoch)
+        store.add_epoch(config.run_id, epoch)
         if on_epoch is not None:
-            on_epoch(record)
+            on_epoch(epoch)
 
     try:
         outcome = train(
             config, components, on_start=start, on_epoch=record_epoch, on_batch=on_batch
         )
-        summary = summarize(outcome, history)
-        store.finish(config.run_id, outcome.status, summary, _artifacts(outcome, summary))
+        stored = record(store, config, outcome, history)
     except BaseException as exc:
         if started:  # errors before training starts leave the store untouched
-            reason = (
-                "interrupted"
-                if isinstance(exc, KeyboardInterrupt)
-                else "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            )
-            store.fail(config.run_id, reason)
+            store.fail(config.run_id, failure_text(exc))
         raise
-    return Result(store.get(config.run_id), skipped=False)
+    return Result(stored, skipped=False)
+
+
+def train_detached(config_data: dict, threads: int | None = None) -> tuple[Any, list[dict], dict]:
+    """Train in a worker process (or on a Ray node) that never touches the store.
+
+    Returns ``(outcome, history, environment)`` for the driver to record.
+    """
+    import torch
+
+    from benchbench import device as devices
+    from benchbench.plugins import load_components
+    from benchbench.train import train
+
+    if threads:
+        torch.set_num_threads(threads)
+    config = RunConfig.from_dict(config_data)
+    history: list[dict] = []
+    outcome = train(config, load_components(), on_epoch=history.append)
+    return outcome, history, devices.describe(devices.resolve(config.device))

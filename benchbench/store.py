@@ -40,6 +40,15 @@ CREATE TABLE IF NOT EXISTS runs (
     started REAL NOT NULL,
     finished REAL
 );
+CREATE TABLE IF NOT EXISTS suite_runs (
+    suite TEXT NOT NULL,
+    grp TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    setting TEXT NOT NULL,
+    value TEXT,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (suite, grp, run_id, setting)
+);
 CREATE TABLE IF NOT EXISTS epochs (
     run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     epoch INTEGER NOT NULL,
@@ -202,6 +211,41 @@ class Store:
                 (error, time.time(), run_id),
             )
         )
+
+    def forget_suite(self, suite: str) -> None:
+        """Drop ``suite``'s membership list (never its runs): a new sweep rewrites it."""
+        self._write(("DELETE FROM suite_runs WHERE suite = ?", (suite,)))
+
+    def add_to_suite(self, suite: str, group: str, members: list[tuple]) -> None:
+        """Record ``(run_id, tuned setting, value)`` members of a suite's group, in order."""
+        rows = self._query("SELECT MAX(position) AS last FROM suite_runs WHERE suite = ?", (suite,))
+        start = rows[0]["last"] + 1 if rows and rows[0]["last"] is not None else 0
+        self._write(
+            *[
+                (
+                    "INSERT OR IGNORE INTO suite_runs "
+                    "(suite, grp, run_id, setting, value, position) VALUES (?, ?, ?, ?, ?, ?)",
+                    (suite, group, run_id, setting or "", json.dumps(value), start + i),
+                )
+                for i, (run_id, setting, value) in enumerate(members)
+            ]
+        )
+
+    def suite_members(self, suite: str) -> list[dict]:
+        """``{group, run_id, setting, value}`` for every member of ``suite``, in order."""
+        rows = self._query("SELECT * FROM suite_runs WHERE suite = ? ORDER BY position", (suite,))
+        return [
+            {
+                "group": r["grp"],
+                "run_id": r["run_id"],
+                "setting": r["setting"] or None,
+                "value": json.loads(r["value"]),
+            }
+            for r in rows
+        ]
+
+    def suites(self) -> list[str]:
+        return [r["suite"] for r in self._query("SELECT DISTINCT suite FROM suite_runs")]
 
     # -- reading -----------------------------------------------------------------------
 

@@ -186,17 +186,29 @@ def lenet(
     *,
     num_classes: int,
     input_shape: tuple[int, int, int],
-    dropout: float | None = None,
+    dropout: float | str | None = None,
     padding: int | None = None,
 ):
     """Report 002's tutorial CNN (9,966,691 parameters on 3x300x300 with 3 classes).
 
-    ``dropout`` None keeps the tutorial's 0.25 and 0.5; a number sets both (0 turns them
-    off). ``padding`` None pads the convolutions only for images under 16 pixels.
+    ``dropout`` None keeps the tutorial's 0.25 (after the convolutions) and 0.5 (before
+    the last layer); one number sets both (0 turns them off); "a,b" sets each.
+    ``padding`` None pads the convolutions only for images under 16 pixels.
     """
     from benchbench.builtin import nets
 
-    rates = (0.25, 0.5) if dropout is None else (_dropout(dropout),) * 2
+    if dropout is None:
+        rates = (0.25, 0.5)
+    elif isinstance(dropout, str) and "," in dropout:
+        first, second = dropout.split(",", 1)
+        try:
+            rates = (_dropout(float(first)), _dropout(float(second)))
+        except ValueError:
+            raise BenchError(
+                f"lenet dropout={dropout!r}: one rate or two, e.g. 0.25,0.5."
+            ) from None
+    else:
+        rates = (_dropout(float(dropout)),) * 2
     if padding is None:
         padding = 0 if min(input_shape[1:]) >= 16 else 2
     return nets.lenet(

@@ -59,7 +59,7 @@ def benchbench_register_augmentations(registry):
     add(
         "cutout",
         cutout,
-        description="zero a random square of side size=0.5 of the image (DeVries & Taylor)",
+        description="zero a random square of side size=0.5 of the image (DeVries & Taylor 2017)",
     )
     add(
         "cutmix",
@@ -70,7 +70,8 @@ def benchbench_register_augmentations(registry):
     add(
         "mixup",
         mixup,
-        description="blend with a partner image and its target; alpha=0.2 (Zhang et al.)",
+        description="blend with a partner image and its target; alpha=0.2 "
+        "(report 002's future work; Zhang et al.)",
     )
 
 

@@ -15,8 +15,8 @@ def benchbench_register_datasets(registry):
     registry.add(
         "digits",
         digits,
-        description="scikit-learn's bundled 8x8 handwritten digits "
-        "(1,797 images, 10 classes); offline, for a first run and fast tests",
+        description="scikit-learn's bundled 8x8 handwritten digits (1,797 images, 10 "
+        "classes); offline, for a first run and fast tests",
     )
     registry.add(
         "fake",
@@ -27,14 +27,14 @@ def benchbench_register_datasets(registry):
     registry.add(
         "imagefolder",
         imagefolder,
-        description="--data-dir with train/CLASS/* and "
+        description="report 002's fruit folder (or any): --data-dir with train/CLASS/* and "
         "test/CLASS/*, or one CLASS/* tree split by test_fraction; decoded once, cached",
     )
     registry.add(
         "cifar10",
         cifar10,
-        description="CIFAR-10 python archive under --data-dir or the "
-        "cache dir; downloaded when online",
+        description="reports 000, 001, 003, 004: the CIFAR-10 python archive under "
+        "--data-dir or the cache dir; downloaded when online",
     )
 
 

@@ -12,7 +12,7 @@ import sys
 import typer
 
 from benchbench import __version__
-from benchbench.cli import catalog, data, report, run, summary
+from benchbench.cli import catalog, data, report, run, summary, sweep
 from benchbench.cli.context import err
 from benchbench.errors import BenchError
 
@@ -26,6 +26,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command()(run.run)
+app.command()(sweep.sweep)
 app.command()(report.report)
 app.command()(report.show)
 app.command("list")(catalog.list_components)

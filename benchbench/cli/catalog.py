@@ -21,45 +21,57 @@ KIND_ALIASES = {
     "aug": "augmentation",
     "datasets": "dataset",
     "dataset": "dataset",
+    "suites": "suite",
+    "suite": "suite",
 }
+KINDS = ("architecture", "augmentation", "dataset", "suite")
+
+
+def _entries(kind: str, pattern: str) -> list[dict]:
+    if kind == "suite":
+        import fnmatch
+
+        from benchbench import suite
+
+        return [
+            {"name": name, "description": suite.find(name).description, "plugin": "builtin.suites"}
+            for name in suite.builtin_names()
+            if fnmatch.fnmatchcase(name, pattern)
+        ]
+    return [
+        {"name": e.name, "description": e.description, "plugin": e.plugin}
+        for e in components().registry(kind).list(pattern)
+    ]
 
 
 def list_components(
     kind: Annotated[
         str | None,
-        typer.Argument(help="archs, augs or datasets; all if omitted.", show_default=False),
+        typer.Argument(help="archs, augs, datasets or suites; all if omitted.", show_default=False),
     ] = None,
     filter: Annotated[
         str, typer.Option("--filter", "-f", help="Shell-style wildcard on names, e.g. 'cnn*'.")
     ] = "*",
     as_json: JsonOption = False,
 ) -> None:
-    """List the architectures, augmentations and datasets the loaded plugins offer."""
+    """List the architectures, augmentations, datasets and suites on offer."""
     if kind is not None and kind not in KIND_ALIASES:
         raise BenchError(
-            f"`bench list {kind}`: list archs, augs or datasets.{did_you_mean(kind, KIND_ALIASES)}"
+            f"`bench list {kind}`: list archs, augs, datasets or suites."
+            f"{did_you_mean(kind, KIND_ALIASES)}"
         )
-    loaded = components()
-    kinds = [KIND_ALIASES[kind]] if kind else ["architecture", "augmentation", "dataset"]
-    listing = {k: loaded.registry(k).list(filter) for k in kinds}
+    kinds = [KIND_ALIASES[kind]] if kind else list(KINDS)
+    listing = {k: _entries(k, filter) for k in kinds}
     if as_json:
-        print_json(
-            {
-                f"{k}s": [
-                    {"name": e.name, "description": e.description, "plugin": e.plugin}
-                    for e in entries
-                ]
-                for k, entries in listing.items()
-            }
-        )
+        print_json({f"{k}s": entries for k, entries in listing.items()})
         return
     for k, entries in listing.items():
         table = Table(title=f"{k}s", title_justify="left", show_edge=False)
-        table.add_column("name", style="bold")
+        table.add_column("name", style="bold", no_wrap=True)
         table.add_column("description")
         table.add_column("plugin", style="dim")
         for e in entries:
-            table.add_row(e.name, e.description, e.plugin)
+            table.add_row(e["name"], e["description"], e["plugin"])
         if not entries:
             table.add_row("–", f"nothing matches {filter!r}", "")
         out.print(table)

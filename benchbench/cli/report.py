@@ -25,10 +25,17 @@ def report(
         ),
     ] = None,
     output: Annotated[Path | None, typer.Option(help="Write the table to this file.")] = None,
+    suite: Annotated[
+        str | None,
+        typer.Option(
+            help="Render this suite's own tables (built-in name or TOML file).", show_default=False
+        ),
+    ] = None,
+    smoke: Annotated[bool, typer.Option(help="With --suite: its --smoke sweep.")] = False,
     results: ResultsOption = None,
 ) -> None:
     """Render stored runs as a table; repeats over seeds become mean ± std with n."""
-    from benchbench.report import DEFAULT_METRICS, render
+    from benchbench.report import DEFAULT_METRICS, render, render_suite
     from benchbench.store import Store
 
     store = Store(results)
@@ -38,8 +45,15 @@ def report(
             f"No runs stored in {store.root}. Run `bench run` first, or pass "
             "--results DIR where your runs live."
         )
-    chosen = tuple(m.strip() for m in metrics.split(",")) if metrics else DEFAULT_METRICS
-    text = render(records, format, chosen)
+    if suite is not None:
+        from benchbench import suite as suites
+        from benchbench.sweep import suite_key
+
+        parsed = suites.find(suite)
+        text = render_suite(store, parsed, suite_key(parsed, smoke), format)
+    else:
+        chosen = tuple(m.strip() for m in metrics.split(",")) if metrics else DEFAULT_METRICS
+        text = render(records, format, chosen)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text)

@@ -1,0 +1,194 @@
+"""``bench sweep``: run a built-in suite or a suite file, resumably."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from benchbench.cli.context import JsonOption, ResultsOption, components, err, out, print_json
+
+
+def sweep(
+    suite: Annotated[
+        str, typer.Argument(help="A built-in suite (`bench list suites`) or a suite TOML file.")
+    ],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY=VALUE",
+            help="Override any suite setting, e.g. --set epochs=5 or --set arch.bn=true.",
+        ),
+    ] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Dataset folder for every run.")] = None,
+    smoke: Annotated[
+        bool,
+        typer.Option(
+            help="Shrink everything: tiny fake data (digits stay "
+            "digits), 1 epoch, two values per list, one seed."
+        ),
+    ] = False,
+    executor: Annotated[str, typer.Option(help="local, process or ray.")] = "local",
+    workers: Annotated[int, typer.Option(help="Parallel workers (process, ray).")] = 2,
+    address: Annotated[
+        str | None,
+        typer.Option(
+            help="Ray cluster address [default: a local Ray instance].", show_default=False
+        ),
+    ] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:INDEX.")] = "auto",
+    force: Annotated[bool, typer.Option(help="Re-run runs that are already stored.")] = False,
+    results: ResultsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run a whole table of runs; re-running runs only what is missing."""
+    from benchbench import suite as suites
+    from benchbench.store import Store
+    from benchbench.sweep import make_executor, run_suite, suite_key
+
+    parsed = suites.find(suite)
+    overrides = list(set_ or [])
+    if data_dir is not None:
+        overrides.append(f"data_dir={data_dir.expanduser().resolve()}")
+    store = Store(results)
+    loaded = components()
+    runner = make_executor(executor, loaded, store, force=force, workers=workers, address=address)
+    started = time.perf_counter()
+    with SweepProgress(err, parsed.name, executor == "local") as progress:
+        tally = run_suite(
+            parsed,
+            loaded,
+            store,
+            runner,
+            overrides=overrides,
+            smoke=smoke,
+            device=device,
+            events=progress,
+        )
+    seconds = time.perf_counter() - started
+    key = suite_key(parsed, smoke)
+    summary = {
+        "suite": key,
+        "seconds": round(seconds, 2),
+        "completed": tally.completed,
+        "skipped": tally.skipped,
+        "diverged": tally.diverged,
+        "failed": [{"run": run, "error": error} for run, error in tally.failed],
+        "best": tally.best,
+        "results": str(store.root),
+    }
+    if as_json:
+        print_json(summary)
+    else:
+        err.print(
+            Text(
+                f"{key}: {tally.completed} run, {tally.skipped} skipped (already "
+                f"stored), {tally.diverged} diverged, {len(tally.failed)} failed in "
+                f"{seconds:.1f}s"
+            )
+        )
+        for name, best in tally.best.items():
+            err.print(Text(f"best for {name}: " + ", ".join(f"{k}={v}" for k, v in best.items())))
+        for run, error in tally.failed:
+            err.print(Text(f"failed: {run}: {error}", "red"))
+        out.print(
+            Text(
+                f"bench report --suite {parsed.name!r}"
+                + (" --smoke" if smoke else "")
+                + " renders its tables"
+            ),
+            style="dim",
+        )
+    if tally.failed:
+        raise typer.Exit(1)
+
+
+class SweepProgress:
+    """Overall progress (done / running / failed / skipped, ETA) and the current run."""
+
+    def __init__(self, console: Console, name: str, show_epochs: bool):
+        self.console, self.name, self.show_epochs = console, name, show_epochs
+        self.live = console.is_terminal and not console.is_dumb_terminal
+        self.counts = {"done": 0, "skipped": 0, "failed": 0, "running": 0}
+        self.total = 0
+        self._running: set[str] = set()
+        self._progress: Progress | None = None
+
+    def __enter__(self) -> SweepProgress:
+        if self.live:
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[status]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(self.name, total=None, status="")
+            self._run = self._progress.add_task("", total=None, status="", visible=False)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def _status(self) -> str:
+        return " ".join(f"{k} {v}" for k, v in self.counts.items())
+
+    def planned(self, count: int) -> None:
+        self.total = count
+        if self._progress is not None:
+            self._progress.update(self._task, total=count)
+
+    def started(self, config) -> None:
+        self._running.add(config.run_id)
+        self.counts["running"] = len(self._running)
+        if self._progress is not None:
+            self._progress.update(self._task, status=self._status())
+            if self.show_epochs:
+                self._progress.update(
+                    self._run,
+                    description=f"  {config.label} seed {config.seed}",
+                    total=config.epochs,
+                    completed=0,
+                    visible=True,
+                )
+
+    def epoch(self, config, record: dict) -> None:
+        if self._progress is not None:
+            self._progress.update(
+                self._run, completed=record["epoch"], status=f"val acc {record['val_acc']:.4f}"
+            )
+
+    def finished(self, config, status: str) -> None:
+        self._running.discard(config.run_id)
+        self.counts["running"] = len(self._running)
+        key = {"complete": "done", "diverged": "done", "skipped": "skipped"}.get(status, "failed")
+        self.counts[key] += 1
+        finished = sum(self.counts[k] for k in ("done", "skipped", "failed"))
+        line = Text(
+            f"[{finished}/{self.total}] {config.label} seed {config.seed} "
+            f"[{config.run_id}]: {status}"
+        )
+        if self._progress is not None:
+            self._progress.update(self._task, completed=finished, status=self._status())
+            if status != "skipped":
+                self._progress.console.print(line)
+        else:
+            self.console.print(line)

@@ -1,0 +1,426 @@
+"""Suites: a whole table of runs described in TOML (variants, grids, tuning, repeats).
+
+A suite file::
+
+    description = "Report 000, Table 1"
+    seeds = [0]                      # or: repeats = 5  (seeds 0..4)
+
+    [base]                           # any `bench run` setting, by its RunConfig name
+    arch = "cnn_small"
+    dataset = "cifar10"
+    epochs = 20
+    set = ["arch.bn=false"]          # plugin options, as with `bench run --set`
+
+    [[variants]]                     # named rows, each a change to the base
+    name = "Model A"
+    augs = ["standard"]
+    set = ["arch.bn=true"]
+
+    [[grids]]                        # every combination of the listed values, on the base
+    name = "learning rate"
+    lr = [1e-4, 1e-3]
+
+    [tune]                           # one at a time, in order, keeping the best value so far
+    order = ["lr", "batch_size"]
+    repeats = 5
+    metric = "best_val_acc"
+    lr = [0.01, 0.05]
+    batch_size = [64, 128]
+
+    [[tables]]                       # what `bench report --suite` renders
+    title = "Table 1"
+    group = "variants"               # variants, base, tune, or a grid's name
+    rows = "label"                   # or a setting, e.g. "lr"
+    metrics = ["test_acc", "train_seconds_per_epoch", "val_seconds_per_epoch"]
+
+Tuning applies to each variant (or to the base without variants); grids apply to the
+base. Without variants, grids or tuning, the base is the one row.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import tomllib
+from dataclasses import dataclass, field, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from benchbench.config import RunConfig, parse_sets, parse_value
+from benchbench.errors import BenchError, did_you_mean
+
+SETTINGS = {f.name for f in fields(RunConfig)} - {
+    "arch_options",
+    "aug_options",
+    "dataset_options",
+    "name",
+}
+TOP_KEYS = {
+    "name",
+    "description",
+    "seeds",
+    "repeats",
+    "base",
+    "variants",
+    "grids",
+    "tune",
+    "tables",
+}
+TABLE_KEYS = {"title", "group", "rows", "metrics", "kind"}
+TABLE_KINDS = ("runs", "tuning", "ensemble", "ood")
+TUNE_KEYS = {"order", "repeats", "metric"}
+TUNE_METRICS = ("best_val_acc", "test_acc", "max_train_acc")
+SMOKE_DATA = {
+    "dataset": "fake",
+    "data_dir": None,
+    "dataset_options": {"size": 32, "train_size": 256, "test_size": 64},
+}
+
+
+@dataclass
+class Table:
+    title: str
+    group: str
+    rows: str = "label"
+    metrics: tuple[str, ...] = ("test_acc", "train_seconds_per_epoch", "val_seconds_per_epoch")
+    kind: str = "runs"
+
+
+@dataclass
+class Tune:
+    order: list[str]
+    values: dict[str, list]
+    repeats: int = 1
+    metric: str = "best_val_acc"
+
+
+@dataclass
+class Suite:
+    """A parsed, validated suite. ``expand``/``tune_step`` turn it into run configs."""
+
+    name: str
+    description: str
+    source: str
+    base: dict[str, Any]
+    seeds: list[int]
+    variants: list[dict[str, Any]] = field(default_factory=list)
+    grids: list[dict[str, Any]] = field(default_factory=list)
+    tune: Tune | None = None
+    tables: list[Table] = field(default_factory=list)
+
+    # -- expansion -----------------------------------------------------------------------
+
+    def groups(self) -> list[tuple[str, list[dict]]]:
+        """``(group, [settings, ...])`` for every group that needs no earlier results."""
+        out = []
+        if self.variants and self.tune is None:
+            out.append(("variants", [{**self.base, **v} for v in self.variants]))
+        for grid in self.grids:
+            fixed = {k: v for k, v in grid.items() if k != "name" and not _varies(k, v)}
+            keys = [k for k in grid if k != "name" and _varies(k, grid[k])]
+            points = itertools.product(*(grid[k] for k in keys))
+            out.append(
+                (
+                    grid["name"],
+                    [
+                        {
+                            **self.base,
+                            **fixed,
+                            **dict(zip(keys, point, strict=True)),
+                            "name": " ".join(
+                                f"{k}={_show(v)}" for k, v in zip(keys, point, strict=True)
+                            ),
+                        }
+                        for point in points
+                    ],
+                )
+            )
+        if not (self.variants or self.grids or self.tune):
+            out.append(("base", [dict(self.base)]))
+        return out
+
+    def tuned_rows(self) -> list[dict]:
+        """The starting settings tuning works on: each variant, or the base."""
+        return [{**self.base, **v} for v in self.variants] or [dict(self.base)]
+
+    def tune_step(self, row: dict, key: str, best: dict) -> list[dict]:
+        """Settings of one tuning step: each value of ``key``, earlier keys at ``best``."""
+        label = row.get("name") or "base"
+        return [{**row, **best, key: value, "name": label} for value in self.tune.values[key]]
+
+
+def _varies(key: str, value) -> bool:
+    """In a grid, a list is the values to try; ``augs`` varies as a list of lists."""
+    if key == "augs":
+        return isinstance(value, list) and all(isinstance(v, list) for v in value)
+    return isinstance(value, list)
+
+
+def _show(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return "+".join(map(str, value)) or "none"
+    return str(value)
+
+
+def to_config(
+    settings: dict[str, Any], seed: int, overrides: list[str] = (), smoke: bool = False
+) -> RunConfig:
+    """A validated RunConfig from suite settings, a seed, ``--set`` overrides and smoke."""
+    settings = dict(settings)
+    for item in overrides:
+        key, _, value = item.partition("=")
+        settings[key.strip()] = parse_value(value)
+    sets = list(settings.pop("set", []))
+    dotted = {k: v for k, v in settings.items() if "." in k}
+    for key in dotted:
+        settings.pop(key)
+        sets.append(f"{key}={_literal(dotted[key])}")
+    augs = settings.get("augs", ())
+    settings["augs"] = (augs,) if isinstance(augs, str) else tuple(augs)
+    if "lr_milestones" in settings:
+        settings["lr_milestones"] = tuple(settings["lr_milestones"])
+    options = parse_sets(sets, settings["augs"])
+    if smoke:
+        settings, options = _smoke(settings, options)
+    unknown = set(settings) - SETTINGS - {"name"}
+    if unknown:
+        raise BenchError(f"unknown setting(s) {', '.join(sorted(unknown))}")
+    return RunConfig(**settings, seed=seed, **options).validated()
+
+
+def _literal(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def _smoke(settings: dict, options: dict) -> tuple[dict, dict]:
+    """Shrink a run to seconds: tiny fake data, one epoch, no downloads, no resizing."""
+    settings = {
+        **settings,
+        "epochs": 1,
+        "subset": None,
+        "batch_size": min(settings.get("batch_size", 128), 64),
+    }
+    arch = dict(options["arch_options"])
+    arch.pop("weights", None)
+    arch.pop("resize", None)
+    if arch.get("pretrained"):
+        arch["pretrained"] = False
+    dataset_options = dict(options["dataset_options"])
+    if settings.get("dataset", "digits") != "digits":
+        settings["dataset"], settings["data_dir"] = SMOKE_DATA["dataset"], None
+        dataset_options = dict(SMOKE_DATA["dataset_options"])
+    if settings.get("normalize") == "imagenet":
+        settings["normalize"] = "dataset"  # fake data may be grey
+    return settings, {**options, "arch_options": arch, "dataset_options": dataset_options}
+
+
+def smoke_suite(suite: Suite) -> Suite:
+    """The same suite with at most two values per grid or tuning list and one seed."""
+    grids = [
+        {k: (v[:2] if k != "name" and _varies(k, v) else v) for k, v in g.items()}
+        for g in suite.grids
+    ]
+    tune = None
+    if suite.tune is not None:
+        tune = Tune(
+            suite.tune.order, {k: v[:2] for k, v in suite.tune.values.items()}, 1, suite.tune.metric
+        )
+    return Suite(
+        suite.name,
+        suite.description,
+        suite.source,
+        suite.base,
+        suite.seeds[:1],
+        suite.variants,
+        grids,
+        tune,
+        suite.tables,
+    )
+
+
+# -- loading and validation -----------------------------------------------------------------
+
+
+def builtin_names() -> list[str]:
+    folder = resources.files("benchbench") / "suites"
+    return sorted(
+        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+    )
+
+
+def find(name_or_path: str) -> Suite:
+    """A built-in suite by name, or a suite file by path."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise BenchError(f"Suite file {path} does not exist.")
+        return parse(path.read_text(), str(path), path.stem)
+    names = builtin_names()
+    if name_or_path not in names:
+        raise BenchError(
+            f"No built-in suite {name_or_path!r} and no such file."
+            f"{did_you_mean(name_or_path, names)} `bench list suites` lists them."
+        )
+    text = (resources.files("benchbench") / "suites" / f"{name_or_path}.toml").read_text()
+    return parse(text, f"builtin:{name_or_path}", name_or_path)
+
+
+def _line_of(text: str, key: str, section: str | None = None) -> int:
+    """Best-effort line number of ``key`` (after ``section``'s header) in TOML ``text``."""
+    lines = text.splitlines()
+    start = 0
+    if section:
+        for i, line in enumerate(lines):
+            if re.match(rf"\s*\[+\s*{re.escape(section)}\s*\]+", line):
+                start = i
+                break
+    pattern = re.compile(rf'\s*"?{re.escape(key)}"?\s*=')
+    for i in range(start, len(lines)):
+        if pattern.match(lines[i]):
+            return i + 1
+    return start + 1
+
+
+def parse(text: str, source: str, default_name: str) -> Suite:
+    """Parse and validate suite TOML; errors name the file, the line and the key."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BenchError(f"{source}: not valid TOML: {exc}.") from None
+
+    def fail(key: str, why: str, section: str | None = None):
+        where = f"[{section}] " if section else ""
+        raise BenchError(f"{source}:{_line_of(text, key, section)}: {where}{key!r}: {why}")
+
+    for key in data:
+        if key not in TOP_KEYS:
+            fail(
+                key,
+                f"unknown key.{did_you_mean(key, TOP_KEYS)} Allowed: "
+                f"{', '.join(sorted(TOP_KEYS))}.",
+            )
+
+    def settings(table: dict, section: str, allow_lists: bool = False) -> dict:
+        for key, value in table.items():
+            if key in ("name", "set"):
+                continue
+            base_key = key.split(".")[0]
+            if "." in key and base_key in ("arch", "aug", "dataset"):
+                continue
+            if key not in SETTINGS:
+                fail(
+                    key,
+                    f"not a run setting.{did_you_mean(key, SETTINGS)} Plugin options "
+                    'go in set = ["arch.OPTION=VALUE"] or as "arch.OPTION" keys.',
+                    section,
+                )
+            if allow_lists and not isinstance(value, list):
+                fail(key, "give a list of values.", section)
+        if "set" in table and not (
+            isinstance(table["set"], list) and all(isinstance(s, str) for s in table["set"])
+        ):
+            fail("set", 'a list of "KEY=VALUE" strings.', section)
+        return table
+
+    base = settings(dict(data.get("base", {})), "base")
+    if "seeds" in data and "repeats" in data:
+        fail("repeats", "give seeds or repeats, not both.")
+    seeds = data.get("seeds", list(range(int(data.get("repeats", 1)))))
+    if not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
+        fail("seeds", "a non-empty list of non-negative integers.")
+
+    variants = []
+    for i, variant in enumerate(data.get("variants", [])):
+        if not isinstance(variant.get("name"), str):
+            fail("variants", f"variant {i + 1} needs a name (the row label).")
+        variants.append(settings(dict(variant), "variants"))
+    names = [v["name"] for v in variants]
+    if len(set(names)) != len(names):
+        fail("variants", "variant names must be unique.")
+
+    grids = []
+    for i, grid in enumerate(data.get("grids", [])):
+        grid = dict(grid)
+        grid.setdefault("name", f"grid{i + 1}")
+        grids.append(settings(grid, "grids"))
+        if not any(_varies(k, v) for k, v in grid.items() if k != "name"):
+            fail(
+                "grids",
+                f"grid {grid['name']!r} varies nothing: give a setting a list of "
+                "values (augs: a list of lists).",
+            )
+
+    tune = None
+    if "tune" in data:
+        raw = dict(data["tune"])
+        order = raw.get("order")
+        values = {k: v for k, v in raw.items() if k not in TUNE_KEYS}
+        settings(values, "tune", allow_lists=True)
+        if not order or not isinstance(order, list):
+            fail("order", "the list of settings to tune, in order.", "tune")
+        missing = [k for k in order if k not in values]
+        if missing:
+            fail(missing[0], "is in order but has no list of values.", "tune")
+        metric = raw.get("metric", "best_val_acc")
+        if metric not in TUNE_METRICS:
+            fail("metric", f"choose one of {', '.join(TUNE_METRICS)}.", "tune")
+        tune = Tune(order, values, int(raw.get("repeats", 1)), metric)
+
+    groups = {"variants", "base", "tune", *[g["name"] for g in grids]}
+    tables = []
+    for i, table in enumerate(data.get("tables", [])):
+        for key in table:
+            if key not in TABLE_KEYS:
+                fail(key, f"unknown table key.{did_you_mean(key, TABLE_KEYS)}", "tables")
+        group = table.get("group", "variants" if variants else "base")
+        if group not in groups and group != "all":
+            fail(
+                "group",
+                f"{group!r} is not a group of this suite ({', '.join(sorted(groups))}, all).",
+                "tables",
+            )
+        kind = table.get("kind", "runs")
+        if kind not in TABLE_KINDS:
+            fail("kind", f"choose one of {', '.join(TABLE_KINDS)}.", "tables")
+        tables.append(
+            Table(
+                table.get("title", f"Table {i + 1}"),
+                group,
+                table.get("rows", "label"),
+                tuple(table.get("metrics", Table.metrics)),
+                kind,
+            )
+        )
+    suite = Suite(
+        data.get("name", default_name),
+        data.get("description", ""),
+        source,
+        base,
+        list(seeds),
+        variants,
+        grids,
+        tune,
+        tables,
+    )
+    _check_configs(suite, fail)
+    return suite
+
+
+def _check_configs(suite: Suite, fail) -> None:
+    """Every run the suite can produce must be a valid RunConfig: catch typos up front."""
+    rows = [("base", suite.base)] + [("variants", {**suite.base, **v}) for v in suite.variants]
+    for grid in suite.grids:
+        first = {k: (v[0] if _varies(k, v) else v) for k, v in grid.items() if k != "name"}
+        rows.append((grid["name"], {**suite.base, **first}))
+    if suite.tune:
+        rows.append(("tune", {**suite.base, **{k: v[0] for k, v in suite.tune.values.items()}}))
+    for section, settings in rows:
+        try:
+            to_config(settings, suite.seeds[0])
+        except BenchError as exc:
+            fail(section, str(exc))
