@@ -8,7 +8,7 @@ nox.options.reuse_existing_virtualenvs = True
 
 
 def install(session):
-    session.install("-e", ".[test]")
+    session.install("-e", ".[test,ray]")  # Ray: the ray executor is tested for real
     session.install("./plugins/benchbench-example")
 
 

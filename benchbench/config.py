@@ -209,29 +209,38 @@ def parse_size(size, what: str = "size") -> tuple[int, int] | None:
 
 def parse_sets(items: list[str], augs: tuple[str, ...]) -> dict[str, Any]:
     """``--set`` items → ``{"arch_options": ..., "aug_options": ..., "dataset_options": ...}``."""
-    out: dict[str, Any] = {"arch_options": {}, "aug_options": {}, "dataset_options": {}}
+    pairs = []
     for item in items:
         key, sep, value = item.partition("=")
-        parts = key.strip().split(".")
-        if not sep or len(parts) < 2 or not all(parts):
+        if not sep:
             raise BenchError(
                 f"--set {item!r}: write KEY=VALUE with KEY one of arch.OPTION, "
                 "aug.NAME.OPTION or dataset.OPTION, e.g. --set arch.bn=true."
             )
-        scope, parsed = parts[0], parse_value(value)
-        if scope == "arch" and len(parts) == 2:
-            out["arch_options"][parts[1]] = parsed
-        elif scope == "dataset" and len(parts) == 2:
-            out["dataset_options"][parts[1]] = parsed
-        elif scope == "aug" and len(parts) == 3:
+        pairs.append((key.strip(), parse_value(value)))
+    return plugin_options(pairs, augs)
+
+
+def plugin_options(pairs, augs: tuple[str, ...]) -> dict[str, Any]:
+    """``(dotted key, value)`` pairs → the three plugin option dicts of a RunConfig."""
+    out: dict[str, Any] = {"arch_options": {}, "aug_options": {}, "dataset_options": {}}
+    for key, value in pairs:
+        parts = key.split(".")
+        scope = parts[0]
+        if scope == "arch" and len(parts) == 2 and parts[1]:
+            out["arch_options"][parts[1]] = value
+        elif scope == "dataset" and len(parts) == 2 and parts[1]:
+            out["dataset_options"][parts[1]] = value
+        elif scope == "aug" and len(parts) == 3 and all(parts):
             if parts[1] not in augs:
                 raise BenchError(
-                    f"--set {item!r}: augmentation {parts[1]!r} is not in this run's "
+                    f"--set {key}: augmentation {parts[1]!r} is not in this run's "
                     f"--aug list ({', '.join(augs) or 'none'})."
                 )
-            out["aug_options"].setdefault(parts[1], {})[parts[2]] = parsed
+            out["aug_options"].setdefault(parts[1], {})[parts[2]] = value
         else:
             raise BenchError(
-                f"--set {item!r}: KEY must be arch.OPTION, aug.NAME.OPTION or dataset.OPTION."
+                f"--set {key!r}: KEY must be arch.OPTION, aug.NAME.OPTION or dataset.OPTION, "
+                "e.g. --set arch.bn=true."
             )
     return out

@@ -47,7 +47,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from benchbench.config import RunConfig, parse_sets, parse_value
+from benchbench.config import RunConfig, parse_value, plugin_options
 from benchbench.errors import BenchError, did_you_mean
 
 SETTINGS = {f.name for f in fields(RunConfig)} - {
@@ -171,30 +171,22 @@ def to_config(
     for item in overrides:
         key, _, value = item.partition("=")
         settings[key.strip()] = parse_value(value)
-    sets = list(settings.pop("set", []))
-    dotted = {k: v for k, v in settings.items() if "." in k}
-    for key in dotted:
-        settings.pop(key)
-        sets.append(f"{key}={_literal(dotted[key])}")
+    pairs = []
+    for item in settings.pop("set", []):
+        key, _, value = item.partition("=")
+        pairs.append((key.strip(), parse_value(value)))
+    pairs += [(k, settings.pop(k)) for k in [k for k in settings if "." in k]]
     augs = settings.get("augs", ())
     settings["augs"] = (augs,) if isinstance(augs, str) else tuple(augs)
     if "lr_milestones" in settings:
         settings["lr_milestones"] = tuple(settings["lr_milestones"])
-    options = parse_sets(sets, settings["augs"])
+    options = plugin_options(pairs, settings["augs"])
     if smoke:
         settings, options = _smoke(settings, options)
     unknown = set(settings) - SETTINGS - {"name"}
     if unknown:
         raise BenchError(f"unknown setting(s) {', '.join(sorted(unknown))}")
     return RunConfig(**settings, seed=seed, **options).validated()
-
-
-def _literal(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return ",".join(map(str, value))
-    return str(value)
 
 
 def _smoke(settings: dict, options: dict) -> tuple[dict, dict]:

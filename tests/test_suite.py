@@ -1,0 +1,121 @@
+import pytest
+
+from benchbench import suite as suites
+from benchbench.errors import BenchError
+
+GOOD = """
+description = "a test suite"
+seeds = [0, 1]
+
+[base]
+arch = "resnet_skip"
+"arch.widths" = "8"
+dataset = "digits"
+epochs = 1
+
+[[variants]]
+name = "A"
+lr = 0.01
+
+[[variants]]
+name = "B"
+set = ["arch.kernel=5"]
+
+[[grids]]
+name = "lr sweep"
+optimizer = "sgd"
+lr = [0.1, 0.01]
+batch_size = [32, 64]
+
+[[tables]]
+title = "Main"
+group = "variants"
+"""
+
+
+def parse(text, source="suite.toml"):
+    return suites.parse(text, source, "suite")
+
+
+def test_variants_and_grids_expand_to_run_configs():
+    suite = parse(GOOD)
+    groups = dict(suite.groups())
+    assert [row["name"] for row in groups["variants"]] == ["A", "B"]
+    grid = groups["lr sweep"]
+    assert len(grid) == 4 and grid[0]["name"] == "lr=0.1 batch_size=32"
+    assert all(row["optimizer"] == "sgd" for row in grid)  # a fixed grid setting
+    config = suites.to_config(groups["variants"][1], seed=1)
+    assert config.arch_options == {"widths": "8", "kernel": 5}
+    assert config.seed == 1 and config.name == "B"
+
+
+def test_overrides_and_smoke_shrink_any_suite():
+    suite = parse(GOOD)
+    row = dict(suite.groups())["variants"][0]
+    config = suites.to_config(row, 0, ["epochs=7", "arch.widths=16"])
+    assert config.epochs == 7 and config.arch_options["widths"] == 16
+    smoke = suites.to_config({**row, "dataset": "cifar10", "arch.pretrained": True}, 0, smoke=True)
+    assert smoke.dataset == "fake" and smoke.epochs == 1
+    assert smoke.arch_options.get("pretrained") is False
+
+
+def test_tuning_steps_keep_the_best_so_far():
+    text = (
+        GOOD
+        + """
+[tune]
+order = ["lr", "batch_size"]
+repeats = 3
+lr = [0.1, 0.01]
+batch_size = [16, 32]
+"""
+    )
+    suite = parse(text)
+    assert "variants" not in dict(suite.groups())  # tuned variants are not run plainly
+    rows = suite.tuned_rows()
+    step = suite.tune_step(rows[0], "batch_size", {"lr": 0.01})
+    assert [(s["lr"], s["batch_size"]) for s in step] == [(0.01, 16), (0.01, 32)]
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        (
+            "[base]\nlrr = 0.1\n",
+            r"suite.toml:2: \[base\] 'lrr': not a run setting. Did you mean 'lr'",
+        ),
+        ("seedz = [1]\n", r"suite.toml:1: 'seedz': unknown key"),
+        ("[base]\nepochs = 0\n", r"suite.toml:1: 'base': --epochs 0"),
+        ("[[grids]]\nname = 'g'\nlr = 0.1\n", "varies nothing"),
+        ("[[variants]]\nlr = 0.1\n", "needs a name"),
+        ("[tune]\norder = ['lr']\n", "'lr': is in order but has no list"),
+        ("[[tables]]\ngroup = 'nope'\n", "'nope' is not a group"),
+        ("[base\n", "not valid TOML"),
+    ],
+)
+def test_errors_name_the_file_line_and_key(text, message):
+    with pytest.raises(BenchError, match=message):
+        parse(text)
+
+
+def test_every_builtin_suite_parses_and_lists_a_description():
+    names = suites.builtin_names()
+    assert names == ["report000", "report001", "report002", "report003", "report004"]
+    for name in names:
+        suite = suites.find(name)
+        assert suite.description.startswith("Report 0") and suite.tables
+
+
+def test_report000_is_models_a_to_g():
+    suite = suites.find("report000")
+    configs = [suites.to_config(row, 0) for row in dict(suite.groups())["variants"]]
+    assert [c.name for c in configs] == [f"Model {x}" for x in "ABCDEFG"]
+    a, c, g = configs[0], configs[2], configs[6]
+    assert a.arch_options["bn"] is True and a.augs == ("standard",) and a.clip_grad == 1.0
+    assert c.arch == "cnn_large" and g.arch_options["kernel"] == 7 and g.epochs == 20
+    assert configs[5].lr == 5e-4 and configs[5].epochs == 40
+
+
+def test_unknown_suite_name_suggests():
+    with pytest.raises(BenchError, match="Did you mean 'report003'"):
+        suites.find("report03")

@@ -1,0 +1,195 @@
+import json
+import signal
+import subprocess
+import sys
+import time
+import types
+
+import pytest
+
+from benchbench import suite as suites
+from benchbench.plugins import load_components
+from benchbench.store import Store
+from benchbench.sweep import make_executor, run_suite
+
+TINY = """
+description = "tiny"
+seeds = [0]
+
+[base]
+arch = "resnet_skip"
+"arch.widths" = "8"
+dataset = "digits"
+epochs = 2
+batch_size = 64
+device = "cpu"
+"""
+
+
+@pytest.mark.parametrize("name", suites.builtin_names())
+def test_every_builtin_suite_runs_end_to_end_in_smoke_mode(bench, isolated, name):
+    result = bench("sweep", name, "--smoke", "--json")
+    assert result.code == 0, result.err
+    summary = json.loads(result.out)
+    assert summary["failed"] == [] and summary["completed"] > 0
+    report = bench("report", "--suite", name, "--smoke")
+    assert report.code == 0, report.err
+    for table in suites.find(name).tables:
+        assert table.title in report.out
+    again = json.loads(bench("sweep", name, "--smoke", "--json").out)
+    assert (
+        again["completed"] == 0
+        and again["skipped"] == summary["completed"] + summary["skipped"] + summary["diverged"]
+    )
+
+
+def test_failures_are_isolated_and_listed(isolated):
+    def broken(*, num_classes, input_shape):
+        raise RuntimeError("CUDA out of memory (simulated)")
+
+    plugin = types.SimpleNamespace(
+        benchbench_register_architectures=lambda registry: registry.add("broken", broken)
+    )
+    components = load_components(use_entry_points=False, extra_plugins=[("b", plugin)])
+    suite = suites.parse(
+        """
+[base]
+arch = "resnet_skip"
+dataset = "digits"
+epochs = 2
+device = "cpu"
+
+[[variants]]
+name = "fine"
+"arch.widths" = "8"
+
+[[variants]]
+name = "crashes"
+arch = "broken"
+
+[[variants]]
+name = "diverges"
+arch = "cnn_small"
+optimizer = "sgd"
+momentum = 0.0
+lr = 1e6
+""",
+        "t.toml",
+        "t",
+    )
+    store = Store(isolated / "results")
+    tally = run_suite(
+        suite, components, store, make_executor("local", components, store), device="cpu"
+    )
+    assert tally.completed == 1 and tally.diverged == 1 and len(tally.failed) == 1
+    assert "out of memory" in tally.failed[0][1]
+    statuses = sorted(r.status for r in store.runs())
+    assert statuses == ["complete", "diverged"]  # a crash before training stores nothing
+
+
+def test_tuning_keeps_the_best_value(isolated):
+    suite = suites.parse(
+        TINY
+        + """
+[tune]
+order = ["lr"]
+lr = [1e-9, 3e-3]
+""",
+        "t.toml",
+        "t",
+    )
+    components = load_components(use_entry_points=False)
+    store = Store(isolated / "results")
+    tally = run_suite(
+        suite, components, store, make_executor("local", components, store), device="cpu"
+    )
+    assert tally.best == {"base": {"lr": 3e-3}}
+    members = store.suite_members("t")
+    assert [(m["setting"], m["value"]) for m in members] == [("lr", 1e-9), ("lr", 3e-3)]
+
+
+def test_process_executor_trains_in_workers_and_the_driver_stores(isolated):
+    suite = suites.parse(TINY + "\n[[grids]]\nname = 'g'\nlr = [1e-3, 2e-3, 3e-3]\n", "t.toml", "t")
+    components = load_components(use_entry_points=False)
+    store = Store(isolated / "results")
+    executor = make_executor("process", components, store, workers=2)
+    tally = run_suite(suite, components, store, executor, device="cpu")
+    assert tally.completed == 3 and not tally.failed
+    for record in store.runs():
+        assert record.status == "complete" and len(store.history(record.id)) == 2
+        assert (store.run_dir(record.id) / "test_logits.npy").exists()
+
+
+def test_ray_executor_on_a_local_instance(isolated):
+    ray = pytest.importorskip("ray", reason="Ray is optional: pip install 'benchbench[ray]'")
+    suite = suites.parse(TINY + "\n[[grids]]\nname = 'g'\nlr = [1e-3, 3e-3]\n", "t.toml", "t")
+    components = load_components(use_entry_points=False)
+    store = Store(isolated / "results")
+    try:
+        executor = make_executor("ray", components, store, workers=2)
+        tally = run_suite(suite, components, store, executor, device="cpu")
+    finally:
+        ray.shutdown()
+    assert tally.completed == 2 and not tally.failed
+    assert all(r.status == "complete" for r in store.runs())
+
+
+def test_a_killed_sweep_resumes_with_only_what_is_missing(tmp_path):
+    suite_file = tmp_path / "kill.toml"
+    suite_file.write_text("""
+description = "killed mid-run"
+seeds = [0, 1, 2]
+
+[base]
+arch = "cnn_small"
+dataset = "fake"
+"dataset.train_size" = 600
+"dataset.size" = 16
+epochs = 4
+batch_size = 32
+device = "cpu"
+""")
+    results = tmp_path / "results"
+    command = [
+        sys.executable,
+        "-m",
+        "benchbench",
+        "sweep",
+        str(suite_file),
+        "--results",
+        str(results),
+        "--executor",
+        "local",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    store = Store(results)
+    try:
+        deadline = time.time() + 180
+        while time.time() < deadline:  # one run done, the next one mid-way
+            runs = store.runs() if store.db_path.exists() else []
+            done = [r for r in runs if r.status == "complete"]
+            running = [r for r in runs if r.status == "running" and store.history(r.id)]
+            if done and running:
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the sweep never got one run done and one mid-way")
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+    before = {r.id: r for r in store.runs()}
+    assert "running" in {r.status for r in before.values()}
+    resumed = subprocess.run(command + ["--json"], capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads(resumed.stdout)
+    finished_before = sum(r.status == "complete" for r in before.values())
+    assert summary["skipped"] == finished_before
+    assert summary["completed"] == 3 - finished_before
+    after = store.runs()
+    assert len(after) == 3 and all(r.status == "complete" for r in after)
+    for run_id, record in before.items():  # what was complete is untouched
+        if record.status == "complete":
+            assert store.get(run_id).summary == record.summary
+    for record in after:
+        assert [h["epoch"] for h in store.history(record.id)] == [1, 2, 3, 4]
