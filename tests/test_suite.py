@@ -119,3 +119,13 @@ def test_report000_is_models_a_to_g():
 def test_unknown_suite_name_suggests():
     with pytest.raises(BenchError, match="Did you mean 'report003'"):
         suites.find("report03")
+
+
+def test_the_readme_suite_example_is_valid():
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    example = readme.split("```toml\n")[1].split("```")[0]
+    suite = parse(example)
+    assert [v["name"] for v in suite.variants] == ["Adam", "SGD"]
+    assert suite.tune.order == ["lr", "batch_size"] and suite.seeds == [0, 1, 2]
