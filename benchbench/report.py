@@ -1,7 +1,9 @@
-"""Tables from stored runs: pandas frames rendered as Markdown, LaTeX, CSV or JSON.
+"""Tables from stored runs: pandas frames rendered as Markdown, LaTeX, CSV, JSON or HTML.
 
 Runs that differ only in their seed are repeats of one configuration: a table row shows
-their mean ± sample standard deviation and how many there are (n).
+their mean ± sample standard deviation and how many there are (n); ``ci`` adds bootstrap
+95% intervals. The best row of the first metric is bold only when its interval is clear
+of the runner-up's; otherwise the overlapping rows are marked tied.
 """
 
 from __future__ import annotations
@@ -9,13 +11,16 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import dataclass, field
 
 import pandas as pd
 
+from benchbench import stats
+from benchbench.config import parse_value
 from benchbench.errors import BenchError
 from benchbench.store import RunRecord
 
-FORMATS = ("markdown", "latex", "csv", "json")
+FORMATS = ("markdown", "latex", "csv", "json", "html")
 # metric key in a run's summary → (column title, digits)
 METRICS = {
     "test_acc": ("Accuracy", 4),
@@ -34,36 +39,68 @@ METRICS = {
 DEFAULT_METRICS = ("test_acc", "train_seconds_per_epoch", "val_seconds_per_epoch")
 
 
+@dataclass
+class Spec:
+    """How to turn runs into one table."""
+
+    metrics: tuple[str, ...] = DEFAULT_METRICS
+    rows: str = "label"  # what names a row: the run label or a setting
+    group_by: tuple[str, ...] = ()  # aggregate over these settings instead of whole configs
+    ci: bool = False
+    baseline: str | None = None  # row to compare the others against (ablations)
+    reference: dict[str, float] = field(default_factory=dict)  # the seed report's numbers
+    keep_order: bool = False
+    title: str | None = None
+
+
+@dataclass
+class Part:
+    """A rendered table: raw numbers (CSV/JSON), display cells, and notes."""
+
+    title: str | None
+    raw: pd.DataFrame
+    shown: pd.DataFrame
+    text_columns: list[str]
+    bold: list[tuple[int, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
 def _natural(label: str):
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", str(label))]
 
 
-def row_value(record: RunRecord, rows: str):
-    """What names a run's row: its label, or a setting such as ``lr`` or ``arch.dropout``."""
-    if rows == "label":
+def setting(record: RunRecord, key: str):
+    """A run's setting by name: ``lr``, ``arch``, or a plugin option ``arch.bn``."""
+    if key == "label":
         return record.label
-    scope, _, option = rows.partition(".")
+    scope, _, option = key.partition(".")
     if option and scope in ("arch", "dataset"):
         return record.config.get(f"{scope}_options", {}).get(option, "default")
-    value = record.config.get(rows)
+    if option and scope == "aug":
+        name, _, opt = option.partition(".")
+        return record.config.get("aug_options", {}).get(name, {}).get(opt, "default")
+    if key not in record.config:
+        raise BenchError(
+            f"No setting {key!r} in the stored runs; settings are the `bench run` "
+            "options by name (lr, batch_size, arch, ...) or arch.OPTION."
+        )
+    value = record.config.get(key)
     return "+".join(value) or "none" if isinstance(value, list) else value
 
 
-def runs_frame(records: list[RunRecord], rows: str = "label") -> pd.DataFrame:
-    """One row per stored run with its row name, group, seed, status and summary metrics."""
-    frame = []
-    for r in records:
-        row = {
-            "run_id": r.id,
-            "group_id": r.group_id,
-            "label": row_value(r, rows),
-            "status": r.status,
-            "seed": r.config.get("seed"),
-        }
-        row.update({k: r.summary.get(k) for k in METRICS})
-        frame.append(row)
-    columns = ["run_id", "group_id", "label", "status", "seed", *METRICS]
-    return pd.DataFrame(frame, columns=columns)
+def where(records: list[RunRecord], filters: list[str]) -> list[RunRecord]:
+    """The runs whose settings match every ``KEY=VALUE`` of ``filters``."""
+    for item in filters:
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise BenchError(f"--where {item!r}: write KEY=VALUE, e.g. --where arch=cnn_small.")
+        wanted = parse_value(text)
+        records = [
+            r
+            for r in records
+            if setting(r, key.strip()) == wanted or str(setting(r, key.strip())) == text
+        ]
+    return records
 
 
 def _check_metrics(metrics) -> None:
@@ -74,71 +111,158 @@ def _check_metrics(metrics) -> None:
         )
 
 
-def aggregate(
-    records: list[RunRecord], metrics=DEFAULT_METRICS, rows: str = "label", keep_order: bool = False
-) -> pd.DataFrame:
-    """One row per configuration: ``label``, ``n``, ``<metric>_mean`` and ``<metric>_std``.
-
-    Rows come in natural order of their labels, or in the order of ``records`` with
-    ``keep_order`` (a suite's own order).
-    """
-    _check_metrics(metrics)
-    frame = runs_frame([r for r in records if r.status == "complete"], rows)
-    if frame.empty:
-        return pd.DataFrame(
-            columns=["label", "n", *[f"{m}_{s}" for m in metrics for s in ("mean", "std")]]
+def runs_frame(records: list[RunRecord], spec: Spec) -> pd.DataFrame:
+    """One row per complete run: its row name, the key it aggregates under, metrics."""
+    rows = []
+    for r in records:
+        if r.status != "complete":
+            continue
+        if spec.group_by:
+            values = [setting(r, k) for k in spec.group_by]
+            key = json.dumps(values, default=str)
+            label = ", ".join(f"{k}={v}" for k, v in zip(spec.group_by, values, strict=True))
+        else:
+            key, label = r.group_id, setting(r, spec.rows)
+        rows.append(
+            {
+                "run_id": r.id,
+                "key": key,
+                "label": label,
+                "seed": r.config.get("seed"),
+                **{m: r.summary.get(m) for m in spec.metrics},
+            }
         )
-    frame[list(metrics)] = frame[list(metrics)].astype(float)
-    grouped = frame.groupby("group_id", sort=False)
-    table = grouped[list(metrics)].agg(["mean", "std"])
+    return pd.DataFrame(rows, columns=["run_id", "key", "label", "seed", *spec.metrics])
+
+
+def aggregate(records: list[RunRecord], spec: Spec) -> pd.DataFrame:
+    """One row per configuration (or ``group_by`` value): label, n, mean, std [, ci]."""
+    _check_metrics(spec.metrics)
+    metrics = list(spec.metrics)
+    frame = runs_frame(records, spec)
+    columns = ["label", "n", *[f"{m}_{s}" for m in metrics for s in ("mean", "std")]]
+    if frame.empty:
+        return pd.DataFrame(columns=columns + ["run_ids"])
+    frame[metrics] = frame[metrics].astype(float)
+    grouped = frame.groupby("key", sort=False)
+    table = grouped[metrics].agg(["mean", "std"])
     table.columns = [f"{metric}_{stat}" for metric, stat in table.columns]
     table.insert(0, "n", grouped.size())
     table.insert(0, "label", grouped["label"].first())
+    if spec.ci:
+        for m in metrics:
+            intervals = grouped[m].apply(lambda v: stats.bootstrap_ci(v.tolist()))
+            table[f"{m}_ci_low"] = [lo for lo, _ in intervals]
+            table[f"{m}_ci_high"] = [hi for _, hi in intervals]
     table["run_ids"] = grouped["run_id"].agg(" ".join)
     table = table.reset_index(drop=True)
-    if keep_order:
-        return table
-    return table.iloc[
-        sorted(range(len(table)), key=lambda i: _natural(table.label[i]))
-    ].reset_index(drop=True)
+    if not spec.keep_order:
+        order = sorted(range(len(table)), key=lambda i: _natural(table.label[i]))
+        table = table.iloc[order].reset_index(drop=True)
+    return table
 
 
-def _cell(mean: float, std: float, n: int, digits: int, pm: str) -> str:
+def _number(value: float, digits: int) -> str:
+    return f"{value:,.0f}" if digits == 0 else f"{value:.{digits}f}"
+
+
+def _cell(mean, std, n, digits: int, pm: str, interval=None) -> str:
     if mean is None or (isinstance(mean, float) and math.isnan(mean)):
         return "–"
-    text = f"{mean:,.{digits}f}" if digits == 0 else f"{mean:.{digits}f}"
+    text = _number(mean, digits)
     if n > 1 and std == std:  # std is NaN for a single run
-        text += f" {pm} {std:.{digits}f}" if digits else f" {pm} {std:,.0f}"
+        text += f" {pm} {_number(std, digits)}"
+    if interval is not None and not math.isnan(interval[0]):
+        text += f" [{_number(interval[0], digits)}, {_number(interval[1], digits)}]"
     return text
 
 
-def display(
-    table: pd.DataFrame, metrics=DEFAULT_METRICS, pm: str = "±", first: dict[str, str] | None = None
-) -> pd.DataFrame:
-    """Human-facing cells: the row names first (``first``: column → table column, default
-    Model → label), then ``mean ± std`` per metric, n last."""
-    first = first or {"Model": "label"}
-    out = pd.DataFrame({title: table[column].map(str) for title, column in first.items()})
-    for m in metrics:
-        title, digits = METRICS[m]
-        out[title] = [
-            _cell(a, s, n, digits, pm)
-            for a, s, n in zip(table[f"{m}_mean"], table[f"{m}_std"], table["n"], strict=True)
-        ]
-    out["n"] = table["n"].astype(int)
-    return out
-
-
-def _latex(frame: pd.DataFrame, text_columns: list[str], caption: str | None = None) -> str:
-    styler = frame.style.hide(axis="index")
-    styler = styler.format(escape="latex", subset=text_columns)
-    styler = styler.format_index(escape="latex", axis=1)
-    return styler.to_latex(
-        hrules=True,
-        caption=_tex_escape(caption) if caption else None,
-        column_format="l" * len(text_columns) + "r" * (frame.shape[1] - len(text_columns)),
+def build(records: list[RunRecord], spec: Spec, fmt: str) -> Part:
+    """Aggregate ``records`` and lay the table out for ``fmt``, with its marks and notes."""
+    raw = aggregate(records, spec)
+    pm = r"$\pm$" if fmt == "latex" else "±"
+    row_title = (
+        "Model"
+        if spec.rows == "label" and not spec.group_by
+        else (", ".join(spec.group_by) or spec.rows)
     )
+    shown = pd.DataFrame({row_title: raw["label"].map(str)})
+    for m in spec.metrics:
+        title, digits = METRICS[m]
+        intervals = (
+            zip(raw[f"{m}_ci_low"], raw[f"{m}_ci_high"], strict=True)
+            if spec.ci
+            else [None] * len(raw)
+        )
+        shown[title] = [
+            _cell(a, s, n, digits, pm, ci)
+            for a, s, n, ci in zip(
+                raw[f"{m}_mean"], raw[f"{m}_std"], raw["n"], intervals, strict=True
+            )
+        ]
+    shown["n"] = raw["n"].astype(int)
+    part = Part(spec.title, raw, shown, [row_title])
+    if raw.empty:
+        return part
+    first = spec.metrics[0]
+    means = raw[f"{first}_mean"].tolist()
+    intervals = [stats.bootstrap_ci(_values(records, spec, ids, first)) for ids in raw["run_ids"]]
+    best, tied, note = stats.rank_best(means, intervals, first)
+    column = METRICS[first][0]
+    if best is not None:
+        part.bold.append((best, column))
+    for i in tied:
+        shown.loc[i, column] += " (tied)"
+    if note:
+        part.notes.append(f"{column}: {note}.")
+    if spec.baseline is not None:
+        _add_deltas(part, raw, spec, first, column)
+    if spec.reference:
+        shown["Report"] = [
+            _number(spec.reference[label], METRICS[first][1]) if label in spec.reference else "–"
+            for label in raw["label"]
+        ]
+        part.notes.append("Report: the seed report's own number, for comparison.")
+    return part
 
+
+def _values(records: list[RunRecord], spec: Spec, run_ids: str, metric: str) -> list[float]:
+    wanted = set(run_ids.split())
+    return [r.summary.get(metric) for r in records if r.id in wanted]
+
+
+def _add_deltas(part: Part, raw: pd.DataFrame, spec: Spec, metric: str, column: str) -> None:
+    matches = raw.index[raw["label"] == spec.baseline].tolist()
+    if not matches:
+        raise BenchError(
+            f"--baseline {spec.baseline!r} is not a row of this table "
+            f"({', '.join(map(str, raw['label']))})."
+        )
+    base = raw.loc[matches[0]]
+    digits = METRICS[metric][1]
+    cells, flagged = [], False
+    for _, row in raw.iterrows():
+        if row["label"] == spec.baseline:
+            cells.append("baseline")
+            continue
+        delta = row[f"{metric}_mean"] - base[f"{metric}_mean"]
+        noise = stats.within_noise(delta, row[f"{metric}_std"], base[f"{metric}_std"])
+        text = f"{delta:+.{digits}f}"
+        if noise:
+            text += " (within noise)"
+            flagged = True
+        elif noise is None:
+            text += " (n=1)"
+        cells.append(text)
+    part.shown[f"Diff. vs {spec.baseline}"] = cells
+    if flagged:
+        part.notes.append(
+            f"within noise: the difference in {column.lower()} is smaller than "
+            "the seed-to-seed standard deviation."
+        )
+
+
+# -- output ---------------------------------------------------------------------------------
 
 _TEX_SPECIAL = {
     "\\": r"\textbackslash{}",
@@ -154,51 +278,132 @@ _TEX_SPECIAL = {
 }
 
 
-def _tex_escape(text: str) -> str:
+def tex_escape(text: str) -> str:
     return "".join(_TEX_SPECIAL.get(c, c) for c in text)
 
 
-def _emit(parts: list[tuple[str | None, pd.DataFrame, pd.DataFrame, list[str]]], fmt: str) -> str:
-    """Render ``(title, raw table, display frame, text columns)`` parts in ``fmt``."""
+def _markdown(part: Part) -> str:
+    shown = part.shown.copy()
+    for row, column in part.bold:
+        shown.loc[row, column] = f"**{shown.loc[row, column]}**"
+    text = shown.to_markdown(index=False, disable_numparse=True) + "\n"
+    if part.notes:
+        text += "\n" + "\n".join(f"*{note}*" for note in part.notes) + "\n"
+    return f"**{part.title}**\n\n{text}" if part.title else text
+
+
+def _styler(part: Part, fmt: str):
+    styler = part.shown.style.hide(axis="index")
+    bold = "textbf: --rwrap;" if fmt == "latex" else "font-weight: bold;"
+    for row, column in part.bold:
+        styler = styler.map(lambda _: bold, subset=pd.IndexSlice[[row], [column]])
+    if fmt == "latex":
+        styler = styler.format(escape="latex", subset=part.text_columns)
+        styler = styler.format_index(escape="latex", axis=1)
+    else:
+        styler = styler.format(escape="html")
+    return styler
+
+
+def _latex(part: Part) -> str:
+    caption = part.title
+    if caption and part.notes:
+        caption += " " + " ".join(part.notes)
+    columns = "l" * len(part.text_columns) + "r" * (part.shown.shape[1] - len(part.text_columns))
+    text = _styler(part, "latex").to_latex(
+        hrules=True, column_format=columns, caption=tex_escape(caption) if caption else None
+    )
+    if part.notes and not part.title:
+        text += "".join(f"% {note}\n" for note in part.notes)
+    return text
+
+
+def html_table(part: Part) -> str:
+    body = _styler(part, "html").set_table_attributes('class="bench"').to_html()
+    title = f"<h2>{_html_escape(part.title)}</h2>\n" if part.title else ""
+    notes = "".join(f'<p class="note">{_html_escape(n)}</p>\n' for n in part.notes)
+    return title + body + notes
+
+
+def _html_escape(text: str) -> str:
+    import html
+
+    return html.escape(text)
+
+
+def emit(
+    parts: list[Part],
+    fmt: str,
+    page_title: str = "benchbench report",
+    figures: list[tuple[str, str]] = (),
+) -> str:
+    """Render ``parts`` in ``fmt``; ``figures`` (caption, base64 PNG) go into HTML pages."""
     if fmt not in FORMATS:
         raise BenchError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}.")
     if fmt == "csv":
-        frames = [raw.assign(table=title) if title else raw for title, raw, _, _ in parts]
+        frames = [p.raw.assign(table=p.title) if p.title else p.raw for p in parts]
         return pd.concat(frames, ignore_index=True).to_csv(index=False)
     if fmt == "json":
-        if len(parts) == 1 and parts[0][0] is None:
-            return parts[0][1].to_json(orient="records", indent=2) + "\n"
+        if len(parts) == 1 and parts[0].title is None:
+            return parts[0].raw.to_json(orient="records", indent=2) + "\n"
         data = [
-            {"title": title, "rows": json.loads(raw.to_json(orient="records"))}
-            for title, raw, _, _ in parts
+            {
+                "title": p.title,
+                "rows": json.loads(p.raw.to_json(orient="records")),
+                "notes": p.notes,
+            }
+            for p in parts
         ]
         return json.dumps(data, indent=2) + "\n"
-    texts = []
-    for title, _, frame, text_columns in parts:
-        if fmt == "markdown":
-            table = frame.to_markdown(index=False, disable_numparse=True)
-            texts.append(f"**{title}**\n\n{table}\n" if title else table + "\n")
-        else:
-            texts.append(_latex(frame, text_columns, title))
-    return "\n".join(texts)
+    if fmt == "markdown":
+        return "\n".join(_markdown(p) for p in parts)
+    if fmt == "latex":
+        return "\n".join(_latex(p) for p in parts)
+    return page(page_title, [html_table(p) for p in parts], figures)
 
 
-def render(records: list[RunRecord], fmt: str, metrics=DEFAULT_METRICS) -> str:
-    """The report table of ``records`` in ``fmt`` (markdown, latex, csv or json)."""
+def page(title: str, sections: list[str], figures: list[tuple[str, str]]) -> str:
+    """One self-contained HTML page: tables and base64-embedded figures, no external files."""
+    style = (
+        "body{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;"
+        "padding:0 1em;color:#222}table.bench{border-collapse:collapse;margin:1em 0}"
+        "table.bench th,table.bench td{padding:.3em .8em;border-bottom:1px solid #ddd;"
+        "text-align:right}table.bench td:first-child,table.bench th:first-child"
+        "{text-align:left}.note{color:#555;font-style:italic}figure{margin:1.5em 0}"
+        "img{max-width:100%}"
+    )
+    figs = "".join(
+        f'<figure><img src="data:image/png;base64,{data}" alt="{_html_escape(c)}">'
+        f"<figcaption>{_html_escape(c)}</figcaption></figure>\n"
+        for c, data in figures
+    )
+    return (
+        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>'
+        f"{_html_escape(title)}</title><style>{style}</style></head><body>\n"
+        f"<h1>{_html_escape(title)}</h1>\n" + "\n".join(sections) + figs + "</body></html>\n"
+    )
+
+
+def render(records: list[RunRecord], fmt: str, spec: Spec | None = None) -> str:
+    """The report table of ``records`` in ``fmt``."""
     if fmt not in FORMATS:
         raise BenchError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}.")
-    table = aggregate(records, metrics)
-    pm = r"$\pm$" if fmt == "latex" else "±"
-    return _emit([(None, table, display(table, metrics, pm), ["Model"])], fmt)
+    return emit([build(records, spec or Spec(), fmt)], fmt)
 
 
 # -- suites --------------------------------------------------------------------------------
 
 
-def tuning_table(
-    members: list[dict], records: dict[str, RunRecord], metrics, chosen_by: str
-) -> pd.DataFrame:
+def tuning_part(
+    members: list[dict],
+    records: dict[str, RunRecord],
+    metrics,
+    chosen_by: str,
+    title: str,
+    fmt: str,
+) -> Part:
     """One row per (model, tuned setting, value): mean ± std over repeats, the pick marked."""
+    _check_metrics(metrics)
     rows = []
     for m in members:
         record = records.get(m["run_id"])
@@ -215,17 +420,77 @@ def tuning_table(
     frame = pd.DataFrame(rows, columns=["label", "setting", "value", *metrics])
     frame[list(metrics)] = frame[list(metrics)].astype(float)
     grouped = frame.groupby(["label", "setting", "value"], sort=False)
-    table = grouped[list(metrics)].agg(["mean", "std"])
-    table.columns = [f"{metric}_{stat}" for metric, stat in table.columns]
-    table.insert(0, "n", grouped.size())
-    table = table.reset_index()
+    raw = grouped[list(metrics)].agg(["mean", "std"])
+    raw.columns = [f"{metric}_{stat}" for metric, stat in raw.columns]
+    raw.insert(0, "n", grouped.size())
+    raw = raw.reset_index()
     # The first best value of each step, as the sweep chose it.
-    picks = table.groupby(["label", "setting"], sort=False)[f"{chosen_by}_mean"].idxmax()
-    table["chosen"] = table.index.isin(picks.dropna().astype(int))
-    return table
+    picks = raw.groupby(["label", "setting"], sort=False)[f"{chosen_by}_mean"].idxmax()
+    raw["chosen"] = raw.index.isin(picks.dropna().astype(int))
+    pm = r"$\pm$" if fmt == "latex" else "±"
+    shown = pd.DataFrame(
+        {
+            "Model": raw["label"],
+            "Setting": raw["setting"],
+            "Value": [
+                f"{v} *" if c else v for v, c in zip(raw["value"], raw["chosen"], strict=True)
+            ],
+        }
+    )
+    for m in metrics:
+        name, digits = METRICS[m]
+        shown[name] = [
+            _cell(a, s, n, digits, pm)
+            for a, s, n in zip(raw[f"{m}_mean"], raw[f"{m}_std"], raw["n"], strict=True)
+        ]
+    shown["n"] = raw["n"].astype(int)
+    return Part(
+        title,
+        raw,
+        shown,
+        ["Model", "Setting", "Value"],
+        notes=["* the value tuning kept (best mean over repeats)."],
+    )
 
 
-def render_suite(store, suite, key: str, fmt: str) -> str:
+def ensemble_part(records: list[RunRecord], store, percents, title: str, fmt: str) -> Part:
+    """Report 004's Table 1: soft and hard voting over the best k% of the runs."""
+    import numpy as np
+
+    from benchbench import ensemble
+
+    runs = [
+        r
+        for r in records
+        if r.status == "complete" and (store.run_dir(r.id) / "test_logits.npy").exists()
+    ]
+    if not runs:
+        raise BenchError("No complete runs with stored test logits to ensemble.")
+    logits = [np.load(store.run_dir(r.id) / "test_logits.npy") for r in runs]
+    labels = np.load(store.run_dir(runs[0].id) / "test_labels.npy")
+    scores = [r.summary.get("best_val_acc") or 0.0 for r in runs]
+    rows = ensemble.table(logits, labels, scores, percents)
+    raw = pd.DataFrame(rows)
+    shown = pd.DataFrame(
+        {
+            "Best k": raw["k"],
+            "Models": raw["models"].astype(str),
+            "Soft voting": raw["soft_acc"].map(lambda v: f"{v:.4f}"),
+            "Hard voting": raw["hard_acc"].map(lambda v: f"{v:.4f}"),
+        }
+    )
+    return Part(
+        title,
+        raw,
+        shown,
+        ["Best k"],
+        notes=[f"{len(runs)} runs ranked by best validation accuracy."],
+    )
+
+
+def render_suite(
+    store, suite, key: str, fmt: str, ci: bool = False, figures: list[tuple[str, str]] = ()
+) -> str:
     """Every table a suite declares, from the runs its last sweep recorded."""
     members = store.suite_members(key)
     if not members:
@@ -234,32 +499,31 @@ def render_suite(store, suite, key: str, fmt: str) -> str:
             f"sweep {suite.name}` first (with the same --smoke and --results)."
         )
     records = {r.id: r for r in store.runs()}
-    pm = r"$\pm$" if fmt == "latex" else "±"
     parts = []
     for table in suite.tables:
         chosen = [m for m in members if table.group in ("all", m["group"])]
-        if table.kind == "tuning":
-            metric = suite.tune.metric if suite.tune else table.metrics[0]
-            metrics = list(dict.fromkeys([metric, *table.metrics]))
-            _check_metrics(metrics)
-            raw = tuning_table(chosen, records, metrics, metric)
-            shown = display(
-                raw, metrics, pm, {"Model": "label", "Setting": "setting", "Value": "value"}
-            )
-            shown["Value"] = [
-                f"{v} *" if c else v for v, c in zip(shown["Value"], raw["chosen"], strict=True)
-            ]
-            parts.append((f"{table.title} (* = chosen)", raw, shown, ["Model", "Setting", "Value"]))
-            continue
-        if table.kind != "runs":
-            raise BenchError(
-                f"Table {table.title!r} of kind {table.kind!r} is rendered by "
-                "`bench report --ensemble` / `--ood` in a later version."
-            )
         runs = list(
             {m["run_id"]: records[m["run_id"]] for m in chosen if m["run_id"] in records}.values()
         )
-        raw = aggregate(runs, table.metrics, rows=table.rows, keep_order=True)
-        title = "Model" if table.rows == "label" else table.rows
-        parts.append((table.title, raw, display(raw, table.metrics, pm, {title: "label"}), [title]))
-    return _emit(parts, fmt)
+        if table.kind == "tuning":
+            metric = suite.tune.metric if suite.tune else table.metrics[0]
+            metrics = list(dict.fromkeys([metric, *table.metrics]))
+            parts.append(tuning_part(chosen, records, metrics, metric, table.title, fmt))
+        elif table.kind == "ensemble":
+            parts.append(ensemble_part(runs, store, table.percents, table.title, fmt))
+        elif table.kind == "runs":
+            spec = Spec(
+                table.metrics,
+                rows=table.rows,
+                ci=ci,
+                baseline=table.baseline,
+                reference=table.reference,
+                keep_order=True,
+                title=table.title,
+            )
+            parts.append(build(runs, spec, fmt))
+        else:
+            raise BenchError(
+                f"Table {table.title!r} is an {table.kind} table: `bench ood RUN` computes it."
+            )
+    return emit(parts, fmt, f"{suite.name}: {suite.description}", figures)

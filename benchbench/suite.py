@@ -67,7 +67,20 @@ TOP_KEYS = {
     "tune",
     "tables",
 }
-TABLE_KEYS = {"title", "group", "rows", "metrics", "kind"}
+TABLE_KEYS = {
+    "title",
+    "group",
+    "rows",
+    "metrics",
+    "kind",
+    "baseline",
+    "reference",
+    "percents",
+    "run",
+    "ood_dataset",
+    "ood_options",
+    "layers",
+}
 TABLE_KINDS = ("runs", "tuning", "ensemble", "ood")
 TUNE_KEYS = {"order", "repeats", "metric"}
 TUNE_METRICS = ("best_val_acc", "test_acc", "max_train_acc")
@@ -85,6 +98,13 @@ class Table:
     rows: str = "label"
     metrics: tuple[str, ...] = ("test_acc", "train_seconds_per_epoch", "val_seconds_per_epoch")
     kind: str = "runs"
+    baseline: str | None = None  # runs: the row the others are compared with
+    reference: dict[str, float] = field(default_factory=dict)  # runs: the report's numbers
+    percents: tuple[float, ...] = (10, 20, 30, 40, 50, 100)  # ensemble: best k%
+    run: str | None = None  # ood: the row (label) whose model is probed
+    ood_dataset: str = "fake"  # ood: the out-of-distribution data
+    ood_options: dict = field(default_factory=dict)
+    layers: tuple[str, ...] = ()  # ood: layers to probe (default: every activation)
 
 
 @dataclass
@@ -379,6 +399,8 @@ def parse(text: str, source: str, default_name: str) -> Suite:
         kind = table.get("kind", "runs")
         if kind not in TABLE_KINDS:
             fail("kind", f"choose one of {', '.join(TABLE_KINDS)}.", "tables")
+        if kind == "ood" and not isinstance(table.get("run"), str):
+            fail("run", "an ood table names the run (its label) whose model is probed.", "tables")
         tables.append(
             Table(
                 table.get("title", f"Table {i + 1}"),
@@ -386,6 +408,13 @@ def parse(text: str, source: str, default_name: str) -> Suite:
                 table.get("rows", "label"),
                 tuple(table.get("metrics", Table.metrics)),
                 kind,
+                baseline=table.get("baseline"),
+                reference={str(k): float(v) for k, v in table.get("reference", {}).items()},
+                percents=tuple(table.get("percents", Table.percents)),
+                run=table.get("run"),
+                ood_dataset=table.get("ood_dataset", "fake"),
+                ood_options=dict(table.get("ood_options", {})),
+                layers=tuple(table.get("layers", ())),
             )
         )
     suite = Suite(

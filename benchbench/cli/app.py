@@ -12,7 +12,7 @@ import sys
 import typer
 
 from benchbench import __version__
-from benchbench.cli import catalog, data, report, run, summary, sweep
+from benchbench.cli import analysis, catalog, data, plot, report, run, summary, sweep
 from benchbench.cli.context import err
 from benchbench.errors import BenchError
 
@@ -32,6 +32,9 @@ app.command()(report.show)
 app.command("list")(catalog.list_components)
 app.command()(catalog.plugins)
 app.command()(summary.summary)
+app.command()(analysis.ensemble)
+app.command()(analysis.ood)
+app.add_typer(plot.app, name="plot")
 app.add_typer(data.app, name="data")
 
 

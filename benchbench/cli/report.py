@@ -14,13 +14,36 @@ from benchbench.errors import BenchError
 
 def report(
     format: Annotated[
-        str, typer.Option("--format", help="markdown, latex, csv or json.")
+        str, typer.Option("--format", help="markdown, latex, csv, json or html.")
     ] = "markdown",
     metrics: Annotated[
         str | None,
         typer.Option(
             help="Comma-separated metric columns [default: test_acc,train_seconds_per_epoch,"
             "val_seconds_per_epoch].",
+            show_default=False,
+        ),
+    ] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="KEY=VALUE",
+            help="Only runs with this setting, e.g. --where arch=cnn_small --where arch.bn=true.",
+            show_default=False,
+        ),
+    ] = None,
+    group_by: Annotated[
+        str | None,
+        typer.Option(
+            help="Aggregate by these settings, e.g. lr or arch,batch_size.", show_default=False
+        ),
+    ] = None,
+    ci: Annotated[bool, typer.Option(help="Add bootstrap 95% intervals.")] = False,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            help="Compare every row with this one (an ablation's full model); "
+            "differences within the seed noise are flagged.",
             show_default=False,
         ),
     ] = None,
@@ -35,7 +58,8 @@ def report(
     results: ResultsOption = None,
 ) -> None:
     """Render stored runs as a table; repeats over seeds become mean ± std with n."""
-    from benchbench.report import DEFAULT_METRICS, render, render_suite
+    from benchbench.report import DEFAULT_METRICS, Spec, render, render_suite
+    from benchbench.report import where as filter_runs
     from benchbench.store import Store
 
     store = Store(results)
@@ -50,10 +74,17 @@ def report(
         from benchbench.sweep import suite_key
 
         parsed = suites.find(suite)
-        text = render_suite(store, parsed, suite_key(parsed, smoke), format)
+        figures = (
+            _suite_figures(store, parsed, suite_key(parsed, smoke)) if format == "html" else []
+        )
+        text = render_suite(store, parsed, suite_key(parsed, smoke), format, ci=ci, figures=figures)
     else:
+        records = filter_runs(records, where or [])
+        if not records:
+            raise BenchError(f"No stored run matches {' '.join(where or [])}.")
         chosen = tuple(m.strip() for m in metrics.split(",")) if metrics else DEFAULT_METRICS
-        text = render(records, format, chosen)
+        groups = tuple(g.strip() for g in group_by.split(",")) if group_by else ()
+        text = render(records, format, Spec(chosen, group_by=groups, ci=ci, baseline=baseline))
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text)
@@ -67,6 +98,62 @@ def report(
             f"left out: {len(incomplete)} incomplete or failed run(s), "
             f"{len(diverged)} diverged run(s)"
         )
+
+
+def _suite_figures(store, suite, key: str) -> list[tuple[str, str]]:
+    """For the HTML page: per table, a box plot over repeats and the best run's curves
+    and confusion matrix."""
+    import json
+
+    import numpy as np
+
+    from benchbench import plots
+    from benchbench.report import METRICS, setting
+
+    members = store.suite_members(key)
+    records = {r.id: r for r in store.runs() if r.status == "complete"}
+    figures = []
+    for table in suite.tables:
+        if table.kind != "runs":
+            continue
+        runs = [
+            records[m["run_id"]]
+            for m in members
+            if table.group in ("all", m["group"]) and m["run_id"] in records
+        ]
+        runs = list({r.id: r for r in runs}.values())
+        metric = table.metrics[0]
+        if not runs or metric not in METRICS:
+            continue
+        groups: dict[str, list[float]] = {}
+        for r in runs:
+            groups.setdefault(str(setting(r, table.rows)), []).append(r.summary[metric])
+        name = METRICS[metric][0]
+        if any(len(v) > 1 for v in groups.values()):
+            figures.append(
+                (
+                    f"{table.title}: {name} over repeats",
+                    plots.to_base64(plots.box(groups, table.rows, name)),
+                )
+            )
+        best = max(runs, key=lambda r: r.summary[metric])
+        figures.append(
+            (
+                f"{table.title}: curves of {best.label} [{best.id}]",
+                plots.to_base64(plots.curves(store.history(best.id))),
+            )
+        )
+        folder = store.run_dir(best.id)
+        if (folder / "confusion.csv").exists():
+            matrix = np.loadtxt(folder / "confusion.csv", delimiter=",", ndmin=2)
+            classes = json.loads((folder / "classes.json").read_text())
+            figures.append(
+                (
+                    f"{table.title}: normalized confusion matrix of {best.label}",
+                    plots.to_base64(plots.confusion(matrix, classes)),
+                )
+            )
+    return figures
 
 
 def show(

@@ -1,0 +1,251 @@
+"""``bench plot``: the figures of the seed reports, as PNG and PDF."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from benchbench.cli.context import ResultsOption, components, err
+from benchbench.errors import BenchError
+
+app = typer.Typer(help="Figures from stored runs (PNG and PDF).", no_args_is_help=True)
+
+OutputOption = Annotated[Path, typer.Option("--output", "-o", help="Folder for the figures.")]
+FormatsOption = Annotated[str, typer.Option(help="Comma-separated: png, pdf, svg.")]
+
+
+def _stem(output: Path, kind: str, record) -> Path:
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", record.label).strip("-")
+    return output / f"{kind}-{slug}-{record.id}"
+
+
+def _save(fig, stem: Path, formats: str) -> None:
+    from benchbench.plots import save
+
+    for path in save(fig, stem, tuple(f.strip() for f in formats.split(","))):
+        err.print(Text(f"wrote {path}"))
+
+
+def _records(runs: list[str], results):
+    from benchbench.store import Store
+
+    store = Store(results)
+    return store, [store.find(run) for run in runs]
+
+
+def _confusion(store, record):
+    import json
+
+    import numpy as np
+
+    folder = store.run_dir(record.id)
+    if not (folder / "confusion.csv").exists():
+        raise BenchError(
+            f"Run {record.id} ({record.label}) has no stored confusion matrix: "
+            f"it is {record.status}."
+        )
+    matrix = np.loadtxt(folder / "confusion.csv", delimiter=",", dtype=np.int64, ndmin=2)
+    return matrix, json.loads((folder / "classes.json").read_text())
+
+
+@app.command()
+def curves(
+    runs: Annotated[list[str], typer.Argument(help="Run ids, prefixes or labels.")],
+    output: OutputOption = Path("bench-figures"),
+    formats: FormatsOption = "png,pdf",
+    results: ResultsOption = None,
+) -> None:
+    """Loss and accuracy per epoch, train and validation."""
+    from benchbench.plots import curves as figure
+
+    store, records = _records(runs, results)
+    for record in records:
+        _save(
+            figure(store.history(record.id), f"{record.label} [{record.id}]"),
+            _stem(output, "curves", record),
+            formats,
+        )
+
+
+@app.command()
+def confusion(
+    runs: Annotated[list[str], typer.Argument(help="Run ids, prefixes or labels.")],
+    output: OutputOption = Path("bench-figures"),
+    formats: FormatsOption = "png,pdf",
+    results: ResultsOption = None,
+) -> None:
+    """The normalized confusion matrix (rows: true class)."""
+    from benchbench.plots import confusion as figure
+
+    store, records = _records(runs, results)
+    for record in records:
+        matrix, classes = _confusion(store, record)
+        _save(
+            figure(matrix, classes, f"{record.label}: normalized confusion matrix"),
+            _stem(output, "confusion", record),
+            formats,
+        )
+
+
+@app.command()
+def errors(
+    runs: Annotated[list[str], typer.Argument(help="Run ids, prefixes or labels.")],
+    output: OutputOption = Path("bench-figures"),
+    formats: FormatsOption = "png,pdf",
+    results: ResultsOption = None,
+) -> None:
+    """Per-class commission and omission errors."""
+    from benchbench.evaluate import commission_omission
+    from benchbench.plots import class_errors
+
+    store, records = _records(runs, results)
+    for record in records:
+        matrix, classes = _confusion(store, record)
+        commission, omission = commission_omission(matrix)
+        _save(
+            class_errors(
+                classes, commission, omission, f"{record.label}: commission and omission errors"
+            ),
+            _stem(output, "errors", record),
+            formats,
+        )
+
+
+@app.command()
+def samples(
+    run: Annotated[str, typer.Argument(help="Run id, prefix or label.")],
+    wrong: Annotated[
+        bool, typer.Option("--wrong/--correct", help="Misclassified or correct images.")
+    ] = False,
+    count: Annotated[int, typer.Option(help="How many images.")] = 16,
+    output: OutputOption = Path("bench-figures"),
+    formats: FormatsOption = "png,pdf",
+    results: ResultsOption = None,
+) -> None:
+    """A grid of test images with predicted and true labels."""
+    import numpy as np
+
+    from benchbench.plots import samples as figure
+    from benchbench.train import prepare
+
+    store, (record,) = _records([run], results)
+    folder = store.run_dir(record.id)
+    logits = np.load(folder / "test_logits.npy")
+    labels = np.load(folder / "test_labels.npy")
+    predicted = logits.argmax(1)
+    candidates = np.flatnonzero((predicted != labels) if wrong else (predicted == labels))
+    chosen = np.sort(np.random.default_rng(0).permutation(candidates)[:count])
+    if len(chosen) == 0:
+        raise BenchError(
+            f"Run {record.id} has no {'wrong' if wrong else 'correct'} predictions to show."
+        )
+    splits = prepare(record.run_config, components())
+    images = splits.test[0].numpy()
+    if len(images) != len(labels) or not (splits.test[1].numpy() == labels).all():
+        raise BenchError(
+            "The dataset's test split changed since the run: cannot match "
+            "stored predictions to images."
+        )
+    kind = "wrong" if wrong else "correct"
+    _save(
+        figure(
+            images[chosen],
+            labels[chosen],
+            predicted[chosen],
+            splits.classes,
+            f"{record.label}: {kind} predictions",
+        ),
+        _stem(output, f"samples-{kind}", record),
+        formats,
+    )
+
+
+@app.command()
+def gradcam(
+    run: Annotated[str, typer.Argument(help="Run id, prefix or label.")],
+    images: Annotated[
+        str, typer.Option(help="Test image indices, e.g. 0,1,2.")
+    ] = "0,1,2,3,4,5,6,7",
+    layer: Annotated[
+        str | None,
+        typer.Option(help="Layer name [default: the last convolution].", show_default=False),
+    ] = None,
+    device: Annotated[str, typer.Option(help="cpu, cuda, auto.")] = "cpu",
+    output: OutputOption = Path("bench-figures"),
+    formats: FormatsOption = "png,pdf",
+    results: ResultsOption = None,
+) -> None:
+    """Grad-CAM heat maps (captum) for chosen test images, over the images."""
+    import torch
+
+    from benchbench.gradcam import heatmaps
+    from benchbench.plots import heatmaps as figure
+    from benchbench.reload import predict, reload
+
+    store, (record,) = _records([run], results)
+    try:
+        indices = [int(i) for i in images.split(",")]
+    except ValueError:
+        raise BenchError(f"--images {images!r}: give test image indices like 0,1,2.") from None
+    loaded = reload(store, record, components(), device)
+    test_x, test_y = loaded.splits.test
+    if not indices or max(indices) >= len(test_x) or min(indices) < 0:
+        raise BenchError(f"--images: indices must lie in 0..{len(test_x) - 1}.")
+    chosen = torch.tensor(indices)
+    predicted = predict(loaded, test_x[chosen]).argmax(1)
+    inputs = loaded.batcher(test_x[chosen].to(loaded.device))
+    maps = heatmaps(loaded.model, inputs, predicted.to(loaded.device), layer)
+    _save(
+        figure(
+            test_x[chosen].numpy(),
+            maps.numpy(),
+            test_y[chosen].tolist(),
+            predicted.tolist(),
+            loaded.splits.classes,
+            f"{record.label}: Grad-CAM",
+        ),
+        _stem(output, "gradcam", record),
+        formats,
+    )
+
+
+@app.command()
+def box(
+    group_by: Annotated[str, typer.Option(help="The setting on the x axis, e.g. lr.")],
+    metric: Annotated[str, typer.Option(help="The metric on the y axis.")] = "test_acc",
+    where: Annotated[
+        list[str] | None,
+        typer.Option(metavar="KEY=VALUE", help="Only runs with this setting.", show_default=False),
+    ] = None,
+    output: OutputOption = Path("bench-figures"),
+    formats: FormatsOption = "png,pdf",
+    results: ResultsOption = None,
+) -> None:
+    """Box plots of a metric over repeats, one box per value of a setting."""
+    from benchbench.plots import box as figure
+    from benchbench.report import METRICS, setting
+    from benchbench.report import where as filter_runs
+    from benchbench.store import Store
+
+    if metric not in METRICS:
+        raise BenchError(f"--metric {metric!r}: choose from {', '.join(METRICS)}.")
+    store = Store(results)
+    records = [r for r in filter_runs(store.runs(), where or []) if r.status == "complete"]
+    groups: dict[str, list[float]] = {}
+    for r in sorted(records, key=lambda r: str(setting(r, group_by))):
+        groups.setdefault(str(setting(r, group_by)), []).append(r.summary[metric])
+    if not groups:
+        raise BenchError("No complete runs match: nothing to plot.")
+    name = METRICS[metric][0]
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", group_by)
+    _save(
+        figure(
+            groups, group_by, name, f"{name} by {group_by} ({sum(map(len, groups.values()))} runs)"
+        ),
+        output / f"box-{metric}-by-{slug}",
+        formats,
+    )

@@ -1,0 +1,127 @@
+"""Out-of-distribution detection by mean activation (report 001, Table 2).
+
+For a layer, every image gets one number: the mean of that layer's activations. Images
+whose number falls on the far side of a threshold are called out of distribution. The
+threshold (and which side is "out") is chosen on one half of the in- and
+out-of-distribution images and scored on the other half, so the accuracy is not
+flattered by fitting the threshold to the images it is judged on. Accuracy is balanced:
+the mean of the in-distribution and out-of-distribution hit rates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from benchbench.errors import BenchError
+
+ACTIVATIONS = (
+    torch.nn.ReLU,
+    torch.nn.ReLU6,
+    torch.nn.LeakyReLU,
+    torch.nn.GELU,
+    torch.nn.SiLU,
+    torch.nn.Hardswish,
+    torch.nn.ELU,
+)
+
+
+@dataclass
+class Detection:
+    layer: str
+    threshold: float
+    ood_below: bool  # True: an image is OOD when its mean activation is below the threshold
+    accuracy: float  # balanced accuracy on the held-out half
+    inside_mean: float
+    outside_mean: float
+
+
+def default_layers(model: torch.nn.Module) -> list[str]:
+    """Every activation module, in definition order (report 001 probed its ReLUs)."""
+    return [name for name, m in model.named_modules() if isinstance(m, ACTIVATIONS) and name]
+
+
+def mean_activations(model: torch.nn.Module, inputs, layers: list[str]) -> dict[str, np.ndarray]:
+    """Per-image mean activation of each layer in ``layers`` over ``inputs``.
+
+    ``inputs`` yields ready model inputs batch by batch. A module that runs several times
+    in one forward pass gets one entry per call: ``name``, ``name#2``, ...
+    """
+    modules = dict(model.named_modules())
+    missing = [name for name in layers if name not in modules]
+    if missing:
+        raise BenchError(
+            f"No layer {missing[0]!r} in this model. Layers with activations: "
+            f"{', '.join(default_layers(model)) or 'none'}."
+        )
+    values: dict[str, list] = {}
+    calls: dict[str, int] = {}
+
+    def hook(name):
+        def record(module, args, output):
+            calls[name] = calls.get(name, 0) + 1
+            key = name if calls[name] == 1 else f"{name}#{calls[name]}"
+            values.setdefault(key, []).append(output.detach().flatten(1).mean(1).float().cpu())
+
+        return record
+
+    handles = [modules[name].register_forward_hook(hook(name)) for name in layers]
+    try:
+        model.eval()
+        with torch.no_grad():
+            for batch in inputs:
+                calls.clear()
+                model(batch)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return {k: torch.cat(v).numpy() for k, v in values.items()}
+
+
+def halves(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    order = np.random.default_rng(seed).permutation(n)
+    return order[: n // 2], order[n // 2 :]
+
+
+def _balanced(inside, outside, threshold: float, ood_below: bool) -> float:
+    if ood_below:
+        return ((inside >= threshold).mean() + (outside < threshold).mean()) / 2
+    return ((inside <= threshold).mean() + (outside > threshold).mean()) / 2
+
+
+def choose_threshold(inside: np.ndarray, outside: np.ndarray) -> tuple[float, bool]:
+    """The threshold and side that separate ``inside`` from ``outside`` best."""
+    values = np.unique(np.concatenate([inside, outside]))
+    candidates = np.concatenate(
+        [values[:1] - 1e-6, (values[1:] + values[:-1]) / 2, values[-1:] + 1e-6]
+    )
+    best = (-1.0, 0.0, True)
+    for ood_below in (True, False):
+        scores = [_balanced(inside, outside, t, ood_below) for t in candidates]
+        i = int(np.argmax(scores))
+        if scores[i] > best[0]:
+            best = (scores[i], float(candidates[i]), ood_below)
+    return best[1], best[2]
+
+
+def detect(
+    inside: dict[str, np.ndarray], outside: dict[str, np.ndarray], seed: int = 0
+) -> list[Detection]:
+    """One detection result per layer: threshold from one half, accuracy on the other."""
+    results = []
+    for layer in inside:
+        if layer not in outside:
+            continue
+        a, b = inside[layer], outside[layer]
+        fit_a, test_a = halves(len(a), seed)
+        fit_b, test_b = halves(len(b), seed + 1)
+        threshold, ood_below = choose_threshold(a[fit_a], b[fit_b])
+        accuracy = _balanced(a[test_a], b[test_b], threshold, ood_below)
+        results.append(
+            Detection(
+                layer, threshold, ood_below, float(accuracy), float(a.mean()), float(b.mean())
+            )
+        )
+    return results

@@ -1,0 +1,160 @@
+"""Figures like the seed reports', with matplotlib: every function returns a Figure.
+
+``save`` writes PNG and PDF; ``to_base64`` embeds a PNG in an HTML page.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, never a window
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def curves(history: list[dict], title: str = ""):
+    """Loss and accuracy per epoch, train and validation (report 000 Fig. 1, 003 Fig. 3)."""
+    epochs = [h["epoch"] for h in history]
+    fig, (loss, acc) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    for ax, key, name in ((loss, "loss", "loss"), (acc, "acc", "accuracy")):
+        ax.plot(epochs, [h[f"train_{key}"] for h in history], "o-", label="train")
+        val = [h[f"val_{key}"] for h in history]
+        if any(v is not None for v in val):
+            ax.plot(epochs, [np.nan if v is None else v for v in val], "s-", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    return fig
+
+
+def confusion(matrix: np.ndarray, classes: list[str], title: str = ""):
+    """Row-normalized confusion matrix, true classes down, predictions across (report 000
+    Fig. 2)."""
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    matrix = np.asarray(matrix, dtype=float)
+    totals = matrix.sum(axis=1, keepdims=True)
+    normalized = np.divide(matrix, totals, out=np.zeros_like(matrix), where=totals > 0)
+    size = max(5, 0.6 * len(classes) + 2)
+    fig, ax = plt.subplots(figsize=(size, size), layout="constrained")
+    ConfusionMatrixDisplay(normalized, display_labels=classes).plot(
+        ax=ax, values_format=".2f", colorbar=False, cmap="Blues", xticks_rotation=45
+    )
+    ax.set_title(title)
+    return fig
+
+
+def class_errors(classes: list[str], commission, omission, title: str = ""):
+    """Per-class commission and omission errors as grouped bars (report 000 Fig. 3)."""
+    x = np.arange(len(classes))
+    fig, ax = plt.subplots(figsize=(max(6, 0.7 * len(classes) + 2), 4), layout="constrained")
+    ax.bar(x - 0.2, np.nan_to_num(commission), 0.4, label="commission")
+    ax.bar(x + 0.2, np.nan_to_num(omission), 0.4, label="omission")
+    ax.set_xticks(x, classes, rotation=45, ha="right")
+    ax.set_ylabel("error")
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def box(groups: dict[str, list[float]], xlabel: str, ylabel: str, title: str = ""):
+    """A box per value over its repeats (report 004 Figs. 1-5)."""
+    fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(groups) + 2), 4), layout="constrained")
+    ax.boxplot(list(groups.values()), tick_labels=list(groups.keys()))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def _show_image(ax, image: np.ndarray) -> None:
+    image = np.asarray(image)
+    if image.shape[0] == 1:
+        ax.imshow(image[0], cmap="gray", vmin=0, vmax=255)
+    else:
+        ax.imshow(image.transpose(1, 2, 0))
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def samples(images, true, predicted, classes: list[str], title: str = "", columns: int = 8):
+    """A grid of test images titled "predicted / true" (report 001 Figs. 4-5, 003 Fig. 2)."""
+    count = len(images)
+    rows = max(1, -(-count // columns))
+    fig, axes = plt.subplots(
+        rows,
+        columns,
+        figsize=(1.6 * columns, 1.8 * rows + 0.6),
+        squeeze=False,
+        layout="constrained",
+    )
+    for i, ax in enumerate(axes.flat):
+        if i >= count:
+            ax.axis("off")
+            continue
+        _show_image(ax, images[i])
+        right = true[i] == predicted[i]
+        ax.set_title(
+            f"{classes[predicted[i]]}\n({classes[true[i]]})",
+            fontsize=8,
+            color="green" if right else "red",
+        )
+    fig.suptitle(f"{title}\npredicted (true)" if title else "predicted (true)")
+    return fig
+
+
+def heatmaps(images, maps, true, predicted, classes: list[str], title: str = ""):
+    """Grad-CAM maps over their images (report 001 Figs. 6-7)."""
+    count = len(images)
+    fig, axes = plt.subplots(
+        2, count, figsize=(1.9 * count + 0.5, 4.2), squeeze=False, layout="constrained"
+    )
+    for i in range(count):
+        _show_image(axes[0, i], images[i])
+        axes[0, i].set_title(f"{classes[predicted[i]]}\n({classes[true[i]]})", fontsize=8)
+        _show_image(axes[1, i], images[i])
+        axes[1, i].imshow(maps[i], cmap="jet", alpha=0.5, vmin=0, vmax=1)
+    fig.suptitle(title or "Grad-CAM: predicted (true)")
+    return fig
+
+
+def histogram(inside, outside, threshold: float, title: str = "", bins: int = 50):
+    """Per-image mean activations, in- and out-of-distribution, threshold marked (report 001)."""
+    fig, ax = plt.subplots(figsize=(6.5, 4), layout="constrained")
+    edges = np.histogram_bin_edges(np.concatenate([inside, outside]), bins=bins)
+    ax.hist(inside, bins=edges, alpha=0.6, label="in distribution")
+    ax.hist(outside, bins=edges, alpha=0.6, label="out of distribution")
+    ax.axvline(threshold, color="black", linestyle="--", label=f"threshold {threshold:.3g}")
+    ax.set_xlabel("mean activation")
+    ax.set_ylabel("images")
+    ax.set_title(title)
+    ax.legend()
+    return fig
+
+
+def save(fig, stem: Path, formats=("png", "pdf")) -> list[Path]:
+    """Write ``stem.png`` and ``stem.pdf`` (or ``formats``); returns the paths."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt in formats:
+        path = stem.with_suffix(f".{fmt}")
+        fig.savefig(path, dpi=150 if fmt == "png" else None)
+        paths.append(path)
+    plt.close(fig)
+    return paths
+
+
+def to_base64(fig) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode()

@@ -1,0 +1,56 @@
+"""A stored run brought back to life: its model with the final weights, and its data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from benchbench.config import RunConfig
+from benchbench.errors import BenchError
+from benchbench.store import RunRecord, Store
+
+
+@dataclass
+class Reloaded:
+    config: RunConfig
+    model: torch.nn.Module
+    splits: object  # benchbench.train.Splits, on the CPU
+    batcher: object  # benchbench.train.Batcher: uint8 images -> normalized inputs
+    device: torch.device
+
+
+def reload(store: Store, record: RunRecord, components, device: str = "cpu") -> Reloaded:
+    """Rebuild ``record``'s model from its config and stored weights, and reload its data.
+
+    The data is loaded again through its plugin (``--data-dir`` must still point at it);
+    the validation split and the normalization come out exactly as in training.
+    """
+    from benchbench import device as devices
+    from benchbench.normalize import statistics
+    from benchbench.train import Batcher, build_model, prepare
+
+    weights = store.run_dir(record.id) / "model.pt"
+    if record.status not in ("complete", "diverged") or not weights.exists():
+        raise BenchError(
+            f"Run {record.id} ({record.label}) has no stored model: it is "
+            f"{record.status}. Re-run it with `bench run` or `bench sweep`."
+        )
+    config = record.run_config
+    target = devices.resolve(device)
+    splits = prepare(config, components)
+    model = build_model(config, components, splits)
+    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    model.to(target).eval()
+    mean, std = statistics(config.normalize, splits.train[0])
+    return Reloaded(config, model, splits, Batcher(mean, std, target), target)
+
+
+def predict(run: Reloaded, images: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+    """Logits of ``images`` (uint8, any device) under the reloaded model, on the CPU."""
+    outputs = []
+    with torch.no_grad():
+        for start in range(0, len(images), batch_size):
+            batch = images[start : start + batch_size].to(run.device)
+            outputs.append(run.model(run.batcher(batch)).float().cpu())
+    return torch.cat(outputs)
