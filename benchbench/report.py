@@ -149,11 +149,11 @@ def aggregate(records: list[RunRecord], spec: Spec) -> pd.DataFrame:
     table.columns = [f"{metric}_{stat}" for metric, stat in table.columns]
     table.insert(0, "n", grouped.size())
     table.insert(0, "label", grouped["label"].first())
-    if spec.ci:
-        for m in metrics:
-            intervals = grouped[m].apply(lambda v: stats.bootstrap_ci(v.tolist()))
-            table[f"{m}_ci_low"] = [lo for lo, _ in intervals]
-            table[f"{m}_ci_high"] = [hi for _, hi in intervals]
+    # The first metric always gets its interval: marking the best row depends on it.
+    for m in metrics if spec.ci else metrics[:1]:
+        intervals = grouped[m].apply(lambda v: stats.bootstrap_ci(v.tolist()))
+        table[f"{m}_ci_low"] = [lo for lo, _ in intervals]
+        table[f"{m}_ci_high"] = [hi for _, hi in intervals]
     table["run_ids"] = grouped["run_id"].agg(" ".join)
     table = table.reset_index(drop=True)
     if not spec.keep_order:
@@ -206,7 +206,7 @@ def build(records: list[RunRecord], spec: Spec, fmt: str) -> Part:
         return part
     first = spec.metrics[0]
     means = raw[f"{first}_mean"].tolist()
-    intervals = [stats.bootstrap_ci(_values(records, spec, ids, first)) for ids in raw["run_ids"]]
+    intervals = list(zip(raw[f"{first}_ci_low"], raw[f"{first}_ci_high"], strict=True))
     best, tied, note = stats.rank_best(means, intervals, first)
     column = METRICS[first][0]
     if best is not None:
@@ -224,11 +224,6 @@ def build(records: list[RunRecord], spec: Spec, fmt: str) -> Part:
         ]
         part.notes.append("Report: the seed report's own number, for comparison.")
     return part
-
-
-def _values(records: list[RunRecord], spec: Spec, run_ids: str, metric: str) -> list[float]:
-    wanted = set(run_ids.split())
-    return [r.summary.get(metric) for r in records if r.id in wanted]
 
 
 def _add_deltas(part: Part, raw: pd.DataFrame, spec: Spec, metric: str, column: str) -> None:

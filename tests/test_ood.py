@@ -1,0 +1,46 @@
+import numpy as np
+import torch
+
+from benchbench.ood import choose_threshold, default_layers, detect, mean_activations
+
+
+def test_a_clean_separation_is_found_on_either_side():
+    inside = np.linspace(0.5, 1.0, 100)
+    outside = np.linspace(0.0, 0.3, 100)
+    threshold, ood_below = choose_threshold(inside, outside)
+    assert ood_below and 0.3 < threshold < 0.5
+    threshold, ood_below = choose_threshold(outside, inside)
+    assert not ood_below and 0.3 < threshold < 0.5
+
+
+def test_detection_accuracy_is_scored_on_held_out_halves():
+    rng = np.random.default_rng(0)
+    inside = {"relu": rng.normal(1.0, 0.1, 400), "flat": rng.normal(0, 1, 400)}
+    outside = {"relu": rng.normal(0.0, 0.1, 400), "flat": rng.normal(0, 1, 400)}
+    results = {r.layer: r for r in detect(inside, outside)}
+    assert results["relu"].accuracy == 1.0 and results["relu"].ood_below
+    assert 0.4 < results["flat"].accuracy < 0.62  # indistinguishable: about chance
+    assert results["relu"].inside_mean > results["relu"].outside_mean
+
+
+def test_mean_activations_per_image_and_per_call():
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3), torch.nn.ReLU())
+    relu = model[2]
+    with torch.no_grad():
+        model[1].weight.copy_(torch.eye(3, 4))
+        model[1].bias.zero_()
+    x = torch.tensor([[1.0, 2.0, 3.0, 4.0], [-1.0, -2.0, 6.0, 0.0]])
+    values = mean_activations(model, [x], ["2"])
+    np.testing.assert_allclose(values["2"], [2.0, 2.0])  # mean of relu([1,2,3]), relu([-1,-2,6])
+    assert default_layers(model) == ["2"]
+
+    class Twice(torch.nn.Module):  # one ReLU module called twice
+        def __init__(self):
+            super().__init__()
+            self.act = relu
+
+        def forward(self, x):
+            return self.act(self.act(x) - 1)
+
+    twice = mean_activations(Twice(), [torch.ones(1, 2) * 3], ["act"])
+    assert set(twice) == {"act", "act#2"} and twice["act#2"][0] == 2.0

@@ -1,0 +1,59 @@
+import numpy as np
+
+from benchbench import plots
+from benchbench.evaluate import commission_omission
+
+
+def test_confusion_figure_is_row_normalized():
+    matrix = np.array([[8, 2], [1, 3]])
+    fig = plots.confusion(matrix, ["cat", "dog"])
+    shown = fig.axes[0].images[0].get_array()
+    np.testing.assert_allclose(shown, [[0.8, 0.2], [0.25, 0.75]])
+
+
+def test_class_error_bars_are_commission_and_omission():
+    matrix = np.array([[8, 2, 0], [1, 6, 3], [1, 0, 9]])
+    commission, omission = commission_omission(matrix)
+    fig = plots.class_errors(["a", "b", "c"], commission, omission)
+    bars = fig.axes[0].patches
+    np.testing.assert_allclose([b.get_height() for b in bars[:3]], commission)
+    np.testing.assert_allclose([b.get_height() for b in bars[3:]], omission)
+
+
+def test_curves_plot_every_epoch_of_train_and_validation():
+    history = [
+        {
+            "epoch": e,
+            "train_loss": 2 / e,
+            "val_loss": 2.5 / e,
+            "train_acc": 0.1 * e,
+            "val_acc": 0.09 * e,
+        }
+        for e in (1, 2, 3)
+    ]
+    fig = plots.curves(history)
+    loss_lines = fig.axes[0].get_lines()
+    assert [list(line.get_ydata()) for line in loss_lines] == [[2, 1, 2 / 3], [2.5, 1.25, 2.5 / 3]]
+
+
+def test_box_plot_has_a_box_per_value():
+    fig = plots.box({"0.01": [0.8, 0.82, 0.81], "0.1": [0.5, 0.6, 0.55]}, "lr", "accuracy")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.01", "0.1"]
+    medians = [
+        line.get_ydata()[0]
+        for line in ax.lines
+        if line.get_linestyle() != "None"
+        and len(line.get_xdata()) == 2
+        and line.get_color() in ("C1", "#ff7f0e")
+    ]
+    assert sorted(medians) == [0.55, 0.81]
+
+
+def test_samples_title_each_image_with_prediction_and_truth(tmp_path):
+    images = np.zeros((3, 3, 8, 8), np.uint8)
+    fig = plots.samples(images, [0, 1, 1], [0, 0, 1], ["cat", "dog"], columns=2)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["cat\n(cat)", "cat\n(dog)", "dog\n(dog)"]
+    paths = plots.save(fig, tmp_path / "grid")
+    assert [p.suffix for p in paths] == [".png", ".pdf"] and all(p.stat().st_size for p in paths)
