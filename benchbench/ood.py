@@ -125,3 +125,69 @@ def detect(
             )
         )
     return results
+
+
+def probe_run(
+    store,
+    record,
+    components,
+    *,
+    dataset: str = "fake",
+    data_dir=None,
+    options: dict | None = None,
+    layers: list[str] | None = None,
+    device: str = "cpu",
+):
+    """Detection per layer for a stored run: its test images against ``dataset``'s.
+
+    Returns ``(results, inside values, outside values)``. The OOD images are resized and
+    their channels matched to the run's inputs; ``fake`` defaults to noise-like images.
+    """
+    from benchbench.reload import reload
+
+    loaded = reload(store, record, components, device)
+    inside = loaded.splits.test[0]
+    outside = _outside_images(components, dataset, data_dir, options or {}, loaded)
+    names = layers or default_layers(loaded.model)
+    if not names:
+        raise BenchError("This model has no activation layers; name some with --layers.")
+
+    def batches(images):
+        for start in range(0, len(images), 256):
+            yield loaded.batcher(images[start : start + 256].to(loaded.device))
+
+    a = mean_activations(loaded.model, batches(inside), names)
+    b = mean_activations(loaded.model, batches(outside), names)
+    return detect(a, b), a, b
+
+
+def _outside_images(components, name: str, data_dir, options: dict, loaded) -> torch.Tensor:
+    import torch.nn.functional as F
+
+    from benchbench.data import ImageData
+
+    channels, height, width = loaded.splits.input_shape
+    if name == "fake":  # noise-like images of the right shape unless told otherwise
+        options = {
+            "size": height,
+            "channels": channels,
+            "noise": 0.5,
+            "classes": 1,
+            "train_size": 1,
+            "test_size": max(2, len(loaded.splits.test[0])),
+            "seed": 12345,
+            **options,
+        }
+    data = components.datasets.get(name).create(options, data_dir=data_dir)
+    if not isinstance(data, ImageData):
+        raise BenchError(f"dataset {name!r} did not return benchbench.data.ImageData.")
+    images = data.as_tensors(name).test_images
+    if not len(images):
+        raise BenchError(f"The OOD dataset {name!r} has no test images.")
+    if images.shape[1] != channels:
+        images = images.float().mean(1, keepdim=True).expand(-1, channels, -1, -1)
+    if tuple(images.shape[2:]) != (height, width):
+        images = F.interpolate(
+            images.float(), size=(height, width), mode="bilinear", align_corners=False
+        )
+    return images.round().clamp(0, 255).to(torch.uint8)

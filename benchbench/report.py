@@ -483,6 +483,36 @@ def ensemble_part(records: list[RunRecord], store, percents, title: str, fmt: st
     )
 
 
+def ood_part(results, record: RunRecord, ood_name: str, title: str | None = None) -> Part:
+    """Report 001's Table 2: detection accuracy per layer, with thresholds and means."""
+    raw = pd.DataFrame(
+        [
+            {
+                "layer": r.layer,
+                "inside_mean": r.inside_mean,
+                "outside_mean": r.outside_mean,
+                "threshold": r.threshold,
+                "ood_below": r.ood_below,
+                "accuracy": r.accuracy,
+            }
+            for r in results
+        ]
+    )
+    shown = pd.DataFrame(
+        {
+            "Layer": raw["layer"],
+            "Mean (in)": raw["inside_mean"].map(lambda v: f"{v:.4f}"),
+            "Mean (OOD)": raw["outside_mean"].map(lambda v: f"{v:.4f}"),
+            "Threshold": raw["threshold"].map(lambda v: f"{v:.4f}"),
+            "OOD when": raw["ood_below"].map(lambda v: "below" if v else "above"),
+            "Detection accuracy": raw["accuracy"].map(lambda v: f"{v:.4f}"),
+        }
+    )
+    title = title or f"OOD detection for {record.label} [{record.id}] against {ood_name}"
+    notes = ["Threshold fitted on one half of the images, accuracy (balanced) on the other."]
+    return Part(title, raw, shown, ["Layer"], notes=notes)
+
+
 def render_suite(
     store, suite, key: str, fmt: str, ci: bool = False, figures: list[tuple[str, str]] = ()
 ) -> str:
@@ -517,8 +547,22 @@ def render_suite(
                 title=table.title,
             )
             parts.append(build(runs, spec, fmt))
-        else:
-            raise BenchError(
-                f"Table {table.title!r} is an {table.kind} table: `bench ood RUN` computes it."
+        else:  # ood: probe the model of the named row
+            from benchbench.ood import probe_run
+            from benchbench.plugins import load_components
+
+            named = [r for r in runs if r.label == table.run and r.status == "complete"]
+            if not named:
+                raise BenchError(
+                    f"Table {table.title!r}: no complete run labelled {table.run!r} in this sweep."
+                )
+            results, _, _ = probe_run(
+                store,
+                named[0],
+                load_components(),
+                dataset=table.ood_dataset,
+                options=table.ood_options,
+                layers=list(table.layers) or None,
             )
+            parts.append(ood_part(results, named[0], table.ood_dataset, table.title))
     return emit(parts, fmt, f"{suite.name}: {suite.description}", figures)

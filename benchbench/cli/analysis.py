@@ -77,25 +77,26 @@ def ood(
     results: ResultsOption = None,
 ) -> None:
     """OOD detection by per-image mean activation, per layer (report 001, Table 2)."""
-    from benchbench.ood import default_layers, detect, mean_activations
+    from benchbench.config import parse_sets
+    from benchbench.ood import probe_run
+    from benchbench.report import emit, ood_part
     from benchbench.store import Store
 
     store = Store(results)
     record = store.find(run)
-    loaded, inside = _inside(store, record, device)
-    outside = _outside(ood_dataset, ood_data_dir, ood_set or [], loaded)
-    names = [n.strip() for n in layers.split(",")] if layers else default_layers(loaded.model)
-    if not names:
-        raise BenchError("This model has no activation layers; name some with --layers.")
-
-    def batches(images):
-        for start in range(0, len(images), 256):
-            yield loaded.batcher(images[start : start + 256].to(loaded.device))
-
-    a = mean_activations(loaded.model, batches(inside), names)
-    b = mean_activations(loaded.model, batches(outside), names)
-    results_ = detect(a, b)
-    print(_ood_table(results_, record, ood_dataset, format), end="")
+    names = [n.strip() for n in layers.split(",")] if layers else None
+    options = parse_sets(ood_set or [], ())["dataset_options"]
+    results_, a, b = probe_run(
+        store,
+        record,
+        components(),
+        dataset=ood_dataset,
+        data_dir=ood_data_dir,
+        options=options,
+        layers=names,
+        device=device,
+    )
+    print(emit([ood_part(results_, record, ood_dataset)], format), end="")
     if plot is not None:
         from benchbench.plots import histogram, save
 
@@ -106,79 +107,3 @@ def ood(
                 plot / f"ood-{record.id}-{r.layer.replace('.', '_')}",
             ):
                 err.print(Text(f"wrote {path}"))
-
-
-def _inside(store, record, device):
-    from benchbench.reload import reload
-
-    loaded = reload(store, record, components(), device)
-    return loaded, loaded.splits.test[0]
-
-
-def _outside(name, data_dir, sets, loaded):
-    """The OOD images, shaped like the run's inputs (resized, channels matched)."""
-    import torch
-    import torch.nn.functional as F
-
-    from benchbench.config import parse_sets
-    from benchbench.data import ImageData
-
-    channels, height, width = loaded.splits.input_shape
-    options = parse_sets(sets, ())["dataset_options"]
-    if name == "fake":  # noise-like images of the right shape unless told otherwise
-        options = {
-            "size": height,
-            "channels": channels,
-            "noise": 0.5,
-            "classes": 1,
-            "train_size": 1,
-            "test_size": max(2, len(loaded.splits.test[0])),
-            "seed": 12345,
-            **options,
-        }
-    data = components().datasets.get(name).create(options, data_dir=data_dir)
-    if not isinstance(data, ImageData):
-        raise BenchError(f"dataset {name!r} did not return benchbench.data.ImageData.")
-    images = data.as_tensors(name).test_images
-    if not len(images):
-        raise BenchError(f"The OOD dataset {name!r} has no test images.")
-    if images.shape[1] != channels:
-        images = images.float().mean(1, keepdim=True).expand(-1, channels, -1, -1)
-    if tuple(images.shape[2:]) != (height, width):
-        images = F.interpolate(
-            images.float(), size=(height, width), mode="bilinear", align_corners=False
-        )
-    return images.round().clamp(0, 255).to(torch.uint8)
-
-
-def _ood_table(results_, record, ood_name: str, fmt: str) -> str:
-    import pandas as pd
-
-    from benchbench.report import Part, emit
-
-    raw = pd.DataFrame(
-        [
-            {
-                "layer": r.layer,
-                "inside_mean": r.inside_mean,
-                "outside_mean": r.outside_mean,
-                "threshold": r.threshold,
-                "ood_below": r.ood_below,
-                "accuracy": r.accuracy,
-            }
-            for r in results_
-        ]
-    )
-    shown = pd.DataFrame(
-        {
-            "Layer": raw["layer"],
-            "Mean (in)": raw["inside_mean"].map(lambda v: f"{v:.4f}"),
-            "Mean (OOD)": raw["outside_mean"].map(lambda v: f"{v:.4f}"),
-            "Threshold": raw["threshold"].map(lambda v: f"{v:.4f}"),
-            "OOD when": raw["ood_below"].map(lambda v: "below" if v else "above"),
-            "Detection accuracy": raw["accuracy"].map(lambda v: f"{v:.4f}"),
-        }
-    )
-    title = f"OOD detection for {record.label} [{record.id}] against {ood_name}"
-    notes = ["Threshold fitted on one half of the images, accuracy (balanced) on the other."]
-    return emit([Part(title, raw, shown, ["Layer"], notes=notes)], fmt)
