@@ -52,6 +52,7 @@ class RunConfig:
     restore_best: bool | None = None
     val_fraction: float = 0.1
     subset: int | None = None
+    test_subset: int | None = None
     split_seed: int = 0
     normalize: str = "dataset"
     seed: int = 0
@@ -114,6 +115,8 @@ class RunConfig:
             bad("--val-fraction", self.val_fraction, "hold out a fraction in [0, 1), e.g. 0.1.")
         if self.subset is not None and self.subset < 2:
             bad("--subset", self.subset, "keep at least 2 training images.")
+        if self.test_subset is not None and self.test_subset < 1:
+            bad("--test-subset", self.test_subset, "keep at least 1 test image.")
         if self.early_stopping is not None:
             if self.early_stopping < 1:
                 bad("--early-stopping", self.early_stopping, "patience is >= 1 epochs.")

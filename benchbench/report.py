@@ -281,7 +281,7 @@ def _markdown(part: Part) -> str:
     shown = part.shown.copy()
     for row, column in part.bold:
         shown.loc[row, column] = f"**{shown.loc[row, column]}**"
-    text = shown.to_markdown(index=False, disable_numparse=True) + "\n"
+    text = "" if shown.empty else shown.to_markdown(index=False, disable_numparse=True) + "\n"
     if part.notes:
         text += "\n" + "\n".join(f"*{note}*" for note in part.notes) + "\n"
     return f"**{part.title}**\n\n{text}" if part.title else text
@@ -301,6 +301,8 @@ def _styler(part: Part, fmt: str):
 
 
 def _latex(part: Part) -> str:
+    if part.shown.empty:
+        return "".join(f"% {line}\n" for line in [part.title or "", *part.notes])
     caption = part.title
     if caption and part.notes:
         caption += " " + " ".join(part.notes)
@@ -314,7 +316,11 @@ def _latex(part: Part) -> str:
 
 
 def html_table(part: Part) -> str:
-    body = _styler(part, "html").set_table_attributes('class="bench"').to_html()
+    body = (
+        ""
+        if part.shown.empty
+        else _styler(part, "html").set_table_attributes('class="bench"').to_html()
+    )
     title = f"<h2>{_html_escape(part.title)}</h2>\n" if part.title else ""
     notes = "".join(f'<p class="note">{_html_escape(n)}</p>\n' for n in part.notes)
     return title + body + notes
@@ -530,6 +536,18 @@ def render_suite(
         runs = list(
             {m["run_id"]: records[m["run_id"]] for m in chosen if m["run_id"] in records}.values()
         )
+        if not runs:
+            empty = pd.DataFrame()
+            parts.append(
+                Part(
+                    table.title,
+                    empty,
+                    empty,
+                    [],
+                    notes=[f"No runs of group {table.group!r} in this sweep."],
+                )
+            )
+            continue
         if table.kind == "tuning":
             metric = suite.tune.metric if suite.tune else table.metrics[0]
             metrics = list(dict.fromkeys([metric, *table.metrics]))

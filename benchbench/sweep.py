@@ -19,10 +19,10 @@ import math
 import os
 import statistics
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from benchbench.config import RunConfig
-from benchbench.errors import BenchError
+from benchbench.errors import BenchError, did_you_mean
 from benchbench.plugins import Components
 from benchbench.runner import execute, failure_text, finished, record, train_detached
 from benchbench.store import Store
@@ -215,9 +215,11 @@ def run_suite(
     overrides: list[str] = (),
     smoke: bool = False,
     device: str = "auto",
+    only: list[str] = (),
     events: Events | None = None,
 ) -> Tally:
-    """Run every group of ``suite``; tuning steps wait for the results they depend on."""
+    """Run every group of ``suite`` (or those in ``only``); tuning steps wait for the
+    results they depend on."""
     from benchbench import device as devices
 
     events = events or Events()
@@ -238,15 +240,31 @@ def run_suite(
         _check_names(out, components)
         return out
 
+    groups = suite.groups()
+    available = [g for g, _ in groups] + (["tune"] if suite.tune else [])
+    unknown = [g for g in only if g not in available]
+    if unknown:
+        raise BenchError(
+            f"--group {unknown[0]!r}: suite {suite.name} has the groups "
+            f"{', '.join(available)}.{did_you_mean(unknown[0], available)}"
+        )
+    if only:
+        groups = [(g, rows) for g, rows in groups if g in only]
+        if "tune" not in only:
+            suite = replace(suite, tune=None)
     tally = Tally()
     store.forget_suite(key)
-    plan = [(group, configs_of(rows, suite.seeds)) for group, rows in suite.groups()]
+    plan = [(group, configs_of(rows, suite.seeds)) for group, rows in groups]
     events.planned(sum(len(c) for _, c in plan) + _tune_size(suite))
     for group, configs in plan:
         store.add_to_suite(key, group, [(c.run_id, None, None) for c in configs])
         _run(executor, configs, events, tally)
     if suite.tune is not None:
-        seeds = [suite.seeds[0] + i for i in range(suite.tune.repeats)]
+        seeds = (
+            suite.seeds
+            if len(suite.seeds) == suite.tune.repeats
+            else [suite.seeds[0] + i for i in range(suite.tune.repeats)]
+        )
         for row in suite.tuned_rows():
             best: dict = {}
             for setting in suite.tune.order:

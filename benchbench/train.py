@@ -84,9 +84,14 @@ def prepare(config: RunConfig, components: Components) -> Splits:
         keep = keep[chosen]
     keep, held = torch.from_numpy(keep), torch.from_numpy(held)
     x, y = data.train_images, data.train_labels
-    return Splits(
-        data.classes, (x[keep], y[keep]), (x[held], y[held]), (data.test_images, data.test_labels)
-    )
+    test_x, test_y = data.test_images, data.test_labels
+    if config.test_subset is not None and config.test_subset < len(test_y):
+        _, chosen = stratified_split(
+            test_y.numpy(), config.test_subset / len(test_y), config.split_seed
+        )
+        chosen = torch.from_numpy(chosen)
+        test_x, test_y = test_x[chosen], test_y[chosen]
+    return Splits(data.classes, (x[keep], y[keep]), (x[held], y[held]), (test_x, test_y))
 
 
 def build_model(config: RunConfig, components: Components, splits: Splits) -> torch.nn.Module:

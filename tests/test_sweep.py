@@ -193,3 +193,24 @@ device = "cpu"
             assert store.get(run_id).summary == record.summary
     for record in after:
         assert [h["epoch"] for h in store.history(record.id)] == [1, 2, 3, 4]
+
+
+def test_groups_and_seeds_can_be_chosen_from_the_command_line(bench, tmp_path):
+    suite_file = tmp_path / "two.toml"
+    suite_file.write_text(
+        TINY
+        + """
+[[grids]]
+name = "lr"
+lr = [1e-3, 3e-3]
+
+[[grids]]
+name = "batch"
+batch_size = [32, 64]
+"""
+    )
+    result = bench("sweep", suite_file, "--group", "lr", "--seeds", "3-4", "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["completed"] == 4  # two lrs x two seeds, no batch grid
+    wrong = bench("sweep", suite_file, "--group", "lrr")
+    assert wrong.code == 2 and "Did you mean 'lr'" in wrong.err

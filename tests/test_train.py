@@ -135,3 +135,13 @@ def test_run_ids_hash_the_whole_config_and_groups_ignore_the_seed():
     assert a.run_id != b.run_id and a.group_id == b.group_id
     assert config(lr=0.1).group_id != a.group_id
     assert RunConfig.from_dict(a.to_dict()) == a
+
+
+def test_subsets_are_stratified_and_fixed(components):
+    from benchbench.train import prepare
+
+    splits = prepare(config(subset=100, test_subset=50), components)
+    assert len(splits.train[0]) == 100 and len(splits.test[0]) == 50
+    assert splits.train[1].bincount().min() >= 9  # every class kept
+    again = prepare(config(subset=100, test_subset=50), components)
+    assert torch.equal(again.train[0], splits.train[0])

@@ -90,6 +90,14 @@ def run(
             show_default=False,
         ),
     ] = None,
+    test_subset: Annotated[
+        int | None,
+        typer.Option(
+            help="Evaluate on a stratified subset of N test images (quick runs).",
+            rich_help_panel=DATA,
+            show_default=False,
+        ),
+    ] = None,
     split_seed: Annotated[
         int,
         typer.Option(
@@ -254,6 +262,7 @@ def run(
         restore_best=restore_best,
         val_fraction=val_fraction,
         subset=subset,
+        test_subset=test_subset,
         split_seed=split_seed,
         normalize=normalize,
         seed=seed,

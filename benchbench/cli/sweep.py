@@ -41,6 +41,20 @@ def sweep(
             "digits), 1 epoch, two values per list, one seed."
         ),
     ] = False,
+    group: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Run only this group (variants, base, tune, or a grid's name); repeatable.",
+            show_default=False,
+        ),
+    ] = None,
+    seeds: Annotated[
+        str | None,
+        typer.Option(
+            help="Override the suite's seeds (and tuning repeats): 0,1,2 or 0-4.",
+            show_default=False,
+        ),
+    ] = None,
     executor: Annotated[str, typer.Option(help="local, process or ray.")] = "local",
     workers: Annotated[int, typer.Option(help="Parallel workers (process, ray).")] = 2,
     address: Annotated[
@@ -60,6 +74,14 @@ def sweep(
     from benchbench.sweep import make_executor, run_suite, suite_key
 
     parsed = suites.find(suite)
+    if seeds is not None:
+        from dataclasses import replace
+
+        from benchbench.cli.run import parse_seeds
+
+        chosen = parse_seeds(seeds)
+        tune = parsed.tune and replace(parsed.tune, repeats=len(chosen))
+        parsed = replace(parsed, seeds=chosen, tune=tune)
     overrides = list(set_ or [])
     if data_dir is not None:
         overrides.append(f"data_dir={data_dir.expanduser().resolve()}")
@@ -76,6 +98,7 @@ def sweep(
             overrides=overrides,
             smoke=smoke,
             device=device,
+            only=group or [],
             events=progress,
         )
     seconds = time.perf_counter() - started
