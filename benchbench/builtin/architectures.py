@@ -121,16 +121,14 @@ def cnn_small(
     dropout: float = 0.0,
 ):
     """Report 000's small CNN; 5,851,338 parameters without BN on 3x32x32 with 10 classes."""
-    from benchbench.builtin import nets
-
-    return nets.pooled_cnn(
-        input_shape=input_shape,
-        num_classes=num_classes,
-        blocks=[[32, 64], [128, 128], [256, 256]],
-        hidden=[1024, 512],
-        kernel=_kernel(kernel),
-        bn=bool(bn),
-        dropout=_dropout(dropout),
+    return _report000(
+        input_shape,
+        num_classes,
+        [[32, 64], [128, 128], [256, 256]],
+        [1024, 512],
+        kernel,
+        bn,
+        dropout,
     )
 
 
@@ -143,13 +141,26 @@ def cnn_large(
     dropout: float = 0.0,
 ):
     """Report 000's large CNN; 92,351,050 parameters without BN on 3x32x32 with 10 classes."""
+    return _report000(
+        input_shape,
+        num_classes,
+        [[32, 64], [128, 256, 256], [512, 1024, 1024], [2048, 2048]],
+        [2048, 1024, 512],
+        kernel,
+        bn,
+        dropout,
+    )
+
+
+def _report000(input_shape, num_classes, blocks, hidden, kernel, bn, dropout):
+    """Report 000's CNNs: VGG-style blocks ([BN] before each pool) and a dense head."""
     from benchbench.builtin import nets
 
     return nets.pooled_cnn(
         input_shape=input_shape,
         num_classes=num_classes,
-        blocks=[[32, 64], [128, 256, 256], [512, 1024, 1024], [2048, 2048]],
-        hidden=[2048, 1024, 512],
+        blocks=blocks,
+        hidden=hidden,
         kernel=_kernel(kernel),
         bn=bool(bn),
         dropout=_dropout(dropout),

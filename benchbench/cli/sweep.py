@@ -7,18 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.text import Text
 
 from benchbench.cli.context import JsonOption, ResultsOption, components, err, out, print_json
+from benchbench.progress import SweepProgress
 
 
 def sweep(
@@ -137,81 +129,3 @@ def sweep(
         )
     if tally.failed:
         raise typer.Exit(1)
-
-
-class SweepProgress:
-    """Overall progress (done / running / failed / skipped, ETA) and the current run."""
-
-    def __init__(self, console: Console, name: str, show_epochs: bool):
-        self.console, self.name, self.show_epochs = console, name, show_epochs
-        self.live = console.is_terminal and not console.is_dumb_terminal
-        self.counts = {"done": 0, "skipped": 0, "failed": 0, "running": 0}
-        self.total = 0
-        self._running: set[str] = set()
-        self._progress: Progress | None = None
-
-    def __enter__(self) -> SweepProgress:
-        if self.live:
-            self._progress = Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[status]}"),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                console=self.console,
-                transient=True,
-            )
-            self._progress.start()
-            self._task = self._progress.add_task(self.name, total=None, status="")
-            self._run = self._progress.add_task("", total=None, status="", visible=False)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-
-    def _status(self) -> str:
-        return " ".join(f"{k} {v}" for k, v in self.counts.items())
-
-    def planned(self, count: int) -> None:
-        self.total = count
-        if self._progress is not None:
-            self._progress.update(self._task, total=count)
-
-    def started(self, config) -> None:
-        self._running.add(config.run_id)
-        self.counts["running"] = len(self._running)
-        if self._progress is not None:
-            self._progress.update(self._task, status=self._status())
-            if self.show_epochs:
-                self._progress.update(
-                    self._run,
-                    description=f"  {config.label} seed {config.seed}",
-                    total=config.epochs,
-                    completed=0,
-                    visible=True,
-                )
-
-    def epoch(self, config, record: dict) -> None:
-        if self._progress is not None:
-            self._progress.update(
-                self._run, completed=record["epoch"], status=f"val acc {record['val_acc']:.4f}"
-            )
-
-    def finished(self, config, status: str) -> None:
-        self._running.discard(config.run_id)
-        self.counts["running"] = len(self._running)
-        key = {"complete": "done", "diverged": "done", "skipped": "skipped"}.get(status, "failed")
-        self.counts[key] += 1
-        finished = sum(self.counts[k] for k in ("done", "skipped", "failed"))
-        line = Text(
-            f"[{finished}/{self.total}] {config.label} seed {config.seed} "
-            f"[{config.run_id}]: {status}"
-        )
-        if self._progress is not None:
-            self._progress.update(self._task, completed=finished, status=self._status())
-            if status != "skipped":
-                self._progress.console.print(line)
-        else:
-            self.console.print(line)
