@@ -78,10 +78,11 @@ class ImageData:
         )
 
 
-def stratified_split(labels, fraction: float, seed: int):
+def stratified_split(labels, fraction: float, seed: int, option: str = "--val-fraction"):
     """Indices ``(keep, held_out)`` with ``fraction`` of every class held out.
 
-    Deterministic for a given ``seed``. ``fraction == 0`` holds nothing out.
+    Deterministic for a given ``seed``. ``fraction == 0`` holds nothing out. ``option``
+    names the setting to change in the error when the split is impossible.
     """
     import numpy as np
     from sklearn.model_selection import train_test_split
@@ -99,6 +100,6 @@ def stratified_split(labels, fraction: float, seed: int):
         raise BenchError(
             f"Cannot hold out {fraction:g} of {len(labels)} images stratified by class "
             f"(smallest class has {counts[counts > 0].min()} images): {exc} Use a different "
-            "--val-fraction or more data."
+            f"{option} or more data."
         ) from None
     return np.sort(keep), np.sort(held)

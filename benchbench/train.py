@@ -80,14 +80,16 @@ def prepare(config: RunConfig, components: Components) -> Splits:
     labels = data.train_labels.numpy()
     keep, held = stratified_split(labels, config.val_fraction, config.split_seed)
     if config.subset is not None and config.subset < len(keep):
-        _, chosen = stratified_split(labels[keep], config.subset / len(keep), config.split_seed)
+        _, chosen = stratified_split(
+            labels[keep], config.subset / len(keep), config.split_seed, "--subset"
+        )
         keep = keep[chosen]
     keep, held = torch.from_numpy(keep), torch.from_numpy(held)
     x, y = data.train_images, data.train_labels
     test_x, test_y = data.test_images, data.test_labels
     if config.test_subset is not None and config.test_subset < len(test_y):
         _, chosen = stratified_split(
-            test_y.numpy(), config.test_subset / len(test_y), config.split_seed
+            test_y.numpy(), config.test_subset / len(test_y), config.split_seed, "--test-subset"
         )
         chosen = torch.from_numpy(chosen)
         test_x, test_y = test_x[chosen], test_y[chosen]

@@ -69,7 +69,7 @@ def bench_run_epochs(args, results: Path) -> tuple[list[float], dict]:
         "--subset",
         str(args.subset),
         "--val-fraction",
-        "0.02",
+        str(args.val_fraction),
         "--epochs",
         str(args.epochs),
         "--batch-size",
@@ -100,7 +100,7 @@ def bare_loop_epochs(args) -> list[float]:
         dataset="imagefolder",
         data_dir=str(args.data_dir),
         subset=args.subset,
-        val_fraction=0.02,
+        val_fraction=args.val_fraction,
         device="cpu",
     ).validated()
     components = load_components()
@@ -139,6 +139,7 @@ def augmentation_seconds(data_dir: Path, batch_size: int, workers: int) -> tuple
     from torchvision import transforms
 
     from benchbench.augment import compose
+    from benchbench.batches import BatchSource
     from benchbench.builtin import augmentations as augs
     from benchbench.builtin.datasets import imagefolder
 
@@ -154,13 +155,12 @@ def augmentation_seconds(data_dir: Path, batch_size: int, workers: int) -> tuple
             augs.crop(num_classes=10, input_shape=shape),
         ]
     )
-    generator = torch.Generator().manual_seed(0)
+    batches = BatchSource(
+        images, labels, pipeline, mode="online", fraction=0.5, seed=0, num_classes=10
+    )
 
-    start = time.perf_counter()
-    order = torch.randperm(len(images), generator=generator)
-    for i in range(0, len(images), batch_size):
-        idx = order[i : i + batch_size]
-        x, _ = pipeline(images[idx].float().div_(255), labels[idx], generator)
+    start = time.perf_counter()  # exactly what a training epoch does before the model
+    for x, _ in batches.batches(batch_size, torch.Generator().manual_seed(0)):
         x = x.sub_(mean).div_(std)
     ours = time.perf_counter() - start
 
@@ -195,6 +195,7 @@ def main() -> None:
     parser.add_argument("--arch", default="cnn_small")
     parser.add_argument("--subset", type=int, default=5000, help="training images per epoch")
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--val-fraction", type=float, default=0.02)
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()

@@ -41,7 +41,7 @@ def benchbench_register_datasets(registry):
 def _split(images, labels, test_fraction: float, seed: int = 0):
     from benchbench.data import stratified_split
 
-    train, test = stratified_split(labels, test_fraction, seed)
+    train, test = stratified_split(labels, test_fraction, seed, "dataset.test_fraction")
     return images[train], labels[train], images[test], labels[test]
 
 

@@ -1,0 +1,28 @@
+"""The benchmark script keeps working as the code changes (it is run, never timed, here)."""
+
+import importlib.util
+import types
+from pathlib import Path
+
+from test_data import make_folder
+
+
+def load_script():
+    path = Path(__file__).parents[1] / "benchmarks" / "training_speed.py"
+    spec = importlib.util.spec_from_file_location("training_speed", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_speed_benchmark_runs_on_a_small_folder(tmp_path):
+    script = load_script()
+    folder = make_folder(
+        tmp_path / "data", classes=[str(i) for i in range(10)], per_class=6, size=(32, 32)
+    )
+    ours, theirs = script.augmentation_seconds(folder, batch_size=16, workers=0)
+    assert ours > 0 and theirs > 0
+    args = types.SimpleNamespace(
+        arch="resnet_skip", data_dir=folder, subset=30, epochs=1, batch_size=16, val_fraction=0.2
+    )
+    assert len(script.bare_loop_epochs(args)) == 1
