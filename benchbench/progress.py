@@ -53,12 +53,6 @@ class RunProgress:
             self._progress = _live(self.console)
             self._epochs = self._progress.add_task(self.label, total=self.epochs, status="")
             self._batches = self._progress.add_task("  batches", total=1, status="")
-        else:
-            self.console.print(
-                f"{self.label}: training for up to {self.epochs} epochs",
-                highlight=False,
-                markup=False,
-            )
         return self
 
     def batch(self, done: int, total: int) -> None:
@@ -73,6 +67,12 @@ class RunProgress:
             )
             self._progress.console.print(line, highlight=False, markup=False)
         else:
+            if record["epoch"] == 1:  # the header once training really runs
+                self.console.print(
+                    f"{self.label}: training for up to {self.epochs} epochs",
+                    highlight=False,
+                    markup=False,
+                )
             self.console.print(line, highlight=False, markup=False)
 
     def __exit__(self, *exc) -> None:
