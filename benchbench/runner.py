@@ -105,6 +105,8 @@ def execute(
     existing = finished(store, config)
     if existing is not None and not force:
         return Result(existing, skipped=True)
+    # A forced re-run that fails puts the earlier result back: nothing stored is lost.
+    previous = store.snapshot(config.run_id) if existing is not None else None
     environment = devices.describe(devices.resolve(config.device))
     history: list[dict] = []
     started = False
@@ -126,7 +128,9 @@ def execute(
         )
         stored = record(store, config, outcome, history)
     except BaseException as exc:
-        if started:  # errors before training starts leave the store untouched
+        if started and previous is not None:
+            store.restore(previous)
+        elif started:  # errors before training starts leave the store untouched
             store.fail(config.run_id, failure_text(exc))
         raise
     return Result(stored, skipped=False)

@@ -179,6 +179,22 @@ class Store:
             ),
         )
 
+    def snapshot(self, run_id: str) -> tuple[tuple, list[tuple]] | None:
+        """The stored rows of a run, to put back with :meth:`restore` if a re-run fails."""
+        with closing(self._connect()) as conn:
+            row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+            epochs = conn.execute("SELECT * FROM epochs WHERE run_id = ?", (run_id,)).fetchall()
+        return (tuple(row), [tuple(e) for e in epochs]) if row else None
+
+    def restore(self, snapshot: tuple[tuple, list[tuple]]) -> None:
+        """Put a :meth:`snapshot` back, replacing whatever the failed re-run wrote."""
+        row, epochs = snapshot
+        self._write(
+            ("DELETE FROM epochs WHERE run_id = ?", (row[0],)),
+            (f"INSERT OR REPLACE INTO runs VALUES ({', '.join('?' * len(row))})", row),
+            *[("INSERT INTO epochs VALUES (?, ?, ?)", e) for e in epochs],
+        )
+
     def add_epoch(self, run_id: str, record: dict) -> None:
         self._write(
             (

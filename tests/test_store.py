@@ -100,3 +100,24 @@ def test_a_corrupt_database_is_refused_and_left_alone(bench, isolated):
     result = bench("report", "--results", results)
     assert result.code == 2 and "not a readable benchbench database" in result.err
     assert (results / "bench.db").read_bytes() == b"this is not sqlite" * 100
+
+
+def test_a_forced_rerun_that_fails_keeps_the_earlier_result(bench, isolated, monkeypatch):
+    first = json.loads(bench("run", *FAST, "--json").out)
+    store = Store(isolated / "results")
+    before = store.get(first["run_id"])
+    history = store.history(first["run_id"])
+
+    import benchbench.runner
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(benchbench.runner, "summarize", crash)
+        failed = bench("run", *FAST, "--force")
+    assert failed.code == 1 and "disk on fire" in failed.err
+    after = store.get(first["run_id"])
+    assert after.status == "complete" and after.summary == before.summary
+    assert store.history(first["run_id"]) == history
+    assert (store.run_dir(first["run_id"]) / "model.pt").exists()
