@@ -46,11 +46,9 @@ def reload(store: Store, record: RunRecord, components, device: str = "cpu") -> 
     return Reloaded(config, model, splits, Batcher(mean, std, target), target)
 
 
-def predict(run: Reloaded, images: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+def predict(run: Reloaded, images: torch.Tensor) -> torch.Tensor:
     """Logits of ``images`` (uint8, any device) under the reloaded model, on the CPU."""
-    outputs = []
-    with torch.no_grad():
-        for start in range(0, len(images), batch_size):
-            batch = images[start : start + batch_size].to(run.device)
-            outputs.append(run.model(run.batcher(batch)).float().cpu())
-    return torch.cat(outputs)
+    from benchbench.train import predict as model_predict
+
+    images = images.to(run.device)
+    return model_predict(run.model, images, run.batcher, run.config, run.device).cpu()

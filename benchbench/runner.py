@@ -21,16 +21,21 @@ class Result:
     skipped: bool
 
 
-def summarize(outcome, history: list[dict]) -> dict:
+def test_confusion(outcome):
+    """The outcome's test confusion matrix (rows: true class, columns: predicted)."""
+    from benchbench.evaluate import confusion
+
+    return confusion(
+        outcome.test_labels.numpy(), outcome.test_logits.argmax(1).numpy(), len(outcome.classes)
+    )
+
+
+def summarize(outcome, history: list[dict], matrix) -> dict:
     """The numbers a report needs, derived once from the run's history and test logits."""
     import numpy as np
     import torch.nn.functional as F
 
-    from benchbench.evaluate import confusion
-
     logits, labels = outcome.test_logits, outcome.test_labels
-    predicted = logits.argmax(1).numpy()
-    matrix = confusion(labels.numpy(), predicted, len(outcome.classes))
     finite = logits.numel() and bool(logits.isfinite().all())
     mean = lambda key: stats.fmean(h[key] for h in history) if history else math.nan  # noqa: E731
     return {
@@ -52,15 +57,10 @@ def summarize(outcome, history: list[dict]) -> dict:
     }
 
 
-def _artifacts(outcome, summary) -> dict[str, Callable]:
+def _artifacts(outcome, matrix) -> dict[str, Callable]:
     import numpy as np
     import torch
 
-    from benchbench.evaluate import confusion
-
-    matrix = confusion(
-        outcome.test_labels.numpy(), outcome.test_logits.argmax(1).numpy(), len(outcome.classes)
-    )
     return {
         "model.pt": lambda p: torch.save(outcome.state_dict, p),
         "test_logits.npy": lambda p: np.save(p, outcome.test_logits.numpy()),
@@ -78,8 +78,9 @@ def finished(store: Store, config: RunConfig) -> RunRecord | None:
 
 def record(store: Store, config: RunConfig, outcome, history: list[dict]) -> RunRecord:
     """Store a finished training outcome: summary, artifacts, status."""
-    summary = summarize(outcome, history)
-    store.finish(config.run_id, outcome.status, summary, _artifacts(outcome, summary))
+    matrix = test_confusion(outcome)
+    summary = summarize(outcome, history, matrix)
+    store.finish(config.run_id, outcome.status, summary, _artifacts(outcome, matrix))
     return store.get(config.run_id)
 
 

@@ -278,6 +278,16 @@ class Store:
         rows = self._query("SELECT record FROM epochs WHERE run_id = ? ORDER BY epoch", (run_id,))
         return [json.loads(r["record"]) for r in rows]
 
+    def confusion(self, run_id: str):
+        """``(matrix, classes)`` stored for a run (rows: true class), or None."""
+        import numpy as np
+
+        folder = self.run_dir(run_id)
+        if not (folder / "confusion.csv").exists():
+            return None
+        matrix = np.loadtxt(folder / "confusion.csv", delimiter=",", dtype=np.int64, ndmin=2)
+        return matrix, json.loads((folder / "classes.json").read_text())
+
     def find(self, key: str) -> RunRecord:
         """A run by id, unique id prefix, or unique label."""
         records = self.runs()

@@ -160,14 +160,8 @@ def write_report(
     figures_dir = HERE / "figures"
     figure_lines = []
     if done:
-        import json
-
-        import numpy as np
-
         best = max(done, key=lambda r: r.summary["test_acc"])
-        folder = store.run_dir(best.id)
-        matrix = np.loadtxt(folder / "confusion.csv", delimiter=",", ndmin=2)
-        classes = json.loads((folder / "classes.json").read_text())
+        matrix, classes = store.confusion(best.id)
         commission, omission = commission_omission(matrix)
         for kind, fig in (
             (

@@ -38,18 +38,13 @@ def _records(runs: list[str], results):
 
 
 def _confusion(store, record):
-    import json
-
-    import numpy as np
-
-    folder = store.run_dir(record.id)
-    if not (folder / "confusion.csv").exists():
+    stored = store.confusion(record.id)
+    if stored is None:
         raise BenchError(
             f"Run {record.id} ({record.label}) has no stored confusion matrix: "
             f"it is {record.status}."
         )
-    matrix = np.loadtxt(folder / "confusion.csv", delimiter=",", dtype=np.int64, ndmin=2)
-    return matrix, json.loads((folder / "classes.json").read_text())
+    return stored
 
 
 @app.command()

@@ -103,9 +103,6 @@ def report(
 def _suite_figures(store, suite, key: str) -> list[tuple[str, str]]:
     """For the HTML page: per table, a box plot over repeats and the best run's curves
     and confusion matrix."""
-    import json
-
-    import numpy as np
 
     from benchbench import plots
     from benchbench.report import METRICS, setting
@@ -143,10 +140,9 @@ def _suite_figures(store, suite, key: str) -> list[tuple[str, str]]:
                 plots.to_base64(plots.curves(store.history(best.id))),
             )
         )
-        folder = store.run_dir(best.id)
-        if (folder / "confusion.csv").exists():
-            matrix = np.loadtxt(folder / "confusion.csv", delimiter=",", ndmin=2)
-            classes = json.loads((folder / "classes.json").read_text())
+        stored = store.confusion(best.id)
+        if stored is not None:
+            matrix, classes = stored
             figures.append(
                 (
                     f"{table.title}: normalized confusion matrix of {best.label}",
@@ -162,7 +158,6 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """One run: config, per-epoch table, confusion matrix, per-class errors."""
-    import numpy as np
 
     from benchbench.evaluate import commission_omission
     from benchbench.store import Store
@@ -170,13 +165,7 @@ def show(
     store = Store(results)
     record = store.find(run)
     history = store.history(record.id)
-    folder = store.run_dir(record.id)
-    matrix = classes = None
-    if (folder / "confusion.csv").exists():
-        matrix = np.loadtxt(folder / "confusion.csv", delimiter=",", dtype=np.int64, ndmin=2)
-        import json
-
-        classes = json.loads((folder / "classes.json").read_text())
+    matrix, classes = store.confusion(record.id) or (None, None)
     if as_json:
         data = {
             "run_id": record.id,
