@@ -43,7 +43,7 @@ def startup_seconds(repeats: int = 5) -> float:
 
 
 def load_seconds(data_dir: Path, cache: Path) -> tuple[float, float]:
-    from benchbench.builtin.datasets import imagefolder
+    from benchbench.plugins.builtin.datasets import imagefolder
 
     os.environ["BENCH_CACHE_DIR"] = str(cache)
     start = time.perf_counter()
@@ -82,7 +82,7 @@ def bench_run_epochs(args, results: Path) -> tuple[list[float], dict]:
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     summary = json.loads(done.stdout)
-    from benchbench.store import Store
+    from benchbench.results.store import Store
 
     history = Store(results).history(summary["run_id"])
     return [h["train_seconds"] for h in history], summary
@@ -91,9 +91,9 @@ def bench_run_epochs(args, results: Path) -> tuple[list[float], dict]:
 def bare_loop_epochs(args) -> list[float]:
     """The shortest honest PyTorch loop over the same tensors: no harness at all."""
     from benchbench.config import RunConfig
-    from benchbench.normalize import statistics as norm_stats
-    from benchbench.plugins import load_components
-    from benchbench.train import prepare
+    from benchbench.data.normalize import statistics as norm_stats
+    from benchbench.plugins.manager import load_components
+    from benchbench.training.loop import prepare
 
     config = RunConfig(
         arch=args.arch,
@@ -138,10 +138,10 @@ def augmentation_seconds(data_dir: Path, batch_size: int, workers: int) -> tuple
     from torch.utils.data import DataLoader, Dataset
     from torchvision import transforms
 
-    from benchbench.augment import compose
-    from benchbench.batches import BatchSource
-    from benchbench.builtin import augmentations as augs
-    from benchbench.builtin.datasets import imagefolder
+    from benchbench.data.augment import compose
+    from benchbench.data.batches import BatchSource
+    from benchbench.plugins.builtin import augmentations as augs
+    from benchbench.plugins.builtin.datasets import imagefolder
 
     data = imagefolder(data_dir=data_dir)
     images = torch.as_tensor(data.train_images)

@@ -143,11 +143,11 @@ def _portable(arg: str) -> str:
 def write_report(
     number: str, suite_name: str, sweep: list[str], scale: str, results: Path, seconds: float
 ) -> None:
-    from benchbench import plots
-    from benchbench import suite as suites
-    from benchbench.evaluate import commission_omission
-    from benchbench.report import render_suite
-    from benchbench.store import Store
+    from benchbench.analysis.tables import render_suite
+    from benchbench.execution import suite as suites
+    from benchbench.render import figures as plots
+    from benchbench.results.store import Store
+    from benchbench.training.metrics import commission_omission
 
     suite = suites.find(suite_name)
     store = Store(results)

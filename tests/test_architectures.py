@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from benchbench.builtin import architectures as archs
 from benchbench.errors import BenchError
-from benchbench.plugins import load_components
+from benchbench.plugins.builtin import architectures as archs
+from benchbench.plugins.manager import load_components
 
 CIFAR, DIGITS = (3, 32, 32), (1, 8, 8)
 BUILTIN = [

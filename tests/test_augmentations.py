@@ -3,9 +3,9 @@ import math
 import pytest
 import torch
 
-from benchbench.augment import SampleRandom, batch_random
-from benchbench.builtin import augmentations as augs
+from benchbench.data.augment import SampleRandom, batch_random
 from benchbench.errors import BenchError
+from benchbench.plugins.builtin import augmentations as augs
 
 SHAPE = (3, 8, 8)
 NAMES = [

@@ -1,13 +1,13 @@
 import pytest
 import torch
 
-from benchbench.augment import compose
-from benchbench.batches import BatchSource, plan
-from benchbench.builtin import augmentations as augs
 from benchbench.config import RunConfig
+from benchbench.data.augment import compose
+from benchbench.data.batches import BatchSource, plan
 from benchbench.errors import BenchError
-from benchbench.plugins import load_components
-from benchbench.train import prepare
+from benchbench.plugins.builtin import augmentations as augs
+from benchbench.plugins.manager import load_components
+from benchbench.training.loop import prepare
 
 SHAPE = (1, 6, 6)
 
@@ -104,7 +104,7 @@ def test_every_training_image_of_an_epoch_comes_from_the_training_split():
 
 
 def test_offline_training_runs_end_to_end_and_is_deterministic():
-    from benchbench.train import train
+    from benchbench.training.loop import train
 
     components = load_components(use_entry_points=False)
     config = RunConfig(

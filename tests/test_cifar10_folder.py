@@ -18,7 +18,7 @@ pytestmark = [
 
 
 def test_the_folder_loads_as_50000_train_and_10000_test_images():
-    from benchbench.builtin.datasets import imagefolder
+    from benchbench.plugins.builtin.datasets import imagefolder
 
     data = imagefolder(data_dir=FOLDER)
     assert data.train_images.shape == (50000, 3, 32, 32)

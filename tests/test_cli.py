@@ -58,7 +58,7 @@ def test_bad_input_leaves_the_store_untouched(bench, isolated):
     before = (isolated / "results" / "bench.db").read_bytes()
     assert bench("run", *FAST, "--set", "arch.nope=1").code == 2
     assert bench("run", "--dataset", "imagefolder", "--data-dir", isolated).code == 2
-    from benchbench.store import Store
+    from benchbench.results.store import Store
 
     assert [r.status for r in Store(isolated / "results").runs()] == ["complete"]
     assert len(before) > 0

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from benchbench import imagefolder
-from benchbench.builtin import datasets
-from benchbench.data import ImageData, stratified_split
+from benchbench.data import imagefolder
+from benchbench.data.images import ImageData, stratified_split
 from benchbench.errors import BenchError
+from benchbench.plugins.builtin import datasets
 
 
 def make_folder(root, classes=("cat", "dog"), per_class=6, size=(12, 10), split=True):

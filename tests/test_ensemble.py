@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from benchbench.ensemble import best_k, hard_vote, soft_vote, table
+from benchbench.analysis.ensemble import best_k, hard_vote, soft_vote, table
 from benchbench.errors import BenchError
 
 

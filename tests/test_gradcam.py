@@ -1,6 +1,6 @@
 import torch
 
-from benchbench.gradcam import heatmaps, last_conv
+from benchbench.analysis.gradcam import heatmaps, last_conv
 
 
 class Spot(torch.nn.Module):

@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from benchbench.ood import choose_threshold, default_layers, detect, mean_activations
+from benchbench.analysis.ood import choose_threshold, default_layers, detect, mean_activations
 
 
 def test_a_clean_separation_is_found_on_either_side():

@@ -1,7 +1,7 @@
 import types
 
 from benchbench import hookimpl
-from benchbench.plugins import load_components
+from benchbench.plugins.manager import load_components
 
 
 def _plugin(**hooks):

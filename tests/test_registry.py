@@ -1,7 +1,7 @@
 import pytest
 
 from benchbench.errors import BenchError, PluginError
-from benchbench.registry import Registry
+from benchbench.plugins.registry import Registry
 
 
 def factory(*, num_classes, input_shape, width: int = 4):

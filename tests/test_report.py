@@ -6,9 +6,9 @@ import subprocess
 import pandas as pd
 import pytest
 
+from benchbench.analysis.tables import Spec, aggregate, render, where
 from benchbench.errors import BenchError
-from benchbench.report import Spec, aggregate, render, where
-from benchbench.store import RunRecord
+from benchbench.results.store import RunRecord
 
 
 def record(

@@ -7,7 +7,7 @@ import time
 import numpy as np
 from conftest import FAST
 
-from benchbench.store import Store
+from benchbench.results.store import Store
 
 
 def test_a_run_is_stored_with_config_environment_history_and_artifacts(bench, isolated):
@@ -108,13 +108,13 @@ def test_a_forced_rerun_that_fails_keeps_the_earlier_result(bench, isolated, mon
     before = store.get(first["run_id"])
     history = store.history(first["run_id"])
 
-    import benchbench.runner
+    import benchbench.execution.runner
 
     def crash(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
     with monkeypatch.context() as patch:
-        patch.setattr(benchbench.runner, "summarize", crash)
+        patch.setattr(benchbench.execution.runner, "summarize", crash)
         failed = bench("run", *FAST, "--force")
     assert failed.code == 1 and "disk on fire" in failed.err
     after = store.get(first["run_id"])

@@ -1,7 +1,7 @@
 import pytest
 
-from benchbench import suite as suites
 from benchbench.errors import BenchError
+from benchbench.execution import suite as suites
 
 GOOD = """
 description = "a test suite"

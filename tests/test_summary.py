@@ -1,7 +1,7 @@
 import json
 
-from benchbench.builtin import architectures as archs
-from benchbench.summary import layer_table, totals
+from benchbench.analysis.layers import layer_table, totals
+from benchbench.plugins.builtin import architectures as archs
 
 
 def test_layer_table_of_report_002s_cnn():

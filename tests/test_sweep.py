@@ -7,10 +7,10 @@ import types
 
 import pytest
 
-from benchbench import suite as suites
-from benchbench.plugins import load_components
-from benchbench.store import Store
-from benchbench.sweep import make_executor, run_suite
+from benchbench.execution import suite as suites
+from benchbench.execution.sweep import make_executor, run_suite
+from benchbench.plugins.manager import load_components
+from benchbench.results.store import Store
 
 TINY = """
 description = "tiny"

@@ -5,8 +5,8 @@ import torch
 
 from benchbench.config import RunConfig
 from benchbench.errors import BenchError
-from benchbench.plugins import load_components
-from benchbench.train import train
+from benchbench.plugins.manager import load_components
+from benchbench.training.loop import train
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +138,7 @@ def test_run_ids_hash_the_whole_config_and_groups_ignore_the_seed():
 
 
 def test_subsets_are_stratified_and_fixed(components):
-    from benchbench.train import prepare
+    from benchbench.training.loop import prepare
 
     splits = prepare(config(subset=100, test_subset=50), components)
     assert len(splits.train[0]) == 100 and len(splits.test[0]) == 50

@@ -31,15 +31,15 @@ def ensemble(
     results: ResultsOption = None,
 ) -> None:
     """Soft and hard voting over the best k% of stored runs, ranked by validation accuracy."""
-    from benchbench.report import emit, ensemble_part
-    from benchbench.report import where as filter_runs
-    from benchbench.store import Store
+    from benchbench.analysis.tables import emit, ensemble_part
+    from benchbench.analysis.tables import where as filter_runs
+    from benchbench.results.store import Store
 
     store = Store(results)
     records = filter_runs(store.runs(), where or [])
     if suite is not None:
-        from benchbench import suite as suites
-        from benchbench.sweep import suite_key
+        from benchbench.execution import suite as suites
+        from benchbench.execution.sweep import suite_key
 
         members = {m["run_id"] for m in store.suite_members(suite_key(suites.find(suite), smoke))}
         records = [r for r in records if r.id in members]
@@ -77,10 +77,10 @@ def ood(
     results: ResultsOption = None,
 ) -> None:
     """OOD detection by per-image mean activation, per layer (report 001, Table 2)."""
+    from benchbench.analysis.ood import probe_run
+    from benchbench.analysis.tables import emit, ood_part
     from benchbench.config import parse_sets
-    from benchbench.ood import probe_run
-    from benchbench.report import emit, ood_part
-    from benchbench.store import Store
+    from benchbench.results.store import Store
 
     store = Store(results)
     record = store.find(run)
@@ -98,7 +98,7 @@ def ood(
     )
     print(emit([ood_part(results_, record, ood_dataset)], format), end="")
     if plot is not None:
-        from benchbench.plots import histogram, save
+        from benchbench.render.figures import histogram, save
 
         for r in results_:
             title = f"{record.label}: {r.layer}, detection accuracy {r.accuracy:.3f}"

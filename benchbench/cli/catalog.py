@@ -31,7 +31,7 @@ def _entries(kind: str, pattern: str) -> list[dict]:
     if kind == "suite":
         import fnmatch
 
-        from benchbench import suite
+        from benchbench.execution import suite
 
         return [
             {"name": name, "description": suite.find(name).description, "plugin": "builtin.suites"}

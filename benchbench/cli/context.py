@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from benchbench.plugins import Components, load_components
+from benchbench.plugins.manager import Components, load_components
 
 out = Console(highlight=False, soft_wrap=True)  # tables and JSON: stdout
 err = Console(stderr=True, highlight=False, soft_wrap=True)  # progress, warnings, errors: stderr

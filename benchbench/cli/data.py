@@ -53,7 +53,7 @@ def inspect(
         return _inspect_loaded(
             dataset, data_dir, parse_sets(set_ or [], ())["dataset_options"], as_json
         )
-    from benchbench import imagefolder
+    from benchbench.data import imagefolder
 
     if data_dir is None:
         raise BenchError("bench data inspect needs --data-dir DIR for an image folder.")
@@ -121,7 +121,7 @@ def _inspect_loaded(dataset: str, data_dir, options: dict, as_json: bool) -> Non
     entry = components().datasets.get(dataset)
     data = entry.create(options, data_dir=data_dir)
     if not isinstance(data, ImageData):
-        raise BenchError(f"dataset {dataset!r} did not return benchbench.data.ImageData.")
+        raise BenchError(f"dataset {dataset!r} did not return benchbench.data.images.ImageData.")
     data = data.as_tensors(dataset)
     report = {"classes": data.classes, "input_shape": list(data.input_shape)}
     for split, labels in (("train", data.train_labels), ("test", data.test_labels)):

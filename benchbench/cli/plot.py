@@ -24,14 +24,14 @@ def _stem(output: Path, kind: str, record) -> Path:
 
 
 def _save(fig, stem: Path, formats: str) -> None:
-    from benchbench.plots import save
+    from benchbench.render.figures import save
 
     for path in save(fig, stem, tuple(f.strip() for f in formats.split(","))):
         err.print(Text(f"wrote {path}"))
 
 
 def _records(runs: list[str], results):
-    from benchbench.store import Store
+    from benchbench.results.store import Store
 
     store = Store(results)
     return store, [store.find(run) for run in runs]
@@ -55,7 +55,7 @@ def curves(
     results: ResultsOption = None,
 ) -> None:
     """Loss and accuracy per epoch, train and validation."""
-    from benchbench.plots import curves as figure
+    from benchbench.render.figures import curves as figure
 
     store, records = _records(runs, results)
     for record in records:
@@ -74,7 +74,7 @@ def confusion(
     results: ResultsOption = None,
 ) -> None:
     """The normalized confusion matrix (rows: true class)."""
-    from benchbench.plots import confusion as figure
+    from benchbench.render.figures import confusion as figure
 
     store, records = _records(runs, results)
     for record in records:
@@ -94,8 +94,8 @@ def errors(
     results: ResultsOption = None,
 ) -> None:
     """Per-class commission and omission errors."""
-    from benchbench.evaluate import commission_omission
-    from benchbench.plots import class_errors
+    from benchbench.render.figures import class_errors
+    from benchbench.training.metrics import commission_omission
 
     store, records = _records(runs, results)
     for record in records:
@@ -124,8 +124,8 @@ def samples(
     """A grid of test images with predicted and true labels."""
     import numpy as np
 
-    from benchbench.plots import samples as figure
-    from benchbench.train import prepare
+    from benchbench.render.figures import samples as figure
+    from benchbench.training.loop import prepare
 
     store, (record,) = _records([run], results)
     folder = store.run_dir(record.id)
@@ -177,9 +177,9 @@ def gradcam(
     """Grad-CAM heat maps (captum) for chosen test images, over the images."""
     import torch
 
-    from benchbench.gradcam import heatmaps
-    from benchbench.plots import heatmaps as figure
-    from benchbench.reload import predict, reload
+    from benchbench.analysis.gradcam import heatmaps
+    from benchbench.analysis.reload import predict, reload
+    from benchbench.render.figures import heatmaps as figure
 
     store, (record,) = _records([run], results)
     try:
@@ -221,10 +221,10 @@ def box(
     results: ResultsOption = None,
 ) -> None:
     """Box plots of a metric over repeats, one box per value of a setting."""
-    from benchbench.plots import box as figure
-    from benchbench.report import METRICS, setting
-    from benchbench.report import where as filter_runs
-    from benchbench.store import Store
+    from benchbench.analysis.tables import METRICS, setting
+    from benchbench.analysis.tables import where as filter_runs
+    from benchbench.render.figures import box as figure
+    from benchbench.results.store import Store
 
     if metric not in METRICS:
         raise BenchError(f"--metric {metric!r}: choose from {', '.join(METRICS)}.")

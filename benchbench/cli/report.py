@@ -58,9 +58,9 @@ def report(
     results: ResultsOption = None,
 ) -> None:
     """Render stored runs as a table; repeats over seeds become mean ± std with n."""
-    from benchbench.report import DEFAULT_METRICS, Spec, render, render_suite
-    from benchbench.report import where as filter_runs
-    from benchbench.store import Store
+    from benchbench.analysis.tables import DEFAULT_METRICS, Spec, render, render_suite
+    from benchbench.analysis.tables import where as filter_runs
+    from benchbench.results.store import Store
 
     store = Store(results)
     records = store.runs()
@@ -70,8 +70,8 @@ def report(
             "--results DIR where your runs live."
         )
     if suite is not None:
-        from benchbench import suite as suites
-        from benchbench.sweep import suite_key
+        from benchbench.execution import suite as suites
+        from benchbench.execution.sweep import suite_key
 
         parsed = suites.find(suite)
         figures = (
@@ -104,8 +104,8 @@ def _suite_figures(store, suite, key: str) -> list[tuple[str, str]]:
     """For the HTML page: per table, a box plot over repeats and the best run's curves
     and confusion matrix."""
 
-    from benchbench import plots
-    from benchbench.report import METRICS, setting
+    from benchbench.analysis.tables import METRICS, setting
+    from benchbench.render import figures as plots
 
     members = store.suite_members(key)
     records = {r.id: r for r in store.runs() if r.status == "complete"}
@@ -159,8 +159,8 @@ def show(
 ) -> None:
     """One run: config, per-epoch table, confusion matrix, per-class errors."""
 
-    from benchbench.evaluate import commission_omission
-    from benchbench.store import Store
+    from benchbench.results.store import Store
+    from benchbench.training.metrics import commission_omission
 
     store = Store(results)
     record = store.find(run)

@@ -229,9 +229,9 @@ def run(
     as_json: JsonOption = False,
 ) -> None:
     """Train and evaluate one configuration, seeded and timed; store the result."""
-    from benchbench import device as devices
-    from benchbench.runner import execute
-    from benchbench.store import Store
+    from benchbench.execution.runner import execute
+    from benchbench.results.store import Store
+    from benchbench.training import device as devices
 
     augs = tuple(aug or ())
     base = RunConfig(
@@ -288,7 +288,7 @@ def run(
 
 
 def _one(config, loaded, store, force, execute) -> dict:
-    from benchbench.progress import RunProgress
+    from benchbench.cli.progress import RunProgress
 
     label = f"{config.label} seed {config.seed} [{config.run_id}]"
     with RunProgress(err, label, config.epochs) as progress:

@@ -37,9 +37,9 @@ def summary(
     as_json: JsonOption = False,
 ) -> None:
     """Layer table (layer, output shape, parameters, trainable) and totals of a model."""
+    from benchbench.analysis.layers import layer_table, totals
     from benchbench.config import RunConfig, parse_sets
-    from benchbench.summary import layer_table, totals
-    from benchbench.train import build_model, prepare
+    from benchbench.training.loop import build_model, prepare
 
     options = parse_sets(set_ or [], ())
     config = RunConfig(
@@ -61,7 +61,7 @@ def summary(
         num_classes = classes or 10
         import torch
 
-        from benchbench.train import Splits
+        from benchbench.training.loop import Splits
 
         empty = (torch.zeros(0, *shape, dtype=torch.uint8), torch.zeros(0, dtype=torch.long))
         splits = Splits([str(i) for i in range(num_classes)], empty, empty, empty)

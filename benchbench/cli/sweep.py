@@ -10,7 +10,7 @@ import typer
 from rich.text import Text
 
 from benchbench.cli.context import JsonOption, ResultsOption, components, err, out, print_json
-from benchbench.progress import SweepProgress
+from benchbench.cli.progress import SweepProgress
 
 
 def sweep(
@@ -61,9 +61,9 @@ def sweep(
     as_json: JsonOption = False,
 ) -> None:
     """Run a whole table of runs; re-running runs only what is missing."""
-    from benchbench import suite as suites
-    from benchbench.store import Store
-    from benchbench.sweep import make_executor, run_suite, suite_key
+    from benchbench.execution import suite as suites
+    from benchbench.execution.sweep import make_executor, run_suite, suite_key
+    from benchbench.results.store import Store
 
     parsed = suites.find(suite)
     if seeds is not None:

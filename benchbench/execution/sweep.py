@@ -23,10 +23,10 @@ from dataclasses import dataclass, field, replace
 
 from benchbench.config import RunConfig
 from benchbench.errors import BenchError, did_you_mean
-from benchbench.plugins import Components
-from benchbench.runner import execute, failure_text, finished, record, train_detached
-from benchbench.store import Store
-from benchbench.suite import Suite, smoke_suite, to_config
+from benchbench.execution.runner import execute, failure_text, finished, record, train_detached
+from benchbench.execution.suite import Suite, smoke_suite, to_config
+from benchbench.plugins.manager import Components
+from benchbench.results.store import Store
 
 EXECUTORS = ("local", "process", "ray")
 
@@ -220,7 +220,7 @@ def run_suite(
 ) -> Tally:
     """Run every group of ``suite`` (or those in ``only``); tuning steps wait for the
     results they depend on."""
-    from benchbench import device as devices
+    from benchbench.training import device as devices
 
     events = events or Events()
     if smoke:

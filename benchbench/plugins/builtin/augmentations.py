@@ -98,7 +98,7 @@ def none(*, num_classes: int, input_shape: tuple[int, int, int]):
 
 
 def _flip(dim: int, name: str, p: float):
-    from benchbench.augment import select
+    from benchbench.data.augment import select
 
     p = _probability(name, p)
 
@@ -119,7 +119,7 @@ def vflip(*, num_classes: int, input_shape: tuple[int, int, int], p: float = 0.5
 def _padded_crop(input_shape, pad_h: int, pad_w: int, mode: str):
     import torch.nn.functional as F
 
-    from benchbench.augment import random_crops
+    from benchbench.data.augment import random_crops
 
     _, height, width = input_shape
 
@@ -156,7 +156,7 @@ def standard(
     padding: int = 4,
     fill: str = "zero",
 ):
-    from benchbench.augment import compose
+    from benchbench.data.augment import compose
 
     shape = dict(num_classes=num_classes, input_shape=input_shape)
     return compose([hflip(**shape, p=p), crop(**shape, padding=padding, fill=fill)])
@@ -271,7 +271,7 @@ def color_jitter(
 def rotate(*, num_classes: int, input_shape: tuple[int, int, int], degrees: float = 15.0):
     import torch
 
-    from benchbench.augment import affine
+    from benchbench.data.augment import affine
 
     if not 0 <= degrees <= 180:
         raise BenchError(f"aug.rotate.degrees={degrees}: use 0 to 180.")
@@ -302,7 +302,7 @@ def scale(
 ):
     import torch
 
-    from benchbench.augment import affine
+    from benchbench.data.augment import affine
 
     low, high = _range("scale", low, high, floor=1e-3)
     if high > 1:
@@ -359,7 +359,7 @@ def cutmix(
 ):
     import torch
 
-    from benchbench.augment import soft_targets
+    from benchbench.data.augment import soft_targets
 
     if alpha <= 0:
         raise BenchError(f"aug.cutmix.alpha={alpha}: must be > 0.")
@@ -396,7 +396,7 @@ def cutmix(
 def mixup(
     *, num_classes: int, input_shape: tuple[int, int, int], alpha: float = 0.2, p: float = 1.0
 ):
-    from benchbench.augment import soft_targets
+    from benchbench.data.augment import soft_targets
 
     if alpha <= 0:
         raise BenchError(f"aug.mixup.alpha={alpha}: must be > 0.")

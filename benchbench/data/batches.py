@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from benchbench.augment import SampleRandom, batch_random, soft_targets
+from benchbench.data.augment import SampleRandom, batch_random, soft_targets
 
 MODES = ("online", "offline", "expand")
 

@@ -6,7 +6,7 @@ import time
 
 import torch
 
-from benchbench.device import synchronize
+from benchbench.training.device import synchronize
 
 
 class Stopwatch:

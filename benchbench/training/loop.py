@@ -17,15 +17,15 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from benchbench import device as devices
-from benchbench.augment import compose
-from benchbench.batches import BatchSource
 from benchbench.config import RunConfig
-from benchbench.data import ImageData, stratified_split
+from benchbench.data.augment import compose
+from benchbench.data.batches import BatchSource
+from benchbench.data.images import ImageData, stratified_split
+from benchbench.data.normalize import statistics
 from benchbench.errors import BenchError
-from benchbench.normalize import statistics
-from benchbench.plugins import Components
-from benchbench.timing import Stopwatch
+from benchbench.plugins.manager import Components
+from benchbench.training import device as devices
+from benchbench.training.timing import Stopwatch
 
 WARMUP_STEPS = 2
 
@@ -74,7 +74,7 @@ def prepare(config: RunConfig, components: Components) -> Splits:
     if not isinstance(data, ImageData):
         raise BenchError(
             f"dataset {config.dataset!r} returned {type(data).__name__}, "
-            "not benchbench.data.ImageData. Fix the dataset factory."
+            "not benchbench.data.images.ImageData. Fix the dataset factory."
         )
     data = data.as_tensors(config.dataset)
     labels = data.train_labels.numpy()

@@ -8,15 +8,15 @@ import torch
 
 from benchbench.config import RunConfig
 from benchbench.errors import BenchError
-from benchbench.store import RunRecord, Store
+from benchbench.results.store import RunRecord, Store
 
 
 @dataclass
 class Reloaded:
     config: RunConfig
     model: torch.nn.Module
-    splits: object  # benchbench.train.Splits, on the CPU
-    batcher: object  # benchbench.train.Batcher: uint8 images -> normalized inputs
+    splits: object  # benchbench.training.loop.Splits, on the CPU
+    batcher: object  # benchbench.training.loop.Batcher: uint8 images -> normalized inputs
     device: torch.device
 
 
@@ -26,9 +26,9 @@ def reload(store: Store, record: RunRecord, components, device: str = "cpu") -> 
     The data is loaded again through its plugin (``--data-dir`` must still point at it);
     the validation split and the normalization come out exactly as in training.
     """
-    from benchbench import device as devices
-    from benchbench.normalize import statistics
-    from benchbench.train import Batcher, build_model, prepare
+    from benchbench.data.normalize import statistics
+    from benchbench.training import device as devices
+    from benchbench.training.loop import Batcher, build_model, prepare
 
     weights = store.run_dir(record.id) / "model.pt"
     if record.status not in ("complete", "diverged") or not weights.exists():
@@ -48,7 +48,7 @@ def reload(store: Store, record: RunRecord, components, device: str = "cpu") -> 
 
 def predict(run: Reloaded, images: torch.Tensor) -> torch.Tensor:
     """Logits of ``images`` (uint8, any device) under the reloaded model, on the CPU."""
-    from benchbench.train import predict as model_predict
+    from benchbench.training.loop import predict as model_predict
 
     images = images.to(run.device)
     return model_predict(run.model, images, run.batcher, run.config, run.device).cpu()

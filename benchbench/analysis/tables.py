@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from benchbench import stats
+from benchbench.analysis import stats
 from benchbench.config import parse_value
 from benchbench.errors import BenchError
-from benchbench.store import RunRecord
+from benchbench.results.store import RunRecord
 
 FORMATS = ("markdown", "latex", "csv", "json", "html")
 # metric key in a run's summary → (column title, digits)
@@ -458,7 +458,7 @@ def ensemble_part(records: list[RunRecord], store, percents, title: str, fmt: st
     """Report 004's Table 1: soft and hard voting over the best k% of the runs."""
     import numpy as np
 
-    from benchbench import ensemble
+    from benchbench.analysis import ensemble
 
     runs = [
         r
@@ -566,8 +566,8 @@ def render_suite(
             )
             parts.append(build(runs, spec, fmt))
         else:  # ood: probe the model of the named row
-            from benchbench.ood import probe_run
-            from benchbench.plugins import load_components
+            from benchbench.analysis.ood import probe_run
+            from benchbench.plugins.manager import load_components
 
             named = [r for r in runs if r.label == table.run and r.status == "complete"]
             if not named:

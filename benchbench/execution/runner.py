@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchbench.config import RunConfig
-from benchbench.plugins import Components
-from benchbench.store import DONE, RunRecord, Store
+from benchbench.plugins.manager import Components
+from benchbench.results.store import DONE, RunRecord, Store
 
 
 @dataclass
@@ -23,7 +23,7 @@ class Result:
 
 def test_confusion(outcome):
     """The outcome's test confusion matrix (rows: true class, columns: predicted)."""
-    from benchbench.evaluate import confusion
+    from benchbench.training.metrics import confusion
 
     return confusion(
         outcome.test_labels.numpy(), outcome.test_logits.argmax(1).numpy(), len(outcome.classes)
@@ -100,8 +100,8 @@ def execute(
     on_batch: Callable[[int, int], None] | None = None,
 ) -> Result:
     """Run ``config`` (validated, device resolved) unless an identical run is already done."""
-    from benchbench import device as devices
-    from benchbench.train import train
+    from benchbench.training import device as devices
+    from benchbench.training.loop import train
 
     existing = finished(store, config)
     if existing is not None and not force:
@@ -144,9 +144,9 @@ def train_detached(config_data: dict, threads: int | None = None) -> tuple[Any, 
     """
     import torch
 
-    from benchbench import device as devices
-    from benchbench.plugins import load_components
-    from benchbench.train import train
+    from benchbench.plugins.manager import load_components
+    from benchbench.training import device as devices
+    from benchbench.training.loop import train
 
     if threads:
         torch.set_num_threads(threads)

@@ -2,9 +2,9 @@
 
 A plugin is any module with functions marked ``@benchbench.hookimpl`` whose names are the
 hooks below. Third-party plugins are found through the ``benchbench`` entry-point group;
-the built-ins in :mod:`benchbench.builtin` are registered through the very same hooks.
+the built-ins in :mod:`benchbench.plugins.builtin` are registered through the very same hooks.
 
-Each hook receives a :class:`benchbench.registry.Registry` and calls its ``add()``. Keep
+Each hook receives a :class:`benchbench.plugins.registry.Registry` and calls its ``add()``. Keep
 plugin modules light: import torch inside factories, never at module level, so that
 ``bench --help`` and ``bench list`` stay instant.
 """
@@ -42,8 +42,8 @@ def benchbench_register_augmentations(registry):
     - ``images``: float tensor ``(B, C, H, W)`` in ``[0, 1]``, on the training device;
     - ``targets``: int64 class indices ``(B,)`` or float class probabilities
       ``(B, num_classes)`` (an augmentation that mixes images, like cutmix, returns the
-      latter; :func:`benchbench.augment.soft_targets` converts);
-    - ``rng``: a :class:`benchbench.augment.SampleRandom`. Draw every random number from
+      latter; :func:`benchbench.data.augment.soft_targets` converts);
+    - ``rng``: a :class:`benchbench.data.augment.SampleRandom`. Draw every random number from
       it (``rng.uniform()``, ``rng.randint(low, high)``, ``rng.bernoulli(p)``,
       ``rng.normal()``, ``rng.beta(alpha)``; each returns one row per sample) and take
       mixing partners from ``rng.partners()``. Each sample's draws depend on its own seed
@@ -59,7 +59,7 @@ def benchbench_register_datasets(registry):
 
     ``registry.add(name, factory, description=...)`` where ``factory`` is called as
     ``factory(*, data_dir: pathlib.Path | None, **options)`` and returns a
-    :class:`benchbench.data.ImageData`: uint8 images ``(N, C, H, W)`` and int labels for a
+    :class:`benchbench.data.images.ImageData`: uint8 images ``(N, C, H, W)`` and int labels for a
     train and a test split, plus the class names. Arrays may be numpy or torch.
     ``options`` come from ``bench run --set dataset.KEY=VALUE``. Raise
     :class:`benchbench.errors.BenchError` with a fix in the message when the data cannot be

@@ -154,7 +154,7 @@ def cnn_large(
 
 def _report000(input_shape, num_classes, blocks, hidden, kernel, bn, dropout):
     """Report 000's CNNs: VGG-style blocks ([BN] before each pool) and a dense head."""
-    from benchbench.builtin import nets
+    from benchbench.plugins.builtin import nets
 
     return nets.pooled_cnn(
         input_shape=input_shape,
@@ -174,7 +174,7 @@ def cnn_5x5(
     *, num_classes: int, input_shape: tuple[int, int, int], bn: bool = False, dropout: float = 0.0
 ):
     """Report 001's CNN; its "Improved" model is bn=true with dropout 0.2."""
-    from benchbench.builtin import nets
+    from benchbench.plugins.builtin import nets
 
     return nets.cnn_5x5(
         input_shape=input_shape, num_classes=num_classes, bn=bool(bn), dropout=_dropout(dropout)
@@ -183,7 +183,7 @@ def cnn_5x5(
 
 def mlp(*, num_classes: int, input_shape: tuple[int, int, int], hidden="255", dropout: float = 0.0):
     """Report 002's baseline MLP (68,851,023 parameters on 3x300x300 with 3 classes)."""
-    from benchbench.builtin import nets
+    from benchbench.plugins.builtin import nets
 
     return nets.mlp(
         input_shape=input_shape,
@@ -206,7 +206,7 @@ def lenet(
     the last layer); one number sets both (0 turns them off); "a,b" sets each.
     ``padding`` None pads the convolutions only for images under 16 pixels.
     """
-    from benchbench.builtin import nets
+    from benchbench.plugins.builtin import nets
 
     if dropout is None:
         rates = (0.25, 0.5)
@@ -237,7 +237,7 @@ def resnet_skip(
     dropout: float = 0.0,
 ):
     """Report 003's skip-connection CNN (the layout is a reading; widths are options)."""
-    from benchbench.builtin import nets
+    from benchbench.plugins.builtin import nets
 
     if stride not in (1, 2):
         raise BenchError(f"arch stride={stride}: use 1 or 2.")
@@ -259,7 +259,7 @@ def vgg_blocks(
     dropout: float = 0.5,
 ):
     """Report 004's custom CNN: VGG blocks and the shared dense head (dropout 0.5 default)."""
-    from benchbench.builtin import nets
+    from benchbench.plugins.builtin import nets
 
     blocks = [[f, f] for f in _ints("filters", filters)]
     return nets.pooled_cnn(
@@ -370,7 +370,7 @@ def torchvision_model(
     import torchvision
     from torch import nn
 
-    from benchbench.builtin import nets
+    from benchbench.plugins.builtin import nets
 
     available = torchvision.models.list_models(module=torchvision.models)
     if variant is None:

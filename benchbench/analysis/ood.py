@@ -143,7 +143,7 @@ def probe_run(
     Returns ``(results, inside values, outside values)``. The OOD images are resized and
     their channels matched to the run's inputs; ``fake`` defaults to noise-like images.
     """
-    from benchbench.reload import reload
+    from benchbench.analysis.reload import reload
 
     loaded = reload(store, record, components, device)
     inside = loaded.splits.test[0]
@@ -180,7 +180,7 @@ def _outside_images(components, name: str, data_dir, options: dict, loaded) -> t
         }
     data = components.datasets.get(name).create(options, data_dir=data_dir)
     if not isinstance(data, ImageData):
-        raise BenchError(f"dataset {name!r} did not return benchbench.data.ImageData.")
+        raise BenchError(f"dataset {name!r} did not return benchbench.data.images.ImageData.")
     images = data.as_tensors(name).test_images
     if not len(images):
         raise BenchError(f"The OOD dataset {name!r} has no test images.")

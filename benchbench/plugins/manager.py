@@ -17,14 +17,15 @@ from dataclasses import dataclass, field
 
 import pluggy
 
-from benchbench import __version__, hookspecs
-from benchbench.registry import Registry
+from benchbench import __version__
+from benchbench.plugins import hookspecs
+from benchbench.plugins.registry import Registry
 
 ENTRY_POINT_GROUP = "benchbench"
 BUILTIN_PLUGINS = (
-    "benchbench.builtin.architectures",
-    "benchbench.builtin.augmentations",
-    "benchbench.builtin.datasets",
+    "benchbench.plugins.builtin.architectures",
+    "benchbench.plugins.builtin.augmentations",
+    "benchbench.plugins.builtin.datasets",
 )
 KINDS = ("architecture", "augmentation", "dataset")
 
@@ -67,7 +68,7 @@ def _short_error(exc: BaseException) -> str:
 def _candidates(use_entry_points: bool):
     """(name, distribution, version, loader) for every plugin to try."""
     for module in BUILTIN_PLUGINS:
-        name = module.removeprefix("benchbench.")
+        name = module.removeprefix("benchbench.plugins.")
         yield name, "benchbench", __version__, lambda m=module: importlib.import_module(m)
     if not use_entry_points or os.environ.get("BENCH_DISABLE_PLUGIN_AUTOLOAD") == "1":
         return
@@ -108,7 +109,7 @@ def load_components(use_entry_points: bool = True, extra_plugins=()) -> Componen
         if unknown:
             info.errors.append(
                 f"unknown hook(s) {', '.join(unknown)}: check the spelling "
-                "against benchbench.hookspecs"
+                "against benchbench.plugins.hookspecs"
             )
         for kind in KINDS:
             hook = getattr(plugin, f"benchbench_register_{kind}s", None)

@@ -39,7 +39,7 @@ def benchbench_register_datasets(registry):
 
 
 def _split(images, labels, test_fraction: float, seed: int = 0):
-    from benchbench.data import stratified_split
+    from benchbench.data.images import stratified_split
 
     train, test = stratified_split(labels, test_fraction, seed, "dataset.test_fraction")
     return images[train], labels[train], images[test], labels[test]
@@ -106,8 +106,8 @@ def imagefolder(
     that original size and ``min_size`` drops images with a shorter side below it (report
     002's outlier exclusion; ``bench data inspect`` shows the sizes).
     """
-    from benchbench import imagefolder as folder
     from benchbench.data import ImageData
+    from benchbench.data import imagefolder as folder
 
     if data_dir is None:
         raise BenchError(
@@ -143,7 +143,7 @@ def imagefolder(
 
 
 def _find_cifar10(data_dir: Path | None) -> Path | None:
-    from benchbench.imagefolder import cache_dir
+    from benchbench.data.imagefolder import cache_dir
 
     roots = [data_dir] if data_dir is not None else []
     roots.append(cache_dir() / "cifar10")
@@ -159,7 +159,7 @@ def cifar10(*, data_dir: Path | None = None, download: bool = True):
     import numpy as np
 
     from benchbench.data import ImageData
-    from benchbench.imagefolder import cache_dir
+    from benchbench.data.imagefolder import cache_dir
 
     root = _find_cifar10(Path(data_dir) if data_dir else None)
     if root is None and download:
