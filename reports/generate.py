@@ -143,20 +143,17 @@ def _portable(arg: str) -> str:
 def write_report(
     number: str, suite_name: str, sweep: list[str], scale: str, results: Path, seconds: float
 ) -> None:
-    from benchbench.analysis.tables import render_suite
-    from benchbench.execution import suite as suites
+    from benchbench import api
     from benchbench.render import figures as plots
-    from benchbench.results.store import Store
+    from benchbench.results.query import suite_runs
     from benchbench.training.metrics import commission_omission
 
-    suite = suites.find(suite_name)
-    store = Store(results)
-    members = store.suite_members(suite.name)
-    records = {r.id: r for r in store.runs()}
-    runs = [records[m["run_id"]] for m in members if m["run_id"] in records]
+    suite = api.find_suite(suite_name)
+    store = api.open_store(results)
+    runs = suite_runs(store, api.suite_key(suite))
     done = [r for r in runs if r.status == "complete"]
     environment = done[0].environment if done else {}
-    tables = render_suite(store, suite, suite.name, "markdown")
+    tables = api.suite_report(suite, results=results, fmt="markdown")
     figures_dir = HERE / "figures"
     figure_lines = []
     if done:

@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from benchbench import hookimpl
 from benchbench.config import RunConfig
 from benchbench.data.augment import compose
 from benchbench.data.batches import BatchSource, plan
@@ -73,7 +74,7 @@ def test_every_training_image_of_an_epoch_comes_from_the_training_split():
         return ImageData(list("abcd"), images, labels, images[:8], labels[:8])
 
     plugin = types.SimpleNamespace(
-        benchbench_register_datasets=lambda registry: registry.add("numbered", numbered)
+        benchbench_register_datasets=hookimpl(lambda registry: registry.add("numbered", numbered))
     )
     components = load_components(use_entry_points=False, extra_plugins=[("n", plugin)])
     config = RunConfig(

@@ -6,7 +6,9 @@ import subprocess
 import pandas as pd
 import pytest
 
-from benchbench.analysis.tables import Spec, aggregate, render, where
+from benchbench.analysis.tables import Spec, aggregate
+from benchbench.api import render
+from benchbench.results.query import matching as where
 from benchbench.errors import BenchError
 from benchbench.results.store import RunRecord
 

@@ -108,13 +108,13 @@ def test_a_forced_rerun_that_fails_keeps_the_earlier_result(bench, isolated, mon
     before = store.get(first["run_id"])
     history = store.history(first["run_id"])
 
-    import benchbench.execution.runner
+    import benchbench.training.metrics
 
     def crash(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
     with monkeypatch.context() as patch:
-        patch.setattr(benchbench.execution.runner, "summarize", crash)
+        patch.setattr(benchbench.training.metrics, "summarize", crash)
         failed = bench("run", *FAST, "--force")
     assert failed.code == 1 and "disk on fire" in failed.err
     after = store.get(first["run_id"])

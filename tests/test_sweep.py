@@ -7,8 +7,10 @@ import types
 
 import pytest
 
+from benchbench import hookimpl
 from benchbench.execution import suite as suites
-from benchbench.execution.sweep import make_executor, run_suite
+from benchbench.execution.executors import make_executor
+from benchbench.execution.sweep import run_suite
 from benchbench.plugins.manager import load_components
 from benchbench.results.store import Store
 
@@ -48,7 +50,7 @@ def test_failures_are_isolated_and_listed(isolated):
         raise RuntimeError("CUDA out of memory (simulated)")
 
     plugin = types.SimpleNamespace(
-        benchbench_register_architectures=lambda registry: registry.add("broken", broken)
+        benchbench_register_architectures=hookimpl(lambda registry: registry.add("broken", broken))
     )
     components = load_components(use_entry_points=False, extra_plugins=[("b", plugin)])
     suite = suites.parse(

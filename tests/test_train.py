@@ -3,6 +3,7 @@ import math
 import pytest
 import torch
 
+from benchbench import hookimpl
 from benchbench.config import RunConfig
 from benchbench.errors import BenchError
 from benchbench.plugins.manager import load_components
@@ -123,7 +124,7 @@ def test_dropout_needs_an_architecture_with_dropout():
         return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(num_classes))
 
     plugin = types.SimpleNamespace(
-        benchbench_register_architectures=lambda registry: registry.add("plain", plain)
+        benchbench_register_architectures=hookimpl(lambda registry: registry.add("plain", plain))
     )
     loaded = load_components(use_entry_points=False, extra_plugins=[("p", plugin)])
     with pytest.raises(BenchError, match="--dropout: architecture 'plain' has no dropout"):

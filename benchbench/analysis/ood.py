@@ -164,7 +164,7 @@ def probe_run(
 def _outside_images(components, name: str, data_dir, options: dict, loaded) -> torch.Tensor:
     import torch.nn.functional as F
 
-    from benchbench.data import ImageData
+    from benchbench.data.images import load_dataset
 
     channels, height, width = loaded.splits.input_shape
     if name == "fake":  # noise-like images of the right shape unless told otherwise
@@ -178,10 +178,7 @@ def _outside_images(components, name: str, data_dir, options: dict, loaded) -> t
             "seed": 12345,
             **options,
         }
-    data = components.datasets.get(name).create(options, data_dir=data_dir)
-    if not isinstance(data, ImageData):
-        raise BenchError(f"dataset {name!r} did not return benchbench.data.images.ImageData.")
-    images = data.as_tensors(name).test_images
+    images = load_dataset(components.datasets, name, options, data_dir).test_images
     if not len(images):
         raise BenchError(f"The OOD dataset {name!r} has no test images.")
     if images.shape[1] != channels:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import torch
 
 from benchbench.config import RunConfig
-from benchbench.errors import BenchError
 from benchbench.results.store import RunRecord, Store
 
 
@@ -30,17 +29,12 @@ def reload(store: Store, record: RunRecord, components, device: str = "cpu") -> 
     from benchbench.training import device as devices
     from benchbench.training.loop import Batcher, build_model, prepare
 
-    weights = store.run_dir(record.id) / "model.pt"
-    if record.status not in ("complete", "diverged") or not weights.exists():
-        raise BenchError(
-            f"Run {record.id} ({record.label}) has no stored model: it is "
-            f"{record.status}. Re-run it with `bench run` or `bench sweep`."
-        )
+    weights = store.weights(record)
     config = record.run_config
     target = devices.resolve(device)
     splits = prepare(config, components)
-    model = build_model(config, components, splits)
-    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    model = build_model(config, components, len(splits.classes), splits.input_shape)
+    model.load_state_dict(weights)
     model.to(target).eval()
     mean, std = statistics(config.normalize, splits.train[0])
     return Reloaded(config, model, splits, Batcher(mean, std, target), target)

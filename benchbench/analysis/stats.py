@@ -7,18 +7,6 @@ import math
 import numpy as np
 
 BOOTSTRAP_SAMPLES = 10_000
-# Metrics where a lower value is better; every other metric is better higher.
-LOWER_IS_BETTER = {
-    "train_seconds_per_epoch",
-    "val_seconds_per_epoch",
-    "train_seconds_total",
-    "warmup_seconds",
-    "final_train_loss",
-    "final_val_loss",
-    "test_loss",
-    "num_parameters",
-    "epochs_run",
-}
 
 
 def bootstrap_ci(values, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
@@ -38,7 +26,7 @@ def overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
 
 
 def rank_best(
-    means: list[float], intervals: list[tuple[float, float]], metric: str
+    means: list[float], intervals: list[tuple[float, float]], higher_is_better: bool = True
 ) -> tuple[int | None, list[int], str]:
     """``(bold row, tied rows, note)`` for the best of ``means``.
 
@@ -48,7 +36,7 @@ def rank_best(
     finite = [i for i, m in enumerate(means) if m is not None and not math.isnan(m)]
     if len(finite) < 2:
         return None, [], ""
-    sign = -1 if metric in LOWER_IS_BETTER else 1
+    sign = 1 if higher_is_better else -1
     order = sorted(finite, key=lambda i: -sign * means[i])
     best, runner_up = order[0], order[1]
     a, b = intervals[best], intervals[runner_up]

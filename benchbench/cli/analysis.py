@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from benchbench.cli.context import ResultsOption, components, err
+from benchbench.cli.context import FormatOption, ResultsOption, components, err
 from benchbench.errors import BenchError
 
 
@@ -25,23 +25,17 @@ def ensemble(
     k: Annotated[
         str, typer.Option(help="Best k% of the runs, comma-separated.")
     ] = "10,20,30,40,50,100",
-    format: Annotated[
-        str, typer.Option("--format", help="markdown, latex, csv, json, html.")
-    ] = "markdown",
+    format: FormatOption = "markdown",
     results: ResultsOption = None,
 ) -> None:
     """Soft and hard voting over the best k% of stored runs, ranked by validation accuracy."""
-    from benchbench.analysis.tables import emit, ensemble_part
-    from benchbench.analysis.tables import where as filter_runs
-    from benchbench.results.store import Store
+    from benchbench import api
+    from benchbench.results.query import suite_runs
 
-    store = Store(results)
-    records = filter_runs(store.runs(), where or [])
+    records = api.stored_runs(results, where or [])
     if suite is not None:
-        from benchbench.execution import suite as suites
-        from benchbench.execution.sweep import suite_key
-
-        members = {m["run_id"] for m in store.suite_members(suite_key(suites.find(suite), smoke))}
+        key = api.suite_key(api.find_suite(suite), smoke)
+        members = {r.id for r in suite_runs(api.open_store(results), key)}
         records = [r for r in records if r.id in members]
     try:
         percents = tuple(float(v) for v in k.split(","))
@@ -49,8 +43,7 @@ def ensemble(
         raise BenchError(f"--k {k!r}: give percentages like 10,20,50,100.") from None
     if any(not 0 < p <= 100 for p in percents):
         raise BenchError(f"--k {k!r}: percentages lie in (0, 100].")
-    part = ensemble_part(records, store, percents, "Ensembles of the best k% of the runs", format)
-    print(emit([part], format), end="")
+    print(api.ensemble(records, results=results, percents=percents, fmt=format), end="")
 
 
 def ood(
@@ -71,16 +64,15 @@ def ood(
         Path | None, typer.Option(help="Write a histogram per layer here.", show_default=False)
     ] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda, auto.")] = "cpu",
-    format: Annotated[
-        str, typer.Option("--format", help="markdown, latex, csv, json.")
-    ] = "markdown",
+    format: FormatOption = "markdown",
     results: ResultsOption = None,
 ) -> None:
     """OOD detection by per-image mean activation, per layer (report 001, Table 2)."""
     from benchbench.analysis.ood import probe_run
-    from benchbench.analysis.tables import emit, ood_part
-    from benchbench.config import parse_sets
+    from benchbench.analysis.tables import ood_part
+    from benchbench.render.tables import emit
     from benchbench.results.store import Store
+    from benchbench.settings import parse_sets
 
     store = Store(results)
     record = store.find(run)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
 
 from benchbench.plugins.manager import Components, load_components
+from benchbench.render.tables import FORMATS
+from benchbench.settings import SETTINGS, Setting
 
 out = Console(highlight=False, soft_wrap=True)  # tables and JSON: stdout
 err = Console(stderr=True, highlight=False, soft_wrap=True)  # progress, warnings, errors: stderr
@@ -24,6 +27,10 @@ ResultsOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
+FormatOption = Annotated[
+    Literal[FORMATS],  # type: ignore[valid-type]
+    typer.Option("--format", help="Output format of the table(s)."),
+]
 
 
 @functools.cache
@@ -36,3 +43,68 @@ def print_json(data: Any) -> None:
     out.print_json(json.dumps(data, default=str), indent=2) if out.is_terminal else print(
         json.dumps(data, indent=2, default=str)
     )
+
+
+def _cli_type(setting: Setting) -> Any:
+    """The type typer parses an option into: choices become ``Literal`` (real choices)."""
+    if setting.choices:
+        base = Literal[setting.choices]  # type: ignore[valid-type]
+    else:
+        base = {"strs": list[str], "ints": str, "path": Path}.get(setting.kind, setting.kind)
+    return base | None if setting.optional or setting.kind in ("strs", "ints") else base
+
+
+def setting_option(name: str, panel: bool = True) -> Any:
+    """A typer option for run setting ``name``, declared by the settings table alone."""
+    s = SETTINGS[name]
+    default = s.default_text or (False if s.default in (None, ()) else True)
+    option = typer.Option(
+        *s.flags,
+        help=s.help,
+        metavar=s.metavar,
+        show_default=default if isinstance(default, str) else default,
+        rich_help_panel=s.layer if panel else None,
+    )
+    return Annotated[_cli_type(s), option]
+
+
+def setting_parameter(name: str) -> inspect.Parameter:
+    """``name`` as a keyword parameter of a command function (see :func:`with_settings`)."""
+    s = SETTINGS[name]
+    default = None if s.kind in ("strs", "ints") else s.default
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=setting_option(name)
+    )
+
+
+def with_settings(names):
+    """Give a command ``def cmd(*, ..., **settings)`` one option per setting in ``names``.
+
+    typer reads a function's signature: this writes the settings' options into it, so
+    the command declares none of them itself.
+    """
+
+    def decorate(command):
+        signature = inspect.signature(command, eval_str=True)
+        own = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+        params = [setting_parameter(n) for n in names] + own
+        command.__signature__ = signature.replace(parameters=params)
+        command.__annotations__ = {p.name: p.annotation for p in params}
+        return command
+
+    return decorate
+
+
+def setting_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Command-line values of settings → RunConfig values (paths resolved, lists parsed)."""
+    out = {}
+    for name, value in values.items():
+        s = SETTINGS[name]
+        if s.kind == "strs":
+            value = tuple(value or ())
+        elif s.kind == "ints":
+            value = s.from_text(value) if value else ()
+        elif s.kind == "path" and value is not None:
+            value = str(Path(value).expanduser().resolve())
+        out[name] = value
+    return out

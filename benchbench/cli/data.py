@@ -45,7 +45,7 @@ def inspect(
     002's outlier exclusion would drop per class; train with the same filter through
     `--set dataset.keep_size=300x300` or `--set dataset.min_size=64`.
     """
-    from benchbench.config import parse_sets, parse_size
+    from benchbench.settings import parse_sets, parse_size
 
     if dataset != "imagefolder":
         if keep_size or min_size:
@@ -116,13 +116,9 @@ def _print_folder(part: str, r: dict, filtered: bool) -> None:
 
 
 def _inspect_loaded(dataset: str, data_dir, options: dict, as_json: bool) -> None:
-    from benchbench.data import ImageData
+    from benchbench.data.images import load_dataset
 
-    entry = components().datasets.get(dataset)
-    data = entry.create(options, data_dir=data_dir)
-    if not isinstance(data, ImageData):
-        raise BenchError(f"dataset {dataset!r} did not return benchbench.data.images.ImageData.")
-    data = data.as_tensors(dataset)
+    data = load_dataset(components().datasets, dataset, options, data_dir)
     report = {"classes": data.classes, "input_shape": list(data.input_shape)}
     for split, labels in (("train", data.train_labels), ("test", data.test_labels)):
         counts = labels.bincount(minlength=data.num_classes).tolist()

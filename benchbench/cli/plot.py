@@ -128,9 +128,7 @@ def samples(
     from benchbench.training.loop import prepare
 
     store, (record,) = _records([run], results)
-    folder = store.run_dir(record.id)
-    logits = np.load(folder / "test_logits.npy")
-    labels = np.load(folder / "test_labels.npy")
+    logits, labels = store.predictions(record.id)
     predicted = logits.argmax(1)
     candidates = np.flatnonzero((predicted != labels) if wrong else (predicted == labels))
     chosen = np.sort(np.random.default_rng(0).permutation(candidates)[:count])
@@ -221,21 +219,18 @@ def box(
     results: ResultsOption = None,
 ) -> None:
     """Box plots of a metric over repeats, one box per value of a setting."""
-    from benchbench.analysis.tables import METRICS, setting
-    from benchbench.analysis.tables import where as filter_runs
     from benchbench.render.figures import box as figure
+    from benchbench.results.query import matching, values_by
     from benchbench.results.store import Store
+    from benchbench.training.metrics import METRICS
 
     if metric not in METRICS:
         raise BenchError(f"--metric {metric!r}: choose from {', '.join(METRICS)}.")
     store = Store(results)
-    records = [r for r in filter_runs(store.runs(), where or []) if r.status == "complete"]
-    groups: dict[str, list[float]] = {}
-    for r in sorted(records, key=lambda r: str(setting(r, group_by))):
-        groups.setdefault(str(setting(r, group_by)), []).append(r.summary[metric])
+    groups = values_by(matching(store.runs(), where or []), metric, group_by)
     if not groups:
         raise BenchError("No complete runs match: nothing to plot.")
-    name = METRICS[metric][0]
+    name = METRICS[metric].title
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", group_by)
     _save(
         figure(

@@ -8,14 +8,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from benchbench.cli.context import JsonOption, ResultsOption, err, out, print_json
-from benchbench.errors import BenchError
+from benchbench.cli.context import FormatOption, JsonOption, ResultsOption, err, out, print_json
 
 
 def report(
-    format: Annotated[
-        str, typer.Option("--format", help="markdown, latex, csv, json or html.")
-    ] = "markdown",
+    format: FormatOption = "markdown",
     metrics: Annotated[
         str | None,
         typer.Option(
@@ -58,33 +55,20 @@ def report(
     results: ResultsOption = None,
 ) -> None:
     """Render stored runs as a table; repeats over seeds become mean ± std with n."""
-    from benchbench.analysis.tables import DEFAULT_METRICS, Spec, render, render_suite
-    from benchbench.analysis.tables import where as filter_runs
-    from benchbench.results.store import Store
+    from benchbench import api
 
-    store = Store(results)
-    records = store.runs()
-    if not records:
-        raise BenchError(
-            f"No runs stored in {store.root}. Run `bench run` first, or pass "
-            "--results DIR where your runs live."
-        )
+    records = api.stored_runs(results, [] if suite is not None else where or [])
     if suite is not None:
-        from benchbench.execution import suite as suites
-        from benchbench.execution.sweep import suite_key
-
-        parsed = suites.find(suite)
-        figures = (
-            _suite_figures(store, parsed, suite_key(parsed, smoke)) if format == "html" else []
-        )
-        text = render_suite(store, parsed, suite_key(parsed, smoke), format, ci=ci, figures=figures)
+        text = api.suite_report(suite, results=results, smoke=smoke, fmt=format, ci=ci)
     else:
-        records = filter_runs(records, where or [])
-        if not records:
-            raise BenchError(f"No stored run matches {' '.join(where or [])}.")
-        chosen = tuple(m.strip() for m in metrics.split(",")) if metrics else DEFAULT_METRICS
-        groups = tuple(g.strip() for g in group_by.split(",")) if group_by else ()
-        text = render(records, format, Spec(chosen, group_by=groups, ci=ci, baseline=baseline))
+        text = api.report(
+            records,
+            fmt=format,
+            metrics=tuple(m.strip() for m in metrics.split(",")) if metrics else None,
+            group_by=tuple(g.strip() for g in group_by.split(",")) if group_by else (),
+            ci=ci,
+            baseline=baseline,
+        )
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text)
@@ -98,58 +82,6 @@ def report(
             f"left out: {len(incomplete)} incomplete or failed run(s), "
             f"{len(diverged)} diverged run(s)"
         )
-
-
-def _suite_figures(store, suite, key: str) -> list[tuple[str, str]]:
-    """For the HTML page: per table, a box plot over repeats and the best run's curves
-    and confusion matrix."""
-
-    from benchbench.analysis.tables import METRICS, setting
-    from benchbench.render import figures as plots
-
-    members = store.suite_members(key)
-    records = {r.id: r for r in store.runs() if r.status == "complete"}
-    figures = []
-    for table in suite.tables:
-        if table.kind != "runs":
-            continue
-        runs = [
-            records[m["run_id"]]
-            for m in members
-            if table.group in ("all", m["group"]) and m["run_id"] in records
-        ]
-        runs = list({r.id: r for r in runs}.values())
-        metric = table.metrics[0]
-        if not runs or metric not in METRICS:
-            continue
-        groups: dict[str, list[float]] = {}
-        for r in runs:
-            groups.setdefault(str(setting(r, table.rows)), []).append(r.summary[metric])
-        name = METRICS[metric][0]
-        if any(len(v) > 1 for v in groups.values()):
-            figures.append(
-                (
-                    f"{table.title}: {name} over repeats",
-                    plots.to_base64(plots.box(groups, table.rows, name)),
-                )
-            )
-        best = max(runs, key=lambda r: r.summary[metric])
-        figures.append(
-            (
-                f"{table.title}: curves of {best.label} [{best.id}]",
-                plots.to_base64(plots.curves(store.history(best.id))),
-            )
-        )
-        stored = store.confusion(best.id)
-        if stored is not None:
-            matrix, classes = stored
-            figures.append(
-                (
-                    f"{table.title}: normalized confusion matrix of {best.label}",
-                    plots.to_base64(plots.confusion(matrix, classes)),
-                )
-            )
-    return figures
 
 
 def show(

@@ -38,7 +38,8 @@ def summary(
 ) -> None:
     """Layer table (layer, output shape, parameters, trainable) and totals of a model."""
     from benchbench.analysis.layers import layer_table, totals
-    from benchbench.config import RunConfig, parse_sets
+    from benchbench.config import RunConfig
+    from benchbench.settings import parse_sets
     from benchbench.training.loop import build_model, prepare
 
     options = parse_sets(set_ or [], ())
@@ -59,22 +60,16 @@ def summary(
         if len(shape) != 3 or min(shape) < 1:
             raise BenchError(f"--input-shape {input_shape!r}: write CxHxW, e.g. 3x32x32.")
         num_classes = classes or 10
-        import torch
-
-        from benchbench.training.loop import Splits
-
-        empty = (torch.zeros(0, *shape, dtype=torch.uint8), torch.zeros(0, dtype=torch.long))
-        splits = Splits([str(i) for i in range(num_classes)], empty, empty, empty)
     else:
         splits = prepare(config, loaded)
-        shape = splits.input_shape
-    model = build_model(config, loaded, splits)
+        shape, num_classes = splits.input_shape, len(splits.classes)
+    model = build_model(config, loaded, num_classes, shape)
     rows, sums = layer_table(model, shape), totals(model, shape)
     if as_json:
         print_json({"arch": arch, "input_shape": list(shape), "layers": rows, **sums})
         return
     table = Table(
-        title=f"{arch} on {'x'.join(map(str, shape))} images, {len(splits.classes)} classes",
+        title=f"{arch} on {'x'.join(map(str, shape))} images, {num_classes} classes",
         title_justify="left",
         show_edge=False,
     )

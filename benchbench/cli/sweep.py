@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.text import Text
 
-from benchbench.cli.context import JsonOption, ResultsOption, components, err, out, print_json
+from benchbench.cli.context import (
+    JsonOption,
+    ResultsOption,
+    components,
+    err,
+    out,
+    print_json,
+    setting_option,
+)
 from benchbench.cli.progress import SweepProgress
+from benchbench.execution.executors import EXECUTORS, live_epochs
+from benchbench.execution.sweep import suite_key
+from benchbench.settings import parse_seeds
 
 
 def sweep(
@@ -47,7 +58,14 @@ def sweep(
             show_default=False,
         ),
     ] = None,
-    executor: Annotated[str, typer.Option(help="local, process or ray.")] = "local",
+    executor: Annotated[
+        Literal[tuple(EXECUTORS)],  # type: ignore[valid-type]
+        typer.Option(
+            help="Where runs train: "
+            + "; ".join(f"{name}: {about}" for name, (_, about) in EXECUTORS.items())
+            + "."
+        ),
+    ] = "local",
     workers: Annotated[int, typer.Option(help="Parallel workers (process, ray).")] = 2,
     address: Annotated[
         str | None,
@@ -55,42 +73,31 @@ def sweep(
             help="Ray cluster address [default: a local Ray instance].", show_default=False
         ),
     ] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:INDEX.")] = "auto",
+    device: setting_option("device", panel=False) = "auto",
     force: Annotated[bool, typer.Option(help="Re-run runs that are already stored.")] = False,
     results: ResultsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run a whole table of runs; re-running runs only what is missing."""
-    from benchbench.execution import suite as suites
-    from benchbench.execution.sweep import make_executor, run_suite, suite_key
-    from benchbench.results.store import Store
+    from benchbench import api
 
-    parsed = suites.find(suite)
-    if seeds is not None:
-        from dataclasses import replace
-
-        from benchbench.cli.run import parse_seeds
-
-        chosen = parse_seeds(seeds)
-        tune = parsed.tune and replace(parsed.tune, repeats=len(chosen))
-        parsed = replace(parsed, seeds=chosen, tune=tune)
-    overrides = list(set_ or [])
-    if data_dir is not None:
-        overrides.append(f"data_dir={data_dir.expanduser().resolve()}")
-    store = Store(results)
-    loaded = components()
-    runner = make_executor(executor, loaded, store, force=force, workers=workers, address=address)
+    parsed = api.find_suite(suite, parse_seeds(seeds) if seeds is not None else None)
+    store = api.open_store(results)
     started = time.perf_counter()
-    with SweepProgress(err, parsed.name, executor == "local") as progress:
-        tally = run_suite(
+    with SweepProgress(err, parsed.name, live_epochs(executor)) as progress:
+        tally = api.sweep(
             parsed,
-            loaded,
-            store,
-            runner,
-            overrides=overrides,
+            results=store.root,
+            overrides=set_ or [],
+            data_dir=data_dir,
             smoke=smoke,
+            groups=group or [],
+            executor=executor,
+            workers=workers,
+            address=address,
             device=device,
-            only=group or [],
+            force=force,
+            components=components(),
             events=progress,
         )
     seconds = time.perf_counter() - started

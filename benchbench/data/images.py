@@ -103,3 +103,23 @@ def stratified_split(labels, fraction: float, seed: int, option: str = "--val-fr
             f"{option} or more data."
         ) from None
     return np.sort(keep), np.sort(held)
+
+
+def load_dataset(datasets, name: str, options: dict, data_dir=None) -> ImageData:
+    """Dataset ``name`` from its plugin (``datasets``: the dataset registry), as checked
+    tensors: the one way every command loads data."""
+    from pathlib import Path
+
+    if data_dir is not None:
+        data_dir = Path(data_dir).expanduser()
+        if not data_dir.exists():
+            raise BenchError(
+                f"--data-dir {data_dir} does not exist. Point it at the dataset folder."
+            )
+    data = datasets.get(name).create(options, data_dir=data_dir)
+    if not isinstance(data, ImageData):
+        raise BenchError(
+            f"dataset {name!r} returned {type(data).__name__}, not benchbench.data.ImageData. "
+            "Fix the dataset factory."
+        )
+    return data.as_tensors(name)

@@ -39,23 +39,24 @@ base. Without variants, grids or tuning, the base is the one row.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import re
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from benchbench.config import RunConfig, parse_value, plugin_options
+from benchbench.analysis.tables import TABLE_KINDS
+from benchbench.config import RunConfig
 from benchbench.errors import BenchError, did_you_mean
+from benchbench.settings import LABEL_KEYS, parse_value, plugin_options
+from benchbench.settings import SETTINGS as RUN_SETTINGS
+from benchbench.training.metrics import TUNABLE
 
-SETTINGS = {f.name for f in fields(RunConfig)} - {
-    "arch_options",
-    "aug_options",
-    "dataset_options",
-    "name",
-}
+# Suite keys are the run settings; a row's label comes from its variant or grid point.
+SETTINGS = set(RUN_SETTINGS) - set(LABEL_KEYS)
 TOP_KEYS = {
     "name",
     "description",
@@ -67,23 +68,8 @@ TOP_KEYS = {
     "tune",
     "tables",
 }
-TABLE_KEYS = {
-    "title",
-    "group",
-    "rows",
-    "metrics",
-    "kind",
-    "baseline",
-    "reference",
-    "percents",
-    "run",
-    "ood_dataset",
-    "ood_options",
-    "layers",
-}
-TABLE_KINDS = ("runs", "tuning", "ensemble", "ood")
+TABLE_KEYS = {"title", "group", "kind"}  # every kind; each kind adds its own
 TUNE_KEYS = {"order", "repeats", "metric"}
-TUNE_METRICS = ("best_val_acc", "test_acc", "max_train_acc")
 SMOKE_DATA = {
     "dataset": "fake",
     "data_dir": None,
@@ -93,18 +79,16 @@ SMOKE_DATA = {
 
 @dataclass
 class Table:
+    """One ``[[tables]]`` entry: what ``bench report --suite`` renders.
+
+    ``options`` holds the keys its kind reads (see
+    :data:`benchbench.analysis.tables.TABLE_KINDS`), defaults filled in.
+    """
+
     title: str
     group: str
-    rows: str = "label"
-    metrics: tuple[str, ...] = ("test_acc", "train_seconds_per_epoch", "val_seconds_per_epoch")
     kind: str = "runs"
-    baseline: str | None = None  # runs: the row the others are compared with
-    reference: dict[str, float] = field(default_factory=dict)  # runs: the report's numbers
-    percents: tuple[float, ...] = (10, 20, 30, 40, 50, 100)  # ensemble: best k%
-    run: str | None = None  # ood: the row (label) whose model is probed
-    ood_dataset: str = "fake"  # ood: the out-of-distribution data
-    ood_options: dict = field(default_factory=dict)
-    layers: tuple[str, ...] = ()  # ood: layers to probe (default: every activation)
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -379,16 +363,29 @@ def parse(text: str, source: str, default_name: str) -> Suite:
         if missing:
             fail(missing[0], "is in order but has no list of values.", "tune")
         metric = raw.get("metric", "best_val_acc")
-        if metric not in TUNE_METRICS:
-            fail("metric", f"choose one of {', '.join(TUNE_METRICS)}.", "tune")
+        if metric not in TUNABLE:
+            fail("metric", f"choose one of {', '.join(TUNABLE)}.", "tune")
         tune = Tune(order, values, int(raw.get("repeats", 1)), metric)
 
     groups = {"variants", "base", "tune", *[g["name"] for g in grids]}
     tables = []
     for i, table in enumerate(data.get("tables", [])):
+        kind_name = table.get("kind", "runs")
+        if kind_name not in TABLE_KINDS:
+            fail("kind", f"choose one of {', '.join(TABLE_KINDS)}.", "tables")
+        kind = TABLE_KINDS[kind_name]
+        allowed = TABLE_KEYS | set(kind.options)
         for key in table:
-            if key not in TABLE_KEYS:
-                fail(key, f"unknown table key.{did_you_mean(key, TABLE_KEYS)}", "tables")
+            if key not in allowed:
+                fail(
+                    key,
+                    f"unknown key for a {kind_name} table.{did_you_mean(key, allowed)} "
+                    f"Allowed: {', '.join(sorted(allowed))}.",
+                    "tables",
+                )
+        for key in kind.required:
+            if not isinstance(table.get(key), str):
+                fail(key, f"a {kind_name} table needs {key!r}: {kind.about}.", "tables")
         group = table.get("group", "variants" if variants else "base")
         if group not in groups and group != "all":
             fail(
@@ -396,27 +393,9 @@ def parse(text: str, source: str, default_name: str) -> Suite:
                 f"{group!r} is not a group of this suite ({', '.join(sorted(groups))}, all).",
                 "tables",
             )
-        kind = table.get("kind", "runs")
-        if kind not in TABLE_KINDS:
-            fail("kind", f"choose one of {', '.join(TABLE_KINDS)}.", "tables")
-        if kind == "ood" and not isinstance(table.get("run"), str):
-            fail("run", "an ood table names the run (its label) whose model is probed.", "tables")
-        tables.append(
-            Table(
-                table.get("title", f"Table {i + 1}"),
-                group,
-                table.get("rows", "label"),
-                tuple(table.get("metrics", Table.metrics)),
-                kind,
-                baseline=table.get("baseline"),
-                reference={str(k): float(v) for k, v in table.get("reference", {}).items()},
-                percents=tuple(table.get("percents", Table.percents)),
-                run=table.get("run"),
-                ood_dataset=table.get("ood_dataset", "fake"),
-                ood_options=dict(table.get("ood_options", {})),
-                layers=tuple(table.get("layers", ())),
-            )
-        )
+        options = copy.deepcopy(kind.options)
+        options.update({k: v for k, v in table.items() if k in kind.options})
+        tables.append(Table(table.get("title", f"Table {i + 1}"), group, kind_name, options))
     suite = Suite(
         data.get("name", default_name),
         data.get("description", ""),

@@ -21,6 +21,7 @@ from benchbench import __version__
 from benchbench.plugins import hookspecs
 from benchbench.plugins.registry import Registry
 
+PROJECT = "benchbench"  # pluggy project name: hooks are benchbench_*
 ENTRY_POINT_GROUP = "benchbench"
 BUILTIN_PLUGINS = (
     "benchbench.plugins.builtin.architectures",
@@ -49,6 +50,14 @@ class Components:
     augmentations: Registry
     datasets: Registry
     plugins: list[PluginInfo]
+
+    def check(self, config) -> None:
+        """Raise a BenchError (with suggestions) if ``config`` names a component that no
+        loaded plugin provides: its architecture, dataset or one of its augmentations."""
+        self.architectures.get(config.arch)
+        self.datasets.get(config.dataset)
+        for aug in config.augs:
+            self.augmentations.get(aug)
 
     def registry(self, kind: str) -> Registry:
         return {
@@ -80,49 +89,67 @@ def _candidates(use_entry_points: bool):
         yield ep.name, dist, version, ep.load
 
 
+def _hook_errors(pm: pluggy.PluginManager, plugin) -> tuple[list[str], list[str]]:
+    """``(hooks it implements, problems)`` of a registered plugin, as pluggy sees it."""
+    callers = pm.get_hookcallers(plugin) or []
+    hooks = sorted(c.name for c in callers)
+    errors = []
+    unknown = [c.name for c in callers if not c.has_spec()]  # what check_pending() flags
+    if unknown:
+        errors.append(
+            f"unknown hook(s) {', '.join(unknown)}: check the spelling against "
+            "benchbench.plugins.hookspecs"
+        )
+    unmarked = sorted(
+        name
+        for name in dir(plugin)
+        if name.startswith(f"{PROJECT}_") and name not in hooks and callable(getattr(plugin, name))
+    )
+    if unmarked:
+        errors.append(
+            f"{', '.join(unmarked)} not marked @benchbench.hookimpl, so not registered: "
+            "add the decorator"
+        )
+    return hooks, errors
+
+
 def load_components(use_entry_points: bool = True, extra_plugins=()) -> Components:
     """Build a fresh plugin manager and registries.
 
     ``extra_plugins`` are ``(name, module_or_object)`` pairs registered after the others,
     which is how tests exercise a plugin without installing it.
     """
-    pm = pluggy.PluginManager("benchbench")
+    pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(hookspecs)
     registries = {kind: Registry(kind) for kind in KINDS}
-    infos: list[PluginInfo] = []
+    infos: dict[str, PluginInfo] = {}
 
     candidates = list(_candidates(use_entry_points))
     candidates += [(name, "<local>", "", lambda o=obj: o) for name, obj in extra_plugins]
     for name, dist, version, loader in candidates:
-        info = PluginInfo(name, dist, version)
-        infos.append(info)
+        info = infos[name] = PluginInfo(name, dist, version)
         try:
             plugin = loader()
-            pm.register(plugin, name=name)
+            pm.register(plugin, name=name)  # pluggy validates each hookimpl's arguments
         except Exception as exc:  # a broken plugin must not take the others down
             info.errors.append(f"failed to load: {_short_error(exc)}")
             continue
-        info.hooks = sorted(
-            impl_name for impl_name in dir(plugin) if impl_name.startswith("benchbench_")
-        )
-        unknown = [h for h in info.hooks if not hasattr(hookspecs, h)]
-        if unknown:
-            info.errors.append(
-                f"unknown hook(s) {', '.join(unknown)}: check the spelling "
-                "against benchbench.plugins.hookspecs"
-            )
-        for kind in KINDS:
-            hook = getattr(plugin, f"benchbench_register_{kind}s", None)
-            if hook is None:
-                continue
-            registry = registries[kind]
-            snapshot = dict(registry._entries)
-            registry._current_plugin = name
+        info.hooks, info.errors = _hook_errors(pm, plugin)
+
+    # The implementations pluggy registered and validated for each hook are called one
+    # plugin at a time, in registration order, so that what a plugin adds is attributed
+    # to it and rolled back alone if its hook raises.
+    for kind in KINDS:
+        hook_name = f"benchbench_register_{kind}s"
+        for impl in getattr(pm.hook, hook_name).get_hookimpls():
             try:
-                hook(registry=registry)
+                with registries[kind].adding_for(impl.plugin_name):
+                    impl.function(registry=registries[kind])
             except Exception as exc:
-                registry._entries = snapshot  # all of this plugin's additions or none
-                info.errors.append(f"benchbench_register_{kind}s: {_short_error(exc)}")
+                infos[impl.plugin_name].errors.append(f"{hook_name}: {_short_error(exc)}")
     return Components(
-        registries["architecture"], registries["augmentation"], registries["dataset"], infos
+        registries["architecture"],
+        registries["augmentation"],
+        registries["dataset"],
+        list(infos.values()),
     )

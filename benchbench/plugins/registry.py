@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import functools
 import inspect
@@ -69,6 +70,23 @@ class Registry:
         self.kind = kind
         self._entries: dict[str, Entry] = {}
         self._current_plugin = "<unknown>"
+
+    @contextlib.contextmanager
+    def adding_for(self, plugin: str) -> Iterator[Registry]:
+        """Attribute what is added inside the block to ``plugin``: all of it, or none.
+
+        If the block raises, every entry it added is removed again and the error
+        propagates; entries of other plugins are never touched.
+        """
+        before, previous = dict(self._entries), self._current_plugin
+        self._current_plugin = plugin
+        try:
+            yield self
+        except BaseException:
+            self._entries = before
+            raise
+        finally:
+            self._current_plugin = previous
 
     def add(self, name: str, factory: Callable, *, description: str = "") -> None:
         """Register ``factory`` under ``name`` with a one-line ``description``.

@@ -3,7 +3,9 @@
 Layout under the results directory::
 
     bench.db              runs (config, environment, status, summary) and per-epoch history
-    runs/<run id>/        model.pt, test_logits.npy, test_labels.npy, confusion.csv, classes.json
+    runs/<run id>/        the artifacts below, written and read only by this module
+
+The schema has a version and ordered migrations (:mod:`benchbench.results.schema`).
 
 Every write is one transaction. A run is inserted as ``running`` before training starts
 and turned ``complete`` (or ``diverged``/``failed``) only after its artifacts are in
@@ -26,36 +28,27 @@ from typing import Any
 
 from benchbench.config import RunConfig
 from benchbench.errors import BenchError
+from benchbench.results import schema
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY,
-    group_id TEXT NOT NULL,
-    label TEXT NOT NULL,
-    status TEXT NOT NULL,
-    config TEXT NOT NULL,
-    environment TEXT NOT NULL,
-    summary TEXT,
-    error TEXT,
-    started REAL NOT NULL,
-    finished REAL
-);
-CREATE TABLE IF NOT EXISTS suite_runs (
-    suite TEXT NOT NULL,
-    grp TEXT NOT NULL,
-    run_id TEXT NOT NULL,
-    setting TEXT NOT NULL,
-    value TEXT,
-    position INTEGER NOT NULL,
-    PRIMARY KEY (suite, grp, run_id, setting)
-);
-CREATE TABLE IF NOT EXISTS epochs (
-    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    epoch INTEGER NOT NULL,
-    record TEXT NOT NULL,
-    PRIMARY KEY (run_id, epoch)
-);
-"""
+# A run's artifact files: the store alone writes and reads them.
+WEIGHTS = "model.pt"
+TEST_LOGITS = "test_logits.npy"
+TEST_LABELS = "test_labels.npy"
+CONFUSION = "confusion.csv"
+CLASSES = "classes.json"
+RUN_COLUMNS = (
+    "id",
+    "group_id",
+    "label",
+    "status",
+    "config",
+    "environment",
+    "summary",
+    "error",
+    "started",
+    "finished",
+)
+
 DONE = ("complete", "diverged")
 
 
@@ -114,7 +107,7 @@ class Store:
             conn = sqlite3.connect(self.db_path, timeout=60, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
-            conn.executescript(SCHEMA)
+            schema.migrate(conn, self.db_path)
         except sqlite3.DatabaseError as exc:
             raise BenchError(
                 f"{self.db_path} is not a readable benchbench database ({exc}). "
@@ -181,18 +174,26 @@ class Store:
 
     def snapshot(self, run_id: str) -> tuple[tuple, list[tuple]] | None:
         """The stored rows of a run, to put back with :meth:`restore` if a re-run fails."""
+        columns = ", ".join(RUN_COLUMNS)
         with closing(self._connect()) as conn:
-            row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-            epochs = conn.execute("SELECT * FROM epochs WHERE run_id = ?", (run_id,)).fetchall()
+            row = conn.execute(f"SELECT {columns} FROM runs WHERE id = ?", (run_id,)).fetchone()
+            epochs = conn.execute(
+                "SELECT run_id, epoch, record FROM epochs WHERE run_id = ?", (run_id,)
+            ).fetchall()
         return (tuple(row), [tuple(e) for e in epochs]) if row else None
 
     def restore(self, snapshot: tuple[tuple, list[tuple]]) -> None:
         """Put a :meth:`snapshot` back, replacing whatever the failed re-run wrote."""
         row, epochs = snapshot
+        columns = ", ".join(RUN_COLUMNS)
         self._write(
             ("DELETE FROM epochs WHERE run_id = ?", (row[0],)),
-            (f"INSERT OR REPLACE INTO runs VALUES ({', '.join('?' * len(row))})", row),
-            *[("INSERT INTO epochs VALUES (?, ?, ?)", e) for e in epochs],
+            (
+                f"INSERT OR REPLACE INTO runs ({columns}) VALUES "
+                f"({', '.join('?' * len(RUN_COLUMNS))})",
+                row,
+            ),
+            *[("INSERT INTO epochs (run_id, epoch, record) VALUES (?, ?, ?)", e) for e in epochs],
         )
 
     def add_epoch(self, run_id: str, record: dict) -> None:
@@ -203,14 +204,35 @@ class Store:
             )
         )
 
-    def finish(self, run_id: str, status: str, summary: dict, artifacts: dict[str, Any]) -> None:
-        """Write ``artifacts`` (name → writer(path)) atomically, then mark the run done."""
+    def finish(
+        self,
+        run_id: str,
+        status: str,
+        summary: dict,
+        *,
+        weights: dict | None,
+        test_logits,
+        test_labels,
+        confusion,
+        classes: list[str],
+    ) -> None:
+        """Write a finished run's artifacts atomically, then mark the run ``status``.
+
+        ``weights`` is a state dict, ``test_logits``/``test_labels`` numpy arrays,
+        ``confusion`` the test confusion matrix (rows: true class).
+        """
+        import numpy as np
+        import torch
+
         final = self.run_dir(run_id)
         staging = final.with_name(f".{run_id}.{os.getpid()}.tmp")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
-        for name, write in artifacts.items():
-            write(staging / name)
+        torch.save(weights, staging / WEIGHTS)
+        np.save(staging / TEST_LOGITS, test_logits)
+        np.save(staging / TEST_LABELS, test_labels)
+        np.savetxt(staging / CONFUSION, confusion, fmt="%d", delimiter=",")
+        (staging / CLASSES).write_text(json.dumps(classes))
         shutil.rmtree(final, ignore_errors=True)
         os.replace(staging, final)
         self._write(
@@ -283,10 +305,36 @@ class Store:
         import numpy as np
 
         folder = self.run_dir(run_id)
-        if not (folder / "confusion.csv").exists():
+        if not (folder / CONFUSION).exists():
             return None
-        matrix = np.loadtxt(folder / "confusion.csv", delimiter=",", dtype=np.int64, ndmin=2)
-        return matrix, json.loads((folder / "classes.json").read_text())
+        matrix = np.loadtxt(folder / CONFUSION, delimiter=",", dtype=np.int64, ndmin=2)
+        return matrix, json.loads((folder / CLASSES).read_text())
+
+    def has_predictions(self, run_id: str) -> bool:
+        """Whether the run's test logits and labels are stored."""
+        folder = self.run_dir(run_id)
+        return (folder / TEST_LOGITS).exists() and (folder / TEST_LABELS).exists()
+
+    def predictions(self, run_id: str):
+        """``(test logits, test labels)`` as numpy arrays; a BenchError if not stored."""
+        import numpy as np
+
+        if not self.has_predictions(run_id):
+            raise BenchError(f"Run {run_id} has no stored test predictions: re-run it.")
+        folder = self.run_dir(run_id)
+        return np.load(folder / TEST_LOGITS), np.load(folder / TEST_LABELS)
+
+    def weights(self, record: RunRecord) -> dict:
+        """The run's final (or restored best) weights as a state dict, loaded on the CPU."""
+        import torch
+
+        path = self.run_dir(record.id) / WEIGHTS
+        if record.status not in DONE or not path.exists():
+            raise BenchError(
+                f"Run {record.id} ({record.label}) has no stored model: it is "
+                f"{record.status}. Re-run it with `bench run` or `bench sweep`."
+            )
+        return torch.load(path, map_location="cpu", weights_only=True)
 
     def find(self, key: str) -> RunRecord:
         """A run by id, unique id prefix, or unique label."""

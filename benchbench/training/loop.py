@@ -12,7 +12,6 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -20,7 +19,7 @@ import torch.nn.functional as F
 from benchbench.config import RunConfig
 from benchbench.data.augment import compose
 from benchbench.data.batches import BatchSource
-from benchbench.data.images import ImageData, stratified_split
+from benchbench.data.images import load_dataset, stratified_split
 from benchbench.data.normalize import statistics
 from benchbench.errors import BenchError
 from benchbench.plugins.manager import Components
@@ -66,17 +65,9 @@ class Outcome:
 
 def prepare(config: RunConfig, components: Components) -> Splits:
     """Load the dataset through its plugin and carve a stratified validation split."""
-    entry = components.datasets.get(config.dataset)
-    data_dir = Path(config.data_dir).expanduser() if config.data_dir else None
-    if data_dir is not None and not data_dir.exists():
-        raise BenchError(f"--data-dir {data_dir} does not exist. Point it at the dataset folder.")
-    data = entry.create(config.dataset_options, data_dir=data_dir)
-    if not isinstance(data, ImageData):
-        raise BenchError(
-            f"dataset {config.dataset!r} returned {type(data).__name__}, "
-            "not benchbench.data.images.ImageData. Fix the dataset factory."
-        )
-    data = data.as_tensors(config.dataset)
+    data = load_dataset(
+        components.datasets, config.dataset, config.dataset_options, config.data_dir
+    )
     labels = data.train_labels.numpy()
     keep, held = stratified_split(labels, config.val_fraction, config.split_seed)
     if config.subset is not None and config.subset < len(keep):
@@ -96,7 +87,11 @@ def prepare(config: RunConfig, components: Components) -> Splits:
     return Splits(data.classes, (x[keep], y[keep]), (x[held], y[held]), (test_x, test_y))
 
 
-def build_model(config: RunConfig, components: Components, splits: Splits) -> torch.nn.Module:
+def build_model(
+    config: RunConfig, components: Components, num_classes: int, input_shape: tuple[int, int, int]
+) -> torch.nn.Module:
+    """The architecture's model for ``num_classes`` classes of ``input_shape`` images,
+    initialized from ``config.seed``."""
     options = dict(config.arch_options)
     entry = components.architectures.get(config.arch)
     if config.dropout is not None:
@@ -105,7 +100,7 @@ def build_model(config: RunConfig, components: Components, splits: Splits) -> to
             raise BenchError(f"--dropout: architecture {config.arch!r} has no dropout option.")
         options["dropout"] = config.dropout
     torch.manual_seed(config.seed)
-    model = entry.create(options, num_classes=len(splits.classes), input_shape=splits.input_shape)
+    model = entry.create(options, num_classes=num_classes, input_shape=input_shape)
     if not isinstance(model, torch.nn.Module):
         raise BenchError(
             f"architecture {config.arch!r} returned {type(model).__name__}, "
@@ -253,7 +248,7 @@ def train(
     train_x, train_y = splits.train
     mean, std = statistics(config.normalize, cpu_splits.train[0])
     batcher = Batcher(mean, std, device)
-    model = build_model(config, components, splits).to(device)
+    model = build_model(config, components, len(splits.classes), splits.input_shape).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
         torch.backends.cudnn.benchmark = True

@@ -1,8 +1,115 @@
-"""Evaluation: logits on a split, confusion matrix, per-class commission and omission errors."""
+"""The metric table: every number a run's summary holds, how it is computed from the run,
+its column title and digits in reports, and whether a suite may tune on it.
+
+Light to import (numpy and torch are imported inside functions). Adding a metric means
+adding one row to :data:`METRICS`; ``bench report --metrics``,
+suite tables and ``[tune] metric`` pick it up from here. Also here: the test confusion
+matrix and report 000's per-class commission and omission errors.
+"""
 
 from __future__ import annotations
 
-import numpy as np
+import math
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """What metrics are computed from: the outcome, its epoch history, its test matrix."""
+
+    outcome: Any  # benchbench.training.loop.Outcome
+    history: list[dict]
+    matrix: np.ndarray
+
+    def mean(self, key: str) -> float:
+        return statistics.fmean(h[key] for h in self.history) if self.history else math.nan
+
+    def best(self, key: str) -> float:
+        return max((h[key] for h in self.history), default=math.nan)
+
+    def last(self, key: str) -> float:
+        return self.history[-1][key] if self.history else math.nan
+
+
+def _test_loss(e: Evaluated) -> float:
+    import torch.nn.functional as F
+
+    logits, labels = e.outcome.test_logits, e.outcome.test_labels
+    finite = logits.numel() and bool(logits.isfinite().all())
+    return float(F.cross_entropy(logits, labels)) if finite else math.nan
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One summary number of a run."""
+
+    key: str
+    title: str  # column title in reports
+    digits: int  # decimals shown
+    compute: Callable[[Evaluated], Any]
+    higher_is_better: bool = False  # which row a report marks best
+    tunable: bool = False  # a suite's [tune] may choose values by it (higher is better)
+
+
+METRICS: dict[str, Metric] = {
+    m.key: m
+    for m in (
+        Metric(
+            "test_acc",
+            "Accuracy",
+            4,
+            lambda e: float(e.matrix.trace() / max(e.matrix.sum(), 1)),
+            higher_is_better=True,
+            tunable=True,
+        ),
+        Metric("train_seconds_per_epoch", "Train s/epoch", 2, lambda e: e.mean("train_seconds")),
+        Metric("val_seconds_per_epoch", "Val s/epoch", 2, lambda e: e.mean("val_seconds")),
+        Metric(
+            "best_val_acc",
+            "Best val acc",
+            4,
+            lambda e: e.best("val_acc"),
+            higher_is_better=True,
+            tunable=True,
+        ),
+        Metric(
+            "max_train_acc",
+            "Max train acc",
+            4,
+            lambda e: e.best("train_acc"),
+            higher_is_better=True,
+            tunable=True,
+        ),
+        Metric(
+            "train_seconds_total",
+            "Train s",
+            1,
+            lambda e: sum(h["train_seconds"] for h in e.history),
+        ),
+        Metric("epochs_run", "Epochs", 0, lambda e: len(e.history)),
+        Metric("best_epoch", "Best epoch", 0, lambda e: e.outcome.best_epoch, True),
+        Metric("num_parameters", "Parameters", 0, lambda e: e.outcome.num_parameters),
+        Metric("warmup_seconds", "Warm-up s", 2, lambda e: e.outcome.warmup_seconds),
+        Metric("load_seconds", "Load s", 2, lambda e: e.outcome.load_seconds),
+        Metric("final_train_loss", "Final train loss", 3, lambda e: e.last("train_loss")),
+        Metric("final_val_loss", "Final val loss", 3, lambda e: e.last("val_loss")),
+        Metric("test_loss", "Test loss", 3, _test_loss),
+    )
+}
+DEFAULT_METRICS = ("test_acc", "train_seconds_per_epoch", "val_seconds_per_epoch")
+TUNABLE = tuple(k for k, m in METRICS.items() if m.tunable)
+
+
+def summarize(outcome, history: list[dict], matrix: np.ndarray) -> dict:
+    """A run's summary: its status and every metric of :data:`METRICS`."""
+    evaluated = Evaluated(outcome, history, matrix)
+    return {"status": outcome.status, **{k: m.compute(evaluated) for k, m in METRICS.items()}}
 
 
 def confusion(true_labels, predicted, num_classes: int) -> np.ndarray:
@@ -12,6 +119,13 @@ def confusion(true_labels, predicted, num_classes: int) -> np.ndarray:
     return confusion_matrix(true_labels, predicted, labels=list(range(num_classes)))
 
 
+def outcome_confusion(outcome) -> np.ndarray:
+    """The outcome's test confusion matrix (rows: true class, columns: predicted)."""
+    return confusion(
+        outcome.test_labels.numpy(), outcome.test_logits.argmax(1).numpy(), len(outcome.classes)
+    )
+
+
 def commission_omission(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-class errors as report 000 defines them, for ``matrix[true, predicted]``.
 
@@ -19,6 +133,8 @@ def commission_omission(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     (1 - precision); omission_i: share of the images *of* class i assigned elsewhere
     (1 - recall). A class never predicted (or absent) has NaN.
     """
+    import numpy as np
+
     matrix = np.asarray(matrix, dtype=np.float64)
     diagonal = np.diag(matrix)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -10,8 +10,8 @@ import functools
 from pathlib import Path
 
 from benchbench import hookimpl
-from benchbench.config import parse_size
 from benchbench.errors import BenchError
+from benchbench.settings import parse_size
 
 BACKBONES = {
     "vgg16": "report 002: VGG16 from torchvision; options pretrained, weights, freeze, head, "

@@ -6,8 +6,8 @@ import pickle
 from pathlib import Path
 
 from benchbench import hookimpl
-from benchbench.config import parse_size
 from benchbench.errors import BenchError
+from benchbench.settings import parse_size
 
 
 @hookimpl

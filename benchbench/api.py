@@ -1,0 +1,268 @@
+"""The application layer: what ``bench``'s commands, ``reports/generate.py`` and a
+notebook all call. The CLI parses options and prints; everything it decides lives here.
+
+    from benchbench import api
+    from benchbench.config import RunConfig
+
+    summaries = api.run(RunConfig(arch="mlp", epochs=3), seeds=[0, 1, 2])
+    print(api.report(where=["arch=mlp"], fmt="markdown"))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from benchbench.config import RunConfig
+from benchbench.errors import BenchError
+from benchbench.plugins.manager import Components, load_components
+from benchbench.results.store import Store
+
+
+def open_store(results: Path | str | None = None) -> Store:
+    """The results store under ``results`` (default ``$BENCH_RESULTS`` or ./bench-results)."""
+    return Store(results)
+
+
+def plan_runs(
+    config: RunConfig, seeds: list[int] | None = None, components: Components | None = None
+) -> list[RunConfig]:
+    """``config`` validated, its names checked against the plugins and its device resolved,
+    once per seed (``seeds`` replaces ``config.seed``)."""
+    from benchbench.training import device as devices
+
+    components = components or load_components()
+    config = config.validated()
+    components.check(config)  # unknown names fail here, before any data is loaded
+    config = replace(config, device=str(devices.resolve(config.device)))
+    return [replace(config, seed=s) for s in seeds] if seeds else [config]
+
+
+def run_summary(config: RunConfig, result, store: Store) -> dict:
+    """The JSON summary ``bench run --json`` prints for one run."""
+    record = result.record
+    return {
+        "run_id": record.id,
+        "label": record.label,
+        "seed": config.seed,
+        "status": record.status,
+        "skipped": result.skipped,
+        "results": str(store.root),
+        **record.summary,
+    }
+
+
+def run(
+    config: RunConfig,
+    *,
+    seeds: list[int] | None = None,
+    results: Path | str | None = None,
+    force: bool = False,
+    components: Components | None = None,
+    progress: Callable[[RunConfig], Any] | None = None,
+    on_result: Callable[[RunConfig, Any], None] | None = None,
+) -> list[dict]:
+    """Run ``config`` (once per seed), skipping what is stored unless ``force``.
+
+    ``progress(config)`` may return a context manager whose value has ``epoch(record)``
+    and ``batch(done, total)`` methods (a live display); ``on_result(config, result)`` is
+    called as each run ends. Returns one summary dict per run.
+    """
+    from benchbench.execution.runner import execute
+
+    components = components or load_components()
+    store = open_store(results)
+    summaries = []
+    for one in plan_runs(config, seeds, components):
+        with progress(one) if progress else nullcontext() as display:
+            result = execute(
+                one,
+                components,
+                store,
+                force=force,
+                on_epoch=getattr(display, "epoch", None),
+                on_batch=getattr(display, "batch", None),
+            )
+        if on_result is not None:
+            on_result(one, result)
+        summaries.append(run_summary(one, result, store))
+    return summaries
+
+
+def find_suite(name_or_path: str, seeds: list[int] | None = None):
+    """A built-in suite by name or a suite file; ``seeds`` replaces its seeds and repeats."""
+    from benchbench.execution import suite as suites
+
+    parsed = suites.find(name_or_path)
+    if seeds is not None:
+        tune = parsed.tune and replace(parsed.tune, repeats=len(seeds))
+        parsed = replace(parsed, seeds=seeds, tune=tune)
+    return parsed
+
+
+def sweep(
+    suite,
+    *,
+    results: Path | str | None = None,
+    overrides: list[str] = (),
+    data_dir: Path | str | None = None,
+    smoke: bool = False,
+    groups: list[str] = (),
+    executor: str = "local",
+    workers: int = 2,
+    address: str | None = None,
+    device: str = "auto",
+    force: bool = False,
+    components: Components | None = None,
+    events=None,
+):
+    """Run every missing run of ``suite`` (a name, a path, or a parsed Suite); returns the
+    sweep's :class:`~benchbench.execution.sweep.Tally`."""
+    from benchbench.execution.executors import make_executor
+    from benchbench.execution.sweep import run_suite
+
+    if isinstance(suite, str):
+        suite = find_suite(suite)
+    overrides = list(overrides)
+    if data_dir is not None:
+        overrides.append(f"data_dir={Path(data_dir).expanduser().resolve()}")
+    components = components or load_components()
+    store = open_store(results)
+    chosen = make_executor(
+        executor, components, store, force=force, workers=workers, address=address
+    )
+    return run_suite(
+        suite,
+        components,
+        store,
+        chosen,
+        overrides=overrides,
+        smoke=smoke,
+        device=device,
+        only=list(groups),
+        events=events,
+    )
+
+
+def stored_runs(results: Path | str | None = None, where: list[str] = ()) -> list:
+    """Stored runs (every status) matching ``where`` (``KEY=VALUE`` settings)."""
+    from benchbench.results.query import matching
+
+    store = open_store(results)
+    records = store.runs()
+    if not records:
+        raise BenchError(
+            f"No runs stored in {store.root}. Run `bench run` first, or pass "
+            "--results DIR where your runs live."
+        )
+    records = matching(records, list(where))
+    if not records:
+        raise BenchError(f"No stored run matches {' '.join(where)}.")
+    return records
+
+
+def report(
+    records: list,
+    *,
+    fmt: str = "markdown",
+    metrics: tuple[str, ...] | None = None,
+    group_by: tuple[str, ...] = (),
+    ci: bool = False,
+    baseline: str | None = None,
+) -> str:
+    """The report table of ``records`` (see :func:`stored_runs`) in ``fmt``."""
+    from benchbench.analysis.tables import Spec
+    from benchbench.training.metrics import DEFAULT_METRICS
+
+    spec = Spec(metrics or DEFAULT_METRICS, group_by=group_by, ci=ci, baseline=baseline)
+    return render(records, fmt, spec)
+
+
+def render(records: list, fmt: str = "markdown", spec=None) -> str:
+    """``records`` as one table laid out by ``spec`` (an analysis.tables.Spec), in ``fmt``."""
+    from benchbench.analysis.tables import Spec, build
+    from benchbench.render.tables import check_format, emit
+
+    check_format(fmt)
+    return emit([build(records, spec or Spec())], fmt)
+
+
+def suite_key(suite, smoke: bool = False) -> str:
+    """Under which name a suite's sweep (or its ``--smoke`` sweep) is stored."""
+    from benchbench.execution.sweep import suite_key as key
+
+    return key(suite, smoke)
+
+
+def suite_report(
+    suite,
+    *,
+    results: Path | str | None = None,
+    smoke: bool = False,
+    fmt: str = "markdown",
+    ci: bool = False,
+) -> str:
+    """Every table ``suite`` (a name, path or Suite) declares, from its last sweep; an HTML
+    page also gets the figures of :func:`suite_figures`."""
+    from benchbench.analysis.tables import suite_parts
+    from benchbench.render.tables import check_format, emit
+
+    check_format(fmt)
+    if isinstance(suite, str):
+        suite = find_suite(suite)
+    store = open_store(results)
+    key = suite_key(suite, smoke)
+    parts = suite_parts(store, suite, key, ci=ci)
+    figures = suite_figures(store, suite, key) if fmt == "html" else []
+    return emit(parts, fmt, f"{suite.name}: {suite.description}", figures)
+
+
+def suite_figures(store: Store, suite, key: str) -> list[tuple[str, str]]:
+    """For an HTML page, per ``runs`` table: a box plot over repeats, and the best run's
+    curves and confusion matrix, as ``(caption, base64 PNG)``."""
+    from benchbench.render import figures as plots
+    from benchbench.results.query import suite_runs, values_by
+    from benchbench.training.metrics import METRICS
+
+    out = []
+    for table in suite.tables:
+        if table.kind != "runs":
+            continue
+        runs = [r for r in suite_runs(store, key, table.group) if r.status == "complete"]
+        metric = table.options["metrics"][0]
+        if not runs or metric not in METRICS:
+            continue
+        name = METRICS[metric].title
+        groups = values_by(runs, metric, table.options["rows"])
+        if any(len(v) > 1 for v in groups.values()):
+            figure = plots.box(groups, table.options["rows"], name)
+            out.append((f"{table.title}: {name} over repeats", plots.to_base64(figure)))
+        best = max(runs, key=lambda r: r.summary[metric])
+        curves = plots.curves(store.history(best.id))
+        out.append((f"{table.title}: curves of {best.label} [{best.id}]", plots.to_base64(curves)))
+        stored = store.confusion(best.id)
+        if stored is not None:
+            figure = plots.confusion(*stored)
+            caption = f"{table.title}: normalized confusion matrix of {best.label}"
+            out.append((caption, plots.to_base64(figure)))
+    return out
+
+
+def ensemble(
+    records: list,
+    *,
+    results: Path | str | None = None,
+    percents=(10, 20, 30, 40, 50, 100),
+    fmt: str = "markdown",
+) -> str:
+    """Soft and hard voting over the best k% of ``records``, as a table in ``fmt``."""
+    from benchbench.analysis.tables import ensemble_part
+    from benchbench.render.tables import emit
+
+    part = ensemble_part(
+        records, open_store(results), percents, "Ensembles of the best k% of the runs"
+    )
+    return emit([part], fmt)

@@ -1,0 +1,64 @@
+"""Questions asked of stored runs: a run's setting by name, runs matching ``KEY=VALUE``
+filters, the runs behind a suite's table, a metric grouped by a setting."""
+
+from __future__ import annotations
+
+from benchbench.errors import BenchError
+from benchbench.results.store import RunRecord, Store
+from benchbench.settings import parse_value
+
+
+def setting(record: RunRecord, key: str):
+    """A run's setting by name: ``lr``, ``arch``, or a plugin option ``arch.bn``."""
+    if key == "label":
+        return record.label
+    scope, _, option = key.partition(".")
+    if option and scope in ("arch", "dataset"):
+        return record.config.get(f"{scope}_options", {}).get(option, "default")
+    if option and scope == "aug":
+        name, _, opt = option.partition(".")
+        return record.config.get("aug_options", {}).get(name, {}).get(opt, "default")
+    if key not in record.config:
+        raise BenchError(
+            f"No setting {key!r} in the stored runs; settings are the `bench run` "
+            "options by name (lr, batch_size, arch, ...) or arch.OPTION."
+        )
+    value = record.config.get(key)
+    return "+".join(value) or "none" if isinstance(value, list) else value
+
+
+def matching(records: list[RunRecord], filters: list[str]) -> list[RunRecord]:
+    """The runs whose settings match every ``KEY=VALUE`` of ``filters``."""
+    for item in filters:
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise BenchError(f"--where {item!r}: write KEY=VALUE, e.g. --where arch=cnn_small.")
+        wanted = parse_value(text)
+        records = [
+            r
+            for r in records
+            if setting(r, key.strip()) == wanted or str(setting(r, key.strip())) == text
+        ]
+    return records
+
+
+def suite_members(store: Store, key: str, group: str = "all") -> list[dict]:
+    """The membership rows (``group, run_id, setting, value``) of ``group`` in the last
+    sweep of suite ``key``; ``all`` for every group."""
+    return [m for m in store.suite_members(key) if group in ("all", m["group"])]
+
+
+def suite_runs(store: Store, key: str, group: str = "all") -> list[RunRecord]:
+    """The stored runs of ``group`` in the last sweep of suite ``key``, each once, in order."""
+    records = {r.id: r for r in store.runs()}
+    chosen = [records.get(m["run_id"]) for m in suite_members(store, key, group)]
+    return list({r.id: r for r in chosen if r is not None}.values())
+
+
+def values_by(records: list[RunRecord], metric: str, key: str) -> dict[str, list[float]]:
+    """``metric`` of the complete runs, grouped by the value of setting ``key`` (sorted)."""
+    groups: dict[str, list[float]] = {}
+    complete = [r for r in records if r.status == "complete"]
+    for r in sorted(complete, key=lambda r: str(setting(r, key))):
+        groups.setdefault(str(setting(r, key)), []).append(r.summary[metric])
+    return groups
