@@ -8,8 +8,8 @@ import pytest
 
 from benchbench.analysis.tables import Spec, aggregate
 from benchbench.api import render
-from benchbench.results.query import matching as where
 from benchbench.errors import BenchError
+from benchbench.results.query import matching as where
 from benchbench.results.store import RunRecord
 
 
