@@ -8,15 +8,12 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from benchbench.cli.context import FormatOption, ResultsOption, components, err
+from benchbench.cli.context import FormatOption, ResultsOption, WhereOption, components, err
 from benchbench.errors import BenchError
 
 
 def ensemble(
-    where: Annotated[
-        list[str] | None,
-        typer.Option(metavar="KEY=VALUE", help="Only runs with this setting.", show_default=False),
-    ] = None,
+    where: WhereOption = None,
     suite: Annotated[
         str | None,
         typer.Option(help="Only the runs of this suite's last sweep.", show_default=False),

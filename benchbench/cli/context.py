@@ -27,6 +27,14 @@ ResultsOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
+WhereOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        metavar="KEY=VALUE",
+        help="Only runs with this setting, e.g. --where arch=cnn_small --where arch.bn=true.",
+        show_default=False,
+    ),
+]
 FormatOption = Annotated[
     Literal[FORMATS],  # type: ignore[valid-type]
     typer.Option("--format", help="Output format of the table(s)."),
@@ -108,3 +116,9 @@ def setting_values(values: dict[str, Any]) -> dict[str, Any]:
             value = str(Path(value).expanduser().resolve())
         out[name] = value
     return out
+
+
+def set_option(help: str, panel: str | None = None) -> Any:
+    """A repeatable ``--set KEY=VALUE`` option with ``help``."""
+    option = typer.Option("--set", metavar="KEY=VALUE", help=help, rich_help_panel=panel)
+    return Annotated[list[str] | None, option]

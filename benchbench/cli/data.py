@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from benchbench.cli.context import JsonOption, components, err, out, print_json
+from benchbench.cli.context import (
+    JsonOption,
+    components,
+    err,
+    out,
+    print_json,
+    set_option,
+    setting_option,
+)
 from benchbench.errors import BenchError
 
 app = typer.Typer(help="Inspect datasets.", no_args_is_help=True)
@@ -18,10 +25,8 @@ app = typer.Typer(help="Inspect datasets.", no_args_is_help=True)
 
 @app.command()
 def inspect(
-    dataset: Annotated[
-        str, typer.Option(help="Dataset (see `bench list datasets`).")
-    ] = "imagefolder",
-    data_dir: Annotated[Path | None, typer.Option(help="Where the dataset lives.")] = None,
+    dataset: setting_option("dataset", panel=False) = "imagefolder",
+    data_dir: setting_option("data_dir", panel=False) = None,
     keep_size: Annotated[
         str | None,
         typer.Option(
@@ -32,10 +37,7 @@ def inspect(
         int | None,
         typer.Option(help="Exclude images whose shorter side is below this.", show_default=False),
     ] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", metavar="KEY=VALUE", help="dataset.OPTION=VALUE for other datasets."),
-    ] = None,
+    set_: set_option("dataset.OPTION=VALUE for other datasets.") = None,
     as_json: JsonOption = False,
 ) -> None:
     """Class counts, a frequency table of image sizes, and unreadable files.

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from benchbench.cli.context import ResultsOption, components, err
+from benchbench.cli.context import ResultsOption, WhereOption, components, err
 from benchbench.errors import BenchError
 
 app = typer.Typer(help="Figures from stored runs (PNG and PDF).", no_args_is_help=True)
@@ -210,10 +210,7 @@ def gradcam(
 def box(
     group_by: Annotated[str, typer.Option(help="The setting on the x axis, e.g. lr.")],
     metric: Annotated[str, typer.Option(help="The metric on the y axis.")] = "test_acc",
-    where: Annotated[
-        list[str] | None,
-        typer.Option(metavar="KEY=VALUE", help="Only runs with this setting.", show_default=False),
-    ] = None,
+    where: WhereOption = None,
     output: OutputOption = Path("bench-figures"),
     formats: FormatsOption = "png,pdf",
     results: ResultsOption = None,

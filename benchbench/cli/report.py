@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from benchbench.cli.context import FormatOption, JsonOption, ResultsOption, err, out, print_json
+from benchbench.cli.context import (
+    FormatOption,
+    JsonOption,
+    ResultsOption,
+    WhereOption,
+    err,
+    out,
+    print_json,
+)
 
 
 def report(
@@ -21,14 +29,7 @@ def report(
             show_default=False,
         ),
     ] = None,
-    where: Annotated[
-        list[str] | None,
-        typer.Option(
-            metavar="KEY=VALUE",
-            help="Only runs with this setting, e.g. --where arch=cnn_small --where arch.bn=true.",
-            show_default=False,
-        ),
-    ] = None,
+    where: WhereOption = None,
     group_by: Annotated[
         str | None,
         typer.Option(

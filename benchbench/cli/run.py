@@ -14,6 +14,7 @@ from benchbench.cli.context import (
     components,
     err,
     print_json,
+    set_option,
     setting_values,
     with_settings,
 )
@@ -28,15 +29,10 @@ def run(
         str | None,
         typer.Option(help="One run per seed: 0,1,2 or 0-4.", rich_help_panel=EXECUTION),
     ] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set",
-            metavar="KEY=VALUE",
-            help="Plugin option: arch.OPT, aug.NAME.OPT or dataset.OPT, e.g. --set arch.bn=true.",
-            rich_help_panel=TRAINING,
-        ),
-    ] = None,
+    set_: set_option(
+        "Plugin option: arch.OPT, aug.NAME.OPT or dataset.OPT, e.g. --set arch.bn=true.",
+        TRAINING,
+    ) = None,
     force: Annotated[
         bool,
         typer.Option(help="Re-run even if an identical run is stored.", rich_help_panel=EXECUTION),

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from benchbench.cli.context import JsonOption, components, out, print_json
+from benchbench.cli.context import (
+    JsonOption,
+    components,
+    out,
+    print_json,
+    set_option,
+    setting_option,
+)
 from benchbench.errors import BenchError
 
 
 def summary(
-    arch: Annotated[str, typer.Option(help="Architecture (see `bench list archs`).")],
-    dataset: Annotated[
-        str, typer.Option(help="Dataset whose image shape and classes to use.")
-    ] = "digits",
-    data_dir: Annotated[Path | None, typer.Option(help="Where the dataset lives.")] = None,
+    arch: setting_option("arch", panel=False),
+    dataset: setting_option("dataset", panel=False) = "digits",
+    data_dir: setting_option("data_dir", panel=False) = None,
     input_shape: Annotated[
         str | None,
         typer.Option(
@@ -27,13 +31,8 @@ def summary(
     classes: Annotated[
         int | None, typer.Option(help="Number of classes, with --input-shape.", show_default=False)
     ] = None,
-    dropout: Annotated[float | None, typer.Option(show_default=False)] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set", metavar="KEY=VALUE", help="arch.OPTION=VALUE (and dataset.OPTION=VALUE)."
-        ),
-    ] = None,
+    dropout: setting_option("dropout", panel=False) = None,
+    set_: set_option("arch.OPTION=VALUE (and dataset.OPTION=VALUE).") = None,
     as_json: JsonOption = False,
 ) -> None:
     """Layer table (layer, output shape, parameters, trainable) and totals of a model."""

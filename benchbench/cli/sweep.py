@@ -16,6 +16,7 @@ from benchbench.cli.context import (
     err,
     out,
     print_json,
+    set_option,
     setting_option,
 )
 from benchbench.cli.progress import SweepProgress
@@ -28,14 +29,9 @@ def sweep(
     suite: Annotated[
         str, typer.Argument(help="A built-in suite (`bench list suites`) or a suite TOML file.")
     ],
-    set_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set",
-            metavar="KEY=VALUE",
-            help="Override any suite setting, e.g. --set epochs=5 or --set arch.bn=true.",
-        ),
-    ] = None,
+    set_: set_option(
+        "Override any suite setting, e.g. --set epochs=5 or --set arch.bn=true."
+    ) = None,
     data_dir: Annotated[Path | None, typer.Option(help="Dataset folder for every run.")] = None,
     smoke: Annotated[
         bool,

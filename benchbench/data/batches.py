@@ -18,8 +18,6 @@ import torch
 
 from benchbench.data.augment import SampleRandom, batch_random, soft_targets
 
-MODES = ("online", "offline", "expand")
-
 
 @dataclass
 class Copies:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 
 from benchbench.errors import BenchError
+from benchbench.settings import choices
 
-MODES = ("dataset", "imagenet", "half", "zero_center", "none")
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
@@ -48,4 +48,4 @@ def statistics(mode: str, train_images: torch.Tensor) -> tuple[torch.Tensor, tor
         return (total / len(train_images) / 255).float()[None], torch.ones(1, channels, 1, 1)
     if mode == "none":
         return torch.zeros(1, channels, 1, 1), torch.ones(1, channels, 1, 1)
-    raise BenchError(f"--normalize {mode!r}: use one of {', '.join(MODES)}.")
+    raise BenchError(f"--normalize {mode!r}: use one of {', '.join(choices('normalize'))}.")

@@ -42,8 +42,8 @@ def benchbench_register_augmentations(registry):
     - ``images``: float tensor ``(B, C, H, W)`` in ``[0, 1]``, on the training device;
     - ``targets``: int64 class indices ``(B,)`` or float class probabilities
       ``(B, num_classes)`` (an augmentation that mixes images, like cutmix, returns the
-      latter; :func:`benchbench.data.augment.soft_targets` converts);
-    - ``rng``: a :class:`benchbench.data.augment.SampleRandom`. Draw every random number from
+      latter; :func:`benchbench.data.soft_targets` converts);
+    - ``rng``: a :class:`benchbench.data.SampleRandom`. Draw every random number from
       it (``rng.uniform()``, ``rng.randint(low, high)``, ``rng.bernoulli(p)``,
       ``rng.normal()``, ``rng.beta(alpha)``; each returns one row per sample) and take
       mixing partners from ``rng.partners()``. Each sample's draws depend on its own seed

@@ -105,6 +105,11 @@ class Store:
         self.root.mkdir(parents=True, exist_ok=True)
         try:
             conn = sqlite3.connect(self.db_path, timeout=60, isolation_level=None)
+            try:
+                schema.check_readable(conn, self.db_path)  # before anything is written
+            except BenchError:
+                conn.close()
+                raise
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
             schema.migrate(conn, self.db_path)
@@ -196,11 +201,11 @@ class Store:
             *[("INSERT INTO epochs (run_id, epoch, record) VALUES (?, ?, ?)", e) for e in epochs],
         )
 
-    def add_epoch(self, run_id: str, record: dict) -> None:
+    def add_epoch(self, run_id: str, epoch: dict) -> None:
         self._write(
             (
                 "INSERT OR REPLACE INTO epochs (run_id, epoch, record) VALUES (?, ?, ?)",
-                (run_id, int(record["epoch"]), _json(record)),
+                (run_id, int(epoch["epoch"]), _json(epoch)),
             )
         )
 

@@ -121,6 +121,24 @@ def build_augment(config: RunConfig, components: Components, splits: Splits):
     return compose(augments)
 
 
+# One per choice of the `optimizer` setting (a test checks): params, config, weight decay.
+OPTIMIZERS = {
+    "sgd": lambda params, config, decay: torch.optim.SGD(
+        params,
+        lr=config.lr,
+        momentum=config.momentum,
+        nesterov=config.nesterov and config.momentum > 0,
+        weight_decay=decay,
+    ),
+    "adam": lambda params, config, decay: torch.optim.Adam(
+        params, lr=config.lr, weight_decay=decay
+    ),
+    "adamw": lambda params, config, decay: torch.optim.AdamW(
+        params, lr=config.lr, weight_decay=decay
+    ),
+}
+
+
 def build_optimizer(config: RunConfig, model: torch.nn.Module, steps_per_epoch: int):
     params = [p for p in model.parameters() if p.requires_grad]
     decay = config.weight_decay
@@ -136,19 +154,8 @@ def build_optimizer(config: RunConfig, model: torch.nn.Module, steps_per_epoch: 
             {"params": [p for p in params if id(p) in in_head], "weight_decay": decay},
             {"params": [p for p in params if id(p) not in in_head], "weight_decay": 0.0},
         ]
-    if config.optimizer == "sgd":
-        optimizer = torch.optim.SGD(
-            params,
-            lr=config.lr,
-            momentum=config.momentum,
-            nesterov=config.nesterov and config.momentum > 0,
-            weight_decay=decay,
-        )
-    elif config.optimizer == "adam":
-        optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=decay)
-    else:
-        optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=decay)
-    schedulers = {
+    optimizer = OPTIMIZERS[config.optimizer](params, config, decay)
+    schedulers = {  # one per choice of the `scheduler` setting (a test checks)
         "none": lambda: None,
         "step": lambda: torch.optim.lr_scheduler.StepLR(optimizer, config.lr_step, config.lr_gamma),
         "piecewise": lambda: torch.optim.lr_scheduler.MultiStepLR(
@@ -178,8 +185,12 @@ class Batcher:
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
 
+# One per choice of the `precision` setting (a test checks): the autocast dtype, if any.
+AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
 def autocast(config: RunConfig, device: torch.device):
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(config.precision)
+    dtype = AUTOCAST_DTYPES[config.precision]
     return torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
 
 
