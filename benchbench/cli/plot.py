@@ -47,9 +47,19 @@ def _confusion(store, record):
     return stored
 
 
+def _each_run(kind: str, draw, runs, output: Path, formats: str, results) -> None:
+    """Save ``draw(store, record)``'s figure for every run in ``runs``."""
+    store, records = _records(runs, results)
+    for record in records:
+        _save(draw(store, record), _stem(output, kind, record), formats)
+
+
+RunsArgument = Annotated[list[str], typer.Argument(help="Run ids, prefixes or labels.")]
+
+
 @app.command()
 def curves(
-    runs: Annotated[list[str], typer.Argument(help="Run ids, prefixes or labels.")],
+    runs: RunsArgument,
     output: OutputOption = Path("bench-figures"),
     formats: FormatsOption = "png,pdf",
     results: ResultsOption = None,
@@ -57,18 +67,15 @@ def curves(
     """Loss and accuracy per epoch, train and validation."""
     from benchbench.render.figures import curves as figure
 
-    store, records = _records(runs, results)
-    for record in records:
-        _save(
-            figure(store.history(record.id), f"{record.label} [{record.id}]"),
-            _stem(output, "curves", record),
-            formats,
-        )
+    def draw(store, record):
+        return figure(store.history(record.id), f"{record.label} [{record.id}]")
+
+    _each_run("curves", draw, runs, output, formats, results)
 
 
 @app.command()
 def confusion(
-    runs: Annotated[list[str], typer.Argument(help="Run ids, prefixes or labels.")],
+    runs: RunsArgument,
     output: OutputOption = Path("bench-figures"),
     formats: FormatsOption = "png,pdf",
     results: ResultsOption = None,
@@ -76,19 +83,16 @@ def confusion(
     """The normalized confusion matrix (rows: true class)."""
     from benchbench.render.figures import confusion as figure
 
-    store, records = _records(runs, results)
-    for record in records:
+    def draw(store, record):
         matrix, classes = _confusion(store, record)
-        _save(
-            figure(matrix, classes, f"{record.label}: normalized confusion matrix"),
-            _stem(output, "confusion", record),
-            formats,
-        )
+        return figure(matrix, classes, f"{record.label}: normalized confusion matrix")
+
+    _each_run("confusion", draw, runs, output, formats, results)
 
 
 @app.command()
 def errors(
-    runs: Annotated[list[str], typer.Argument(help="Run ids, prefixes or labels.")],
+    runs: RunsArgument,
     output: OutputOption = Path("bench-figures"),
     formats: FormatsOption = "png,pdf",
     results: ResultsOption = None,
@@ -97,17 +101,13 @@ def errors(
     from benchbench.render.figures import class_errors
     from benchbench.training.metrics import commission_omission
 
-    store, records = _records(runs, results)
-    for record in records:
+    def draw(store, record):
         matrix, classes = _confusion(store, record)
         commission, omission = commission_omission(matrix)
-        _save(
-            class_errors(
-                classes, commission, omission, f"{record.label}: commission and omission errors"
-            ),
-            _stem(output, "errors", record),
-            formats,
-        )
+        title = f"{record.label}: commission and omission errors"
+        return class_errors(classes, commission, omission, title)
+
+    _each_run("errors", draw, runs, output, formats, results)
 
 
 @app.command()

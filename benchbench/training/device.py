@@ -1,8 +1,10 @@
-"""Where a run executes: device resolution, synchronization and a description for the record."""
+"""Where a run executes: device resolution, synchronization, honest stopwatches and a
+description of the machine for the record."""
 
 from __future__ import annotations
 
 import platform
+import time
 
 import torch
 
@@ -55,3 +57,21 @@ def describe(device: torch.device) -> dict:
         "python": platform.python_version(),
         "platform": platform.platform(),
     }
+
+
+class Stopwatch:
+    """Honest wall-clock timing: ``with Stopwatch(device) as watch: ...`` then
+    ``watch.seconds``; the device is synchronized before every clock read."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.seconds = 0.0
+
+    def __enter__(self) -> Stopwatch:
+        synchronize(self.device)
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        synchronize(self.device)
+        self.seconds = time.perf_counter() - self._start

@@ -24,7 +24,7 @@ from benchbench.data.normalize import statistics
 from benchbench.errors import BenchError
 from benchbench.plugins.manager import Components
 from benchbench.training import device as devices
-from benchbench.training.timing import Stopwatch
+from benchbench.training.device import Stopwatch
 
 WARMUP_STEPS = 2
 
