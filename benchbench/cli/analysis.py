@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from benchbench.cli.context import FormatOption, ResultsOption, WhereOption, components, err
+from benchbench.cli.context import (
+    FormatOption,
+    ResultsOption,
+    WhereOption,
+    components,
+    err,
+    setting_option,
+)
 from benchbench.errors import BenchError
 
 
@@ -60,7 +67,7 @@ def ood(
     plot: Annotated[
         Path | None, typer.Option(help="Write a histogram per layer here.", show_default=False)
     ] = None,
-    device: Annotated[str, typer.Option(help="cpu, cuda, auto.")] = "cpu",
+    device: setting_option("device", panel=False) = "cpu",
     format: FormatOption = "markdown",
     results: ResultsOption = None,
 ) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from benchbench.cli.context import ResultsOption, WhereOption, components, err
+from benchbench.cli.context import ResultsOption, WhereOption, components, err, setting_option
 from benchbench.errors import BenchError
 
 app = typer.Typer(help="Figures from stored runs (PNG and PDF).", no_args_is_help=True)
@@ -167,7 +167,7 @@ def gradcam(
         str | None,
         typer.Option(help="Layer name [default: the last convolution].", show_default=False),
     ] = None,
-    device: Annotated[str, typer.Option(help="cpu, cuda, auto.")] = "cpu",
+    device: setting_option("device", panel=False) = "cpu",
     output: OutputOption = Path("bench-figures"),
     formats: FormatsOption = "png,pdf",
     results: ResultsOption = None,
