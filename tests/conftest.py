@@ -1,5 +1,9 @@
 import os
+import signal
+import subprocess
 import sys
+import textwrap
+import time
 
 import pytest
 
@@ -59,3 +63,81 @@ def bench_subprocess_env(**extra):
 
 
 PYTHON = sys.executable
+
+
+# -- a model that blocks on an event, for tests that kill a run mid-training -------------
+
+BLOCKER = textwrap.dedent(
+    """
+    import os
+    import time
+
+    from benchbench import hookimpl
+
+
+    @hookimpl
+    def benchbench_register_architectures(registry):
+        registry.add("blocker", build, description="blocks in epoch 2 when told to (tests)")
+
+
+    def build(*, num_classes, input_shape, block: bool = True):
+        from torch import nn
+
+        class Blocker(nn.Module):
+            def __init__(self):
+                super().__init__()
+                size = input_shape[0] * input_shape[1] * input_shape[2]
+                self.net = nn.Sequential(nn.Flatten(), nn.Linear(size, num_classes))
+                self.evaluated = False
+
+            def forward(self, x):
+                if not self.training:
+                    self.evaluated = True
+                elif self.evaluated and block and os.environ.get("BLOCKER_SIGNAL"):
+                    # A training step after a validation pass: epoch 1 is stored by now.
+                    open(os.environ["BLOCKER_SIGNAL"], "w").close()
+                    while True:
+                        time.sleep(60)
+                return self.net(x)
+
+        return Blocker()
+    """
+)
+SAFETY = 600  # seconds: only ever reached if the run crashed or hung before its signal
+
+
+@pytest.fixture
+def blocker(isolated, monkeypatch):
+    (isolated / "blocker_plugin.py").write_text(BLOCKER)
+    monkeypatch.setenv("PYTHONPATH", f"{isolated}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    monkeypatch.setenv("BENCH_PLUGINS", "blocker_plugin")
+    monkeypatch.syspath_prepend(str(isolated))
+    return isolated
+
+
+def blocked_run(tmp_path, args, command="run"):
+    """A ``bench COMMAND ARGS`` subprocess once a ``blocker`` model has stored epoch 1 and
+    blocks in epoch 2 (an event, not a deadline: SAFETY is only reached if it crashed)."""
+    signal_file = tmp_path / f"signal-{time.monotonic_ns()}"
+    env = {**os.environ, "BLOCKER_SIGNAL": str(signal_file)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "benchbench", command, *map(str, args)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    started = time.monotonic()
+    while not signal_file.exists():
+        if process.poll() is not None:
+            raise AssertionError(f"the run ended before blocking: {process.stderr.read()}")
+        if time.monotonic() - started > SAFETY:
+            process.kill()
+            raise AssertionError("the run never reached epoch 2")
+        time.sleep(0.05)
+    return process
+
+
+def kill(process):
+    process.send_signal(signal.SIGKILL)
+    process.wait()

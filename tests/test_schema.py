@@ -1,5 +1,5 @@
-"""A store written by an earlier release opens, migrates once and reads back intact; a
-store from a newer release is refused untouched."""
+"""A store written by an earlier release reads as it is, migrates on its first write and
+reads back intact; a store from a newer release is refused untouched."""
 
 import json
 import sqlite3
@@ -59,12 +59,16 @@ def test_a_first_release_store_is_migrated_and_read_back(tmp_path):
     record = store.get("abc123")
     assert record.label == "Model A" and record.summary == {"test_acc": 0.9}
     assert store.history("abc123") == [{"epoch": 1}]
+    version = "PRAGMA user_version"
+    assert sqlite3.connect(root / "bench.db").execute(version).fetchone()[0] == 0  # reads
+    store.forget_suite("nothing")  # the first write migrates
     conn = sqlite3.connect(root / "bench.db")
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.VERSION
+    assert conn.execute(version).fetchone()[0] == schema.VERSION
+    assert store.get("abc123").summary == {"test_acc": 0.9}
     indexes = {r[1] for r in conn.execute("PRAGMA index_list(runs)")}
     assert "runs_by_group" in indexes
-    # Migrating is idempotent: a second open changes nothing.
-    Store(root).get("abc123")
+    # Migrating is idempotent: a second write changes nothing.
+    Store(root).forget_suite("nothing")
     assert sqlite3.connect(root / "bench.db").execute("PRAGMA user_version").fetchone()[0] == (
         schema.VERSION
     )

@@ -1,11 +1,10 @@
 import json
-import signal
 import subprocess
 import sys
-import time
 import types
 
 import pytest
+from conftest import blocked_run, kill
 
 from benchbench import hookimpl
 from benchbench.execution import suite as suites
@@ -136,58 +135,46 @@ def test_ray_executor_on_a_local_instance(isolated):
     assert all(r.status == "complete" for r in store.runs())
 
 
-def test_a_killed_sweep_resumes_with_only_what_is_missing(tmp_path):
-    suite_file = tmp_path / "kill.toml"
+def test_a_killed_sweep_resumes_with_only_what_is_missing(blocker):
+    suite_file = blocker / "kill.toml"
     suite_file.write_text("""
 description = "killed mid-run"
-seeds = [0, 1, 2]
+seeds = [0]
 
 [base]
-arch = "cnn_small"
-dataset = "fake"
-"dataset.train_size" = 600
-"dataset.size" = 16
+arch = "blocker"
+dataset = "digits"
 epochs = 4
-batch_size = 32
 device = "cpu"
+
+[[variants]]
+name = "first"
+set = ["arch.block=false"]
+
+[[variants]]
+name = "second"
+
+[[variants]]
+name = "third"
+set = ["arch.block=false"]
 """)
-    results = tmp_path / "results"
-    command = [
-        sys.executable,
-        "-m",
-        "benchbench",
-        "sweep",
-        str(suite_file),
-        "--results",
-        str(results),
-        "--executor",
-        "local",
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    results = blocker / "results"
+    command = [suite_file, "--results", results, "--executor", "local"]
+    kill(blocked_run(blocker, command, "sweep"))  # "first" done, "second" in epoch 2
     store = Store(results)
-    try:
-        deadline = time.time() + 180
-        while time.time() < deadline:  # one run done, the next one mid-way
-            runs = store.runs() if store.db_path.exists() else []
-            done = [r for r in runs if r.status == "complete"]
-            running = [r for r in runs if r.status == "running" and store.history(r.id)]
-            if done and running:
-                break
-            time.sleep(0.2)
-        else:
-            raise AssertionError("the sweep never got one run done and one mid-way")
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-    finally:
-        process.kill()
     before = {r.id: r for r in store.runs()}
-    assert "running" in {r.status for r in before.values()}
-    resumed = subprocess.run(command + ["--json"], capture_output=True, text=True, timeout=600)
+    assert sorted((r.label, r.status) for r in before.values()) == [
+        ("first", "complete"),
+        ("second", "running"),
+    ]
+    resumed = subprocess.run(
+        [sys.executable, "-m", "benchbench", "sweep", *map(str, command), "--json"],
+        capture_output=True,
+        text=True,
+    )
     assert resumed.returncode == 0, resumed.stderr
     summary = json.loads(resumed.stdout)
-    finished_before = sum(r.status == "complete" for r in before.values())
-    assert summary["skipped"] == finished_before
-    assert summary["completed"] == 3 - finished_before
+    assert summary["skipped"] == 1 and summary["completed"] == 2
     after = store.runs()
     assert len(after) == 3 and all(r.status == "complete" for r in after)
     for run_id, record in before.items():  # what was complete is untouched

@@ -1,12 +1,13 @@
 """One run against the store: skip it if done, else train, evaluate and store its outcome.
 
 :class:`Recording` is the one path from a training run into the store, whichever executor
-trained it: begin, each epoch, then the outcome or the failure. A forced re-run that fails
-puts the earlier stored result back, so nothing stored is lost.
+trained it: begin, each epoch, then the outcome or the failure. A forced re-run never
+touches the earlier stored result until it has completed, so nothing stored is lost.
 """
 
 from __future__ import annotations
 
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,52 +38,69 @@ def failure_text(exc: BaseException) -> str:
 
 class Recording:
     """Stores one run as it happens: :meth:`begin`, :meth:`epoch`, then :meth:`complete`
-    or :meth:`failed`."""
+    or :meth:`failed`.
+
+    The run is claimed for this process first, so two processes never train it at once.
+    A run that replaces a finished one (``--force``) leaves the stored result untouched
+    until it has completed itself: its epochs are kept in memory and written with its
+    outcome in one transaction. Killed at any moment, the earlier result stays.
+    """
 
     def __init__(self, store: Store, config: RunConfig, environment: dict):
         self.store, self.config, self.environment = store, config, environment
         self.history: list[dict] = []
         self.started = False
-        # Taken before anything is written: a failed re-run puts it back.
-        existing = finished(store, config)
-        self.previous = store.snapshot(config.run_id) if existing is not None else None
+        self.started_at = time.time()
+        self.replacing = finished(store, config) is not None
 
     def begin(self) -> None:
-        self.store.begin(self.config, self.environment)
+        self.store.claim(self.config.run_id)
+        self.started_at = time.time()
+        if not self.replacing:
+            self.store.begin(self.config, self.environment, self.started_at)
         self.started = True
 
     def epoch(self, record: dict) -> None:
         self.history.append(record)
-        self.store.add_epoch(self.config.run_id, record)
+        if not self.replacing:
+            self.store.add_epoch(self.config.run_id, record)
 
     def complete(self, outcome) -> RunRecord:
-        """Store a finished training outcome: summary, artifacts, status."""
+        """Store a finished training outcome: summary, artifacts, history, status."""
         from benchbench.training.metrics import outcome_confusion, summarize
 
         if not self.started:
             self.begin()
         matrix = outcome_confusion(outcome)
-        self.store.finish(
-            self.config.run_id,
-            outcome.status,
-            summarize(outcome, self.history, matrix),
-            weights=outcome.state_dict,
-            test_logits=outcome.test_logits.numpy(),
-            test_labels=outcome.test_labels.numpy(),
-            confusion=matrix,
-            classes=outcome.classes,
-        )
+        try:
+            self.store.finish(
+                self.config,
+                self.environment,
+                outcome.status,
+                summarize(outcome, self.history, matrix),
+                self.history,
+                self.started_at,
+                weights=outcome.state_dict,
+                test_logits=outcome.test_logits.numpy(),
+                test_labels=outcome.test_labels.numpy(),
+                confusion=matrix,
+                classes=outcome.classes,
+            )
+        finally:
+            self.store.release(self.config.run_id)
         return self.store.get(self.config.run_id)
 
     def failed(self, exc: BaseException) -> None:
-        """Record the failure: the earlier result comes back if there was one."""
-        if self.previous is not None:
-            if self.started:
-                self.store.restore(self.previous)
-            return
-        if not self.started:
-            self.begin()
-        self.store.fail(self.config.run_id, failure_text(exc))
+        """Record the failure; a replaced result is left exactly as it was."""
+        try:
+            if self.replacing:
+                return
+            if not self.started:
+                self.store.claim(self.config.run_id)
+                self.store.begin(self.config, self.environment, self.started_at)
+            self.store.fail(self.config.run_id, failure_text(exc))
+        finally:
+            self.store.release(self.config.run_id)
 
 
 def execute(

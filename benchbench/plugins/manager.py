@@ -4,7 +4,8 @@ Built-ins are listed in :data:`BUILTIN_PLUGINS` and registered with the same
 ``pm.register`` as a third-party plugin found in the ``benchbench`` entry-point group.
 A plugin that fails to import, names an unknown hook, or raises while registering (a
 duplicate name, say) is recorded with its error; every other plugin keeps working.
-Set ``BENCH_DISABLE_PLUGIN_AUTOLOAD=1`` to load the built-ins only.
+Set ``BENCH_DISABLE_PLUGIN_AUTOLOAD=1`` to skip entry points; ``BENCH_PLUGINS=mod1,mod2``
+registers importable modules as plugins without packaging them (as ``PYTEST_PLUGINS``).
 """
 
 from __future__ import annotations
@@ -79,6 +80,10 @@ def _candidates(use_entry_points: bool):
     for module in BUILTIN_PLUGINS:
         name = module.removeprefix("benchbench.plugins.")
         yield name, "benchbench", __version__, lambda m=module: importlib.import_module(m)
+    # Like PYTEST_PLUGINS: modules named in $BENCH_PLUGINS are registered without packaging.
+    for module in filter(None, os.environ.get("BENCH_PLUGINS", "").split(",")):
+        module = module.strip()
+        yield module, "$BENCH_PLUGINS", "", lambda m=module: importlib.import_module(m)
     if not use_entry_points or os.environ.get("BENCH_DISABLE_PLUGIN_AUTOLOAD") == "1":
         return
     for ep in sorted(

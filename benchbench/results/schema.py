@@ -64,6 +64,15 @@ def index_runs_by_group(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX IF NOT EXISTS runs_by_group ON runs (group_id)")
 
 
+@migration
+def claims(conn: sqlite3.Connection) -> None:
+    """Version 3: which process trains a run right now (one at a time per run)."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS claims (run_id TEXT PRIMARY KEY, pid INTEGER NOT NULL, "
+        "host TEXT NOT NULL, started REAL NOT NULL)"
+    )
+
+
 VERSION = len(MIGRATIONS)
 
 

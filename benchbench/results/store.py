@@ -15,10 +15,13 @@ is touched.
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
 import math
 import os
 import shutil
+import socket
 import sqlite3
 import time
 from contextlib import closing
@@ -29,6 +32,8 @@ from typing import Any
 from benchbench.config import RunConfig
 from benchbench.errors import BenchError
 from benchbench.results import schema
+
+log = logging.getLogger(__name__)
 
 # A run's artifact files: the store alone writes and reads them.
 WEIGHTS = "model.pt"
@@ -70,6 +75,56 @@ def _json(value: Any) -> str:
     return json.dumps(clean(value), sort_keys=True)
 
 
+def _rollback(conn: sqlite3.Connection) -> None:
+    # Only if a transaction is open: a failed ROLLBACK would hide the real error.
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection; ``immutable`` where WAL's shared-memory file cannot be made."""
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        return sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True)
+
+
+def _holds(pid: int, host: str, this_host: str) -> bool:
+    """Whether process ``pid`` on ``host`` may still be running (other hosts: assume so)."""
+    if host != this_host:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _run_row(
+    config: RunConfig, environment: dict, status: str, started: float, summary: dict | None = None
+) -> tuple[str, tuple]:
+    """The statement that writes ``config``'s row of the runs table."""
+    return (
+        "INSERT OR REPLACE INTO runs (id, group_id, label, status, config, environment, "
+        "summary, error, started, finished) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+        (
+            config.run_id,
+            config.group_id,
+            config.label,
+            status,
+            _json(config.to_dict()),
+            _json(environment),
+            None if summary is None else _json(summary),
+            started,
+            None if summary is None else time.time(),
+        ),
+    )
+
+
 @dataclass
 class RunRecord:
     """One stored run."""
@@ -101,104 +156,161 @@ class Store:
 
     # -- plumbing ----------------------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
-        self.root.mkdir(parents=True, exist_ok=True)
+    def _connect(self, read_only: bool = False) -> sqlite3.Connection:
+        """A connection, migrated to the current schema; ``read_only`` for commands that only
+        read: they never write (a read-only results folder still reports), nor migrate."""
+        read_only = read_only and self.db_path.exists()
+        if not read_only:
+            self.root.mkdir(parents=True, exist_ok=True)
         try:
-            conn = sqlite3.connect(self.db_path, timeout=60, isolation_level=None)
+            if read_only:
+                conn = _open_read_only(self.db_path)
+            else:
+                conn = sqlite3.connect(self.db_path, timeout=60, isolation_level=None)
             try:
                 schema.check_readable(conn, self.db_path)  # before anything is written
             except BenchError:
                 conn.close()
                 raise
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            schema.migrate(conn, self.db_path)
+            if not read_only:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA foreign_keys=ON")
+                schema.migrate(conn, self.db_path)
         except sqlite3.DatabaseError as exc:
-            raise BenchError(
-                f"{self.db_path} is not a readable benchbench database ({exc}). "
-                "Point --results at another directory; this file was left as is."
-            ) from None
+            raise self._database_error(exc) from None
         return conn
+
+    def _database_error(self, exc: sqlite3.DatabaseError) -> BenchError:
+        """What went wrong with the database, said plainly, with the way out."""
+        text = str(exc)
+        if "full" in text:
+            return BenchError(
+                f"The disk holding {self.root} is full ({text}). Free some space and run "
+                "again; results stored earlier are intact."
+            )
+        if "malformed" in text or "corrupt" in text:
+            return BenchError(
+                f"{self.db_path} is damaged ({text}); nothing was changed. Recover what it "
+                f"holds with `sqlite3 {self.db_path} .recover | sqlite3 recovered.db`, then "
+                "use a results folder whose bench.db is recovered.db."
+            )
+        if "readonly" in text or "unable to open" in text:
+            return BenchError(
+                f"{self.db_path} cannot be written ({text}): the results folder is read-only. "
+                "Reading commands (report, show) still work; pass --results DIR to store "
+                "new runs elsewhere."
+            )
+        return BenchError(
+            f"{self.db_path} is not a readable benchbench database ({text}). "
+            "Point --results at another directory; this file was left as is."
+        )
 
     def _write(self, *statements: tuple[str, tuple]) -> None:
         with closing(self._connect()) as conn:
-            conn.execute("BEGIN IMMEDIATE")
             try:
+                conn.execute("BEGIN IMMEDIATE")
                 for sql, params in statements:
                     conn.execute(sql, params)
                 conn.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                _rollback(conn)
+                raise self._database_error(exc) from None
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise
 
     def _query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         if not self.db_path.exists():
             return []
-        with closing(self._connect()) as conn:
+        with closing(self._connect(read_only=True)) as conn:
             conn.row_factory = sqlite3.Row
-            return conn.execute(sql, params).fetchall()
+            try:
+                return conn.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise self._database_error(exc) from None
 
     @staticmethod
-    def _record(row: sqlite3.Row) -> RunRecord:
-        return RunRecord(
-            row["id"],
-            row["group_id"],
-            row["label"],
-            row["status"],
-            json.loads(row["config"]),
-            json.loads(row["environment"]),
-            json.loads(row["summary"] or "{}"),
-            row["error"],
-            row["started"],
-            row["finished"],
-        )
+    def _record(row: sqlite3.Row) -> RunRecord | None:
+        """The run of ``row``, or None (with a warning naming it) if its JSON is damaged."""
+        try:
+            return RunRecord(
+                row["id"],
+                row["group_id"],
+                row["label"],
+                row["status"],
+                json.loads(row["config"]),
+                json.loads(row["environment"]),
+                json.loads(row["summary"] or "{}"),
+                row["error"],
+                row["started"],
+                row["finished"],
+            )
+        except (TypeError, ValueError) as exc:
+            log.warning("skipping run %s: its stored record is damaged (%s)", row["id"], exc)
+            return None
 
     def run_dir(self, run_id: str) -> Path:
         return self.root / "runs" / run_id
 
-    # -- writing -----------------------------------------------------------------------
+    # -- claims: one process trains a given run at a time --------------------------------
 
-    def begin(self, config: RunConfig, environment: dict) -> None:
-        """Insert (or reset) ``config``'s run as running, forgetting any partial history."""
-        run_id = config.run_id
+    def claim(self, run_id: str) -> None:
+        """Claim ``run_id`` for this process, or raise a BenchError naming the live process
+        that holds it. A claim of a process that is gone is taken over (and the staging
+        folders dead processes left behind are removed)."""
+        self._remove_stale_staging()
+        me, host = os.getpid(), socket.gethostname()
+        with closing(self._connect()) as conn:
+            try:
+                conn.execute("BEGIN IMMEDIATE")  # serializes claimers through SQLite's lock
+                row = conn.execute(
+                    "SELECT pid, host, started FROM claims WHERE run_id = ?", (run_id,)
+                ).fetchone()
+                if row is not None and row[0] != me and _holds(row[0], row[1], host):
+                    conn.execute("ROLLBACK")
+                    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row[2]))
+                    raise BenchError(
+                        f"Run {run_id} is being trained right now by process {row[0]} on "
+                        f"{row[1]} (since {when}). Wait for it to finish (then it is stored "
+                        "and skipped), or stop that process and run again."
+                    )
+                conn.execute(
+                    "INSERT OR REPLACE INTO claims (run_id, pid, host, started) "
+                    "VALUES (?, ?, ?, ?)",
+                    (run_id, me, host, time.time()),
+                )
+                conn.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                _rollback(conn)
+                raise self._database_error(exc) from None
+
+    def release(self, run_id: str) -> None:
+        """Drop this process's claim on ``run_id``."""
         self._write(
-            ("DELETE FROM epochs WHERE run_id = ?", (run_id,)),
-            (
-                "INSERT OR REPLACE INTO runs (id, group_id, label, status, config, environment, "
-                "started) VALUES (?, ?, ?, 'running', ?, ?, ?)",
-                (
-                    run_id,
-                    config.group_id,
-                    config.label,
-                    _json(config.to_dict()),
-                    _json(environment),
-                    time.time(),
-                ),
-            ),
+            ("DELETE FROM claims WHERE run_id = ? AND pid = ?", (run_id, os.getpid())),
         )
 
-    def snapshot(self, run_id: str) -> tuple[tuple, list[tuple]] | None:
-        """The stored rows of a run, to put back with :meth:`restore` if a re-run fails."""
-        columns = ", ".join(RUN_COLUMNS)
-        with closing(self._connect()) as conn:
-            row = conn.execute(f"SELECT {columns} FROM runs WHERE id = ?", (run_id,)).fetchone()
-            epochs = conn.execute(
-                "SELECT run_id, epoch, record FROM epochs WHERE run_id = ?", (run_id,)
-            ).fetchall()
-        return (tuple(row), [tuple(e) for e in epochs]) if row else None
+    def _remove_stale_staging(self) -> None:
+        """Staging folders ``runs/.ID.PID.tmp`` (and ``.old``) of processes that are gone."""
+        folder = self.root / "runs"
+        if not folder.is_dir():
+            return
+        host = socket.gethostname()
+        for path in folder.glob(".*.*.*"):
+            pid = path.name.split(".")[-2]
+            if pid.isdigit() and not _holds(int(pid), host, host):
+                shutil.rmtree(path, ignore_errors=True)
 
-    def restore(self, snapshot: tuple[tuple, list[tuple]]) -> None:
-        """Put a :meth:`snapshot` back, replacing whatever the failed re-run wrote."""
-        row, epochs = snapshot
-        columns = ", ".join(RUN_COLUMNS)
+    # -- writing -----------------------------------------------------------------------
+
+    def begin(self, config: RunConfig, environment: dict, started: float) -> None:
+        """Insert (or reset) ``config``'s run as running, forgetting any partial history.
+
+        Never called for a forced re-run of a finished run: that one's rows stay as they
+        are until :meth:`finish` replaces them in one transaction."""
         self._write(
-            ("DELETE FROM epochs WHERE run_id = ?", (row[0],)),
-            (
-                f"INSERT OR REPLACE INTO runs ({columns}) VALUES "
-                f"({', '.join('?' * len(RUN_COLUMNS))})",
-                row,
-            ),
-            *[("INSERT INTO epochs (run_id, epoch, record) VALUES (?, ?, ?)", e) for e in epochs],
+            ("DELETE FROM epochs WHERE run_id = ?", (config.run_id,)),
+            _run_row(config, environment, "running", started),
         )
 
     def add_epoch(self, run_id: str, epoch: dict) -> None:
@@ -211,9 +323,12 @@ class Store:
 
     def finish(
         self,
-        run_id: str,
+        config: RunConfig,
+        environment: dict,
         status: str,
         summary: dict,
+        history: list[dict],
+        started: float,
         *,
         weights: dict | None,
         test_logits,
@@ -221,7 +336,8 @@ class Store:
         confusion,
         classes: list[str],
     ) -> None:
-        """Write a finished run's artifacts atomically, then mark the run ``status``.
+        """Store a finished run: artifacts first (written aside, then swapped in), then its
+        row and every epoch in one transaction, replacing whatever was stored before.
 
         ``weights`` is a state dict, ``test_logits``/``test_labels`` numpy arrays,
         ``confusion`` the test confusion matrix (rows: true class).
@@ -229,23 +345,43 @@ class Store:
         import numpy as np
         import torch
 
+        run_id = config.run_id
         final = self.run_dir(run_id)
         staging = final.with_name(f".{run_id}.{os.getpid()}.tmp")
+        previous = final.with_name(f".{run_id}.{os.getpid()}.old")
         shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        torch.save(weights, staging / WEIGHTS)
-        np.save(staging / TEST_LOGITS, test_logits)
-        np.save(staging / TEST_LABELS, test_labels)
-        np.savetxt(staging / CONFUSION, confusion, fmt="%d", delimiter=",")
-        (staging / CLASSES).write_text(json.dumps(classes))
-        shutil.rmtree(final, ignore_errors=True)
+        try:
+            staging.mkdir(parents=True)
+            torch.save(weights, staging / WEIGHTS)
+            np.save(staging / TEST_LOGITS, test_logits)
+            np.save(staging / TEST_LABELS, test_labels)
+            np.savetxt(staging / CONFUSION, confusion, fmt="%d", delimiter=",")
+            (staging / CLASSES).write_text(json.dumps(classes))
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            if exc.errno == errno.ENOSPC:
+                raise BenchError(
+                    f"The disk holding {self.root} is full: the run's artifacts could not be "
+                    "written. Free some space and run again; results stored earlier are "
+                    "intact."
+                ) from None
+            raise
+        if final.exists():
+            os.replace(final, previous)
         os.replace(staging, final)
+        row = _run_row(config, environment, status, started, summary=summary)
         self._write(
-            (
-                "UPDATE runs SET status = ?, summary = ?, finished = ?, error = NULL WHERE id = ?",
-                (status, _json(summary), time.time(), run_id),
-            )
+            ("DELETE FROM epochs WHERE run_id = ?", (run_id,)),
+            row,
+            *[
+                (
+                    "INSERT INTO epochs (run_id, epoch, record) VALUES (?, ?, ?)",
+                    (run_id, int(e["epoch"]), _json(e)),
+                )
+                for e in history
+            ],
         )
+        shutil.rmtree(previous, ignore_errors=True)
 
     def fail(self, run_id: str, error: str) -> None:
         self._write(
@@ -298,7 +434,7 @@ class Store:
 
     def runs(self, statuses: tuple[str, ...] | None = None) -> list[RunRecord]:
         rows = self._query("SELECT * FROM runs ORDER BY started")
-        records = [self._record(r) for r in rows]
+        records = [r for r in map(self._record, rows) if r is not None]
         return [r for r in records if statuses is None or r.status in statuses]
 
     def history(self, run_id: str) -> list[dict]:

@@ -1,0 +1,184 @@
+"""Fault injection: kills, concurrent runs, stale staging, read-only and damaged stores,
+a full disk. Nothing stored may be lost or corrupted, and every failure says what it is.
+
+Runs that must be caught mid-training use the ``blocker`` architecture (registered through
+``$BENCH_PLUGINS``): its second training epoch touches a signal file and blocks, so the
+test acts on an event, never on how fast the machine is.
+"""
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+from conftest import blocked_run, kill
+
+from benchbench.results.store import Store
+
+RUN = ["--arch", "blocker", "--dataset", "digits", "--epochs", "3", "--name", "blocked"]
+
+
+def test_a_killed_run_stays_incomplete_and_earlier_runs_are_untouched(bench, blocker):
+    assert bench("run", "--arch", "mlp", "--epochs", "2", "--name", "kept").code == 0
+    store = Store(blocker / "results")
+    kept = store.runs()[0]
+    kill(blocked_run(blocker, RUN))
+    killed = next(r for r in store.runs() if r.label == "blocked")
+    assert killed.status == "running" and [h["epoch"] for h in store.history(killed.id)] == [1]
+    assert store.get(kept.id).summary == kept.summary
+    report = bench("report", "--format", "csv")
+    assert "kept" in report.out and "blocked" not in report.out and "1 incomplete" in report.err
+
+
+def test_a_killed_forced_rerun_keeps_the_complete_result(bench, blocker):
+    first = json.loads(bench("run", *RUN, "--json").out)
+    store = Store(blocker / "results")
+    before, history = store.get(first["run_id"]), store.history(first["run_id"])
+    weights = (store.run_dir(first["run_id"]) / "model.pt").read_bytes()
+    kill(blocked_run(blocker, [*RUN, "--force"]))
+    after = store.get(first["run_id"])
+    assert after.status == "complete" and after.summary == before.summary
+    assert store.history(first["run_id"]) == history
+    assert (store.run_dir(first["run_id"]) / "model.pt").read_bytes() == weights
+    again = bench("run", *RUN)
+    assert again.code == 0 and "already stored" in again.err
+    forced = bench("run", *RUN, "--force", "--json")  # a forced re-run that completes
+    assert forced.code == 0 and store.get(first["run_id"]).status == "complete"
+    assert not list((blocker / "results" / "runs").glob(".*"))  # no staging left behind
+
+
+def test_concurrent_identical_runs_are_serialized(bench, blocker):
+    store = Store(blocker / "results")
+    holder = blocked_run(blocker, RUN)
+    try:
+        second = bench("run", *RUN)
+        assert second.code == 2
+        assert f"being trained right now by process {holder.pid}" in second.err
+        (run,) = store.runs()
+        assert run.status == "running" and len(store.history(run.id)) == 1  # not reset
+    finally:
+        kill(holder)
+    taken_over = bench("run", *RUN, "--json")  # the dead holder's claim is taken over
+    assert taken_over.code == 0, taken_over.err
+    assert store.get(json.loads(taken_over.out)["run_id"]).status == "complete"
+
+
+def test_staging_folders_of_dead_processes_are_removed(bench, isolated):
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], text=True, capture_output=True
+    ).stdout.strip()
+    runs = isolated / "results" / "runs"
+    stale = runs / f".0123456789ab.{dead}.tmp"
+    stale.mkdir(parents=True)
+    (stale / "model.pt").write_bytes(b"partial")
+    mine = runs / f".0123456789ab.{os.getpid()}.tmp"  # a live owner's folder stays
+    mine.mkdir()
+    assert bench("run", "--arch", "mlp", "--epochs", "1").code == 0
+    assert not stale.exists() and mine.exists()
+
+
+def test_a_run_with_a_damaged_record_is_skipped_with_a_warning(bench, isolated):
+    assert bench("run", "--arch", "mlp", "--epochs", "1", "--name", "good").code == 0
+    assert bench("run", "--arch", "mlp", "--epochs", "2", "--name", "bad").code == 0
+    db = isolated / "results" / "bench.db"
+    with sqlite3.connect(db) as conn:
+        (bad_id,) = conn.execute("SELECT id FROM runs WHERE label = 'bad'").fetchone()
+        conn.execute("UPDATE runs SET config = '{not json' WHERE id = ?", (bad_id,))
+    report = bench("report")
+    assert report.code == 0 and "good" in report.out and "bad" not in report.out
+    assert bad_id in report.err and "damaged" in report.err
+    assert bench("show", "good").code == 0
+
+
+def test_a_damaged_database_says_so_changes_nothing_and_says_how_to_recover(bench, isolated):
+    for epochs in ("1", "2", "3"):
+        assert bench("run", "--arch", "mlp", "--epochs", epochs).code == 0
+    db = isolated / "results" / "bench.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page = conn.execute("PRAGMA page_size").fetchone()[0]
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    assert pages > 2
+    data = bytearray(db.read_bytes())
+    data[page : 2 * page] = b"\xff" * page  # the second page: a table's b-tree
+    db.write_bytes(bytes(data))
+    report = bench("report")
+    assert report.code == 2 and "damaged" in report.err and ".recover" in report.err
+    assert "unexpected" not in report.err and db.read_bytes() == bytes(data)
+
+
+def _read_only_view(results, view):
+    """``view``: ``results`` as a read-only folder, even for root (a read-only bind mount);
+    False where that cannot be made here."""
+    if os.geteuid() != 0:
+        for path in [*results.rglob("*"), results]:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+        view.symlink_to(results)
+        return True
+    view.mkdir()
+    if subprocess.run(["mount", "--bind", str(results), str(view)]).returncode != 0:
+        return False
+    if subprocess.run(["mount", "-o", "remount,bind,ro", str(view)]).returncode != 0:
+        subprocess.run(["umount", str(view)])
+        return False
+    return True
+
+
+def test_a_read_only_results_folder_can_still_be_reported(bench, tmp_path):
+    results, view = tmp_path / "results", tmp_path / "read-only"
+    assert bench("run", "--arch", "mlp", "--epochs", "1", "--name", "ro").code == 0
+    if not _read_only_view(results, view):
+        pytest.skip("cannot make a read-only folder here (no bind mounts)")
+    try:
+        before = {p.name: p.read_bytes() for p in view.iterdir() if p.is_file()}
+        report = bench("report", "--results", view)
+        assert report.code == 0, report.err
+        assert "ro" in report.out
+        assert bench("show", "ro", "--results", view).code == 0
+        assert {p.name: p.read_bytes() for p in view.iterdir() if p.is_file()} == before
+        write = bench("run", "--arch", "mlp", "--epochs", "2", "--results", view)
+        assert write.code == 2 and "read-only" in write.err and "unexpected" not in write.err
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["umount", str(view)])
+        else:
+            for path in [*results.rglob("*"), results]:
+                path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def test_a_full_disk_is_said_plainly_and_loses_nothing(bench, tmp_path):
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True
+        ).returncode
+        != 0
+    ):
+        pytest.skip("cannot mount a small tmpfs here (needs root and mount rights)")
+    try:
+        results = mount / "results"
+        assert bench("run", "--arch", "mlp", "--epochs", "1", "--results", results).code == 0
+        store = Store(results)
+        (kept,) = store.runs()
+        filler = mount / "filler"
+        with open(filler, "wb") as f:  # leave almost nothing free
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            except OSError:
+                pass
+        full = bench("run", "--arch", "cnn_small", "--epochs", "1", "--results", results)
+        assert full.code == 2, full.err
+        assert "full" in full.err and "unexpected" not in full.err
+        assert "cannot rollback" not in full.err
+        filler.unlink()
+        assert store.get(kept.id).summary == kept.summary
+        report = bench("report", "--results", results)
+        assert report.code == 0 and "mlp" in report.out
+        assert not list((results / "runs").glob(".*"))
+    finally:
+        subprocess.run(["umount", "-l", str(mount)])
