@@ -97,8 +97,9 @@ class RunConfig:
 
     @property
     def run_id(self) -> str:
-        """Content address of the run: the hash of the whole resolved config."""
-        return self.digest()
+        """Content address of the run: the hash of everything it computes from. A label
+        (``--name``) is not part of it: relabelling a run never trains it again."""
+        return self.digest(exclude=LABEL_KEYS)
 
     @property
     def group_id(self) -> str:

@@ -1,4 +1,10 @@
-"""Honest comparisons: bootstrap intervals, ties, and deltas within the seed noise."""
+"""Honest comparisons: Student-t intervals, a test before any "best", deltas within noise.
+
+At the 2-5 repeats benchmarks have, a percentile bootstrap interval is [min, max] or
+narrower and claims winners the data cannot support. Intervals here are Student-t
+intervals of the mean; a row is marked best only when Welch's t-test separates it from
+the runner-up at the 5% level, and only with at least :data:`MIN_REPEATS` runs per row.
+"""
 
 from __future__ import annotations
 
@@ -6,46 +12,77 @@ import math
 
 import numpy as np
 
-BOOTSTRAP_SAMPLES = 10_000
+MIN_REPEATS = 3  # no claim of a best row below this many runs per row
+ALPHA = 0.05
 
 
-def bootstrap_ci(values, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean of ``values``; NaNs for fewer than 2."""
-    values = np.asarray([v for v in values if v is not None and not math.isnan(v)], float)
+def _finite(values) -> np.ndarray:
+    return np.asarray([v for v in values if v is not None and not math.isnan(v)], float)
+
+
+def t_interval(values, level: float = 0.95) -> tuple[float, float]:
+    """Student-t interval of the mean of ``values``; NaNs for fewer than 2."""
+    from scipy import stats
+
+    values = _finite(values)
     if len(values) < 2:
         return math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, len(values), (BOOTSTRAP_SAMPLES, len(values)))].mean(1)
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
+    mean, sem = values.mean(), values.std(ddof=1) / math.sqrt(len(values))
+    if sem == 0:
+        return float(mean), float(mean)
+    low, high = stats.t.interval(level, len(values) - 1, loc=mean, scale=sem)
     return float(low), float(high)
 
 
-def overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
-    return a[0] <= b[1] and b[0] <= a[1]
+def welch_p(a, b) -> float:
+    """Two-sided p-value of Welch's t-test that ``a`` and ``b`` have equal means."""
+    from scipy import stats
+
+    a, b = _finite(a), _finite(b)
+    if len(a) < 2 or len(b) < 2:
+        return math.nan
+    if a.std(ddof=1) == 0 and b.std(ddof=1) == 0:
+        return 1.0 if a.mean() == b.mean() else 0.0
+    return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
 
 
 def rank_best(
-    means: list[float], intervals: list[tuple[float, float]], higher_is_better: bool = True
+    samples: list[list[float]], higher_is_better: bool = True
 ) -> tuple[int | None, list[int], str]:
-    """``(bold row, tied rows, note)`` for the best of ``means``.
+    """``(bold row, tied rows, note)`` for the row whose values are best.
 
-    The best row is bold only when its interval does not overlap the runner-up's; when
-    they overlap both are tied; without intervals (single runs) nothing is claimed.
+    Bold only when every row has at least MIN_REPEATS values and Welch's t-test tells the
+    best row from the runner-up (p < ALPHA); otherwise the rows the test cannot tell
+    from the best are marked tied. Nothing is claimed below MIN_REPEATS.
     """
-    finite = [i for i, m in enumerate(means) if m is not None and not math.isnan(m)]
+    means = [float(np.mean(_finite(s))) if len(_finite(s)) else math.nan for s in samples]
+    finite = [i for i, m in enumerate(means) if not math.isnan(m)]
     if len(finite) < 2:
         return None, [], ""
+    smallest = min(len(_finite(samples[i])) for i in finite)
+    if smallest < MIN_REPEATS:
+        return (
+            None,
+            [],
+            f"no row is marked best: that needs at least {MIN_REPEATS} runs per row "
+            f"(the fewest here: {smallest}; use --seeds 0-{MIN_REPEATS - 1})",
+        )
     sign = 1 if higher_is_better else -1
     order = sorted(finite, key=lambda i: -sign * means[i])
     best, runner_up = order[0], order[1]
-    a, b = intervals[best], intervals[runner_up]
-    if any(math.isnan(x) for x in (*a, *b)):
-        return None, [], "single runs: no interval, so no row is marked best (use --seeds)"
-    if overlap(a, b):
-        tied = [i for i in order if overlap(intervals[i], a)]
-        return None, tied, "tied: the best rows' 95% intervals overlap"
-    return best, [], "bold: best, its 95% interval clear of the runner-up's"
+    p = welch_p(samples[best], samples[runner_up])
+    if p < ALPHA:
+        return (
+            best,
+            [],
+            f"bold: best, Welch's t-test against the runner-up p = {p:.3g}, n ≥ {smallest}",
+        )
+    tied = [i for i in order if i == best or not welch_p(samples[best], samples[i]) < ALPHA]
+    return (
+        None,
+        tied,
+        f"tied: Welch's t-test cannot tell these rows apart (p = {p:.3g} for the top two)",
+    )
 
 
 def within_noise(delta: float, std_a: float, std_b: float) -> bool | None:

@@ -1,9 +1,11 @@
 """Tables computed from stored runs: what each row and cell holds, before any format.
 
 Runs that differ only in their seed are repeats of one configuration: a table row shows
-their mean ± sample standard deviation and how many there are (n); ``ci`` adds bootstrap
-95% intervals. The best row of the first metric is bold only when its interval is clear
-of the runner-up's; otherwise the overlapping rows are marked tied.
+their mean ± sample standard deviation and how many there are (n); ``ci`` adds Student-t
+95% intervals. The best row of the first metric is bold only when Welch's t-test tells it
+from the runner-up, with at least 3 runs per row (:mod:`benchbench.analysis.stats`);
+rows the test cannot separate are marked tied. A run is counted once per row, however
+many times it is listed.
 
 A suite's ``[[tables]]`` are built by the *table kind* they name. Each kind is declared
 once with :func:`table_kind`: its name, the suite keys it reads (with defaults) and the
@@ -78,7 +80,7 @@ def runs_frame(records: list[RunRecord], spec: Spec):
     """One row per complete run: its row name, the key it aggregates under, metrics."""
     import pandas as pd
 
-    rows = []
+    rows, seen = [], set()
     for r in records:
         if r.status != "complete":
             continue
@@ -87,7 +89,11 @@ def runs_frame(records: list[RunRecord], spec: Spec):
             key = json.dumps(values, default=str)
             label = ", ".join(f"{k}={v}" for k, v in zip(spec.group_by, values, strict=True))
         else:
-            key, label = r.group_id, setting(r, spec.rows)
+            label = setting(r, spec.rows)
+            key = json.dumps([r.group_id, str(label)])
+        if (r.id, key) in seen:  # one run is one sample of its row, never two
+            continue
+        seen.add((r.id, key))
         rows.append(
             {
                 "run_id": r.id,
@@ -116,11 +122,11 @@ def aggregate(records: list[RunRecord], spec: Spec):
     table.columns = [f"{metric}_{stat}" for metric, stat in table.columns]
     table.insert(0, "n", grouped.size())
     table.insert(0, "label", grouped["label"].first())
-    # The first metric always gets its interval: marking the best row depends on it.
-    for m in metrics if spec.ci else metrics[:1]:
-        intervals = grouped[m].apply(lambda v: stats.bootstrap_ci(v.tolist()))
+    for m in metrics if spec.ci else ():
+        intervals = grouped[m].apply(lambda v: stats.t_interval(v.tolist()))
         table[f"{m}_ci_low"] = [lo for lo, _ in intervals]
         table[f"{m}_ci_high"] = [hi for _, hi in intervals]
+    table[f"{metrics[0]}_values"] = grouped[metrics[0]].agg(list)  # for the best-row test
     table["run_ids"] = grouped["run_id"].agg(" ".join)
     table = table.reset_index(drop=True)
     if not spec.keep_order:
@@ -174,9 +180,8 @@ def build(records: list[RunRecord], spec: Spec) -> Part:
     if raw.empty:
         return part
     first = METRICS[spec.metrics[0]]
-    means = raw[f"{first.key}_mean"].tolist()
-    intervals = list(zip(raw[f"{first.key}_ci_low"], raw[f"{first.key}_ci_high"], strict=True))
-    best, tied, note = stats.rank_best(means, intervals, first.higher_is_better)
+    samples = raw.pop(f"{first.key}_values").tolist()
+    best, tied, note = stats.rank_best(samples, first.higher_is_better)
     if best is not None:
         part.bold.append((best, first.title))
     for i in tied:

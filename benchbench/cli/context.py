@@ -15,8 +15,10 @@ from benchbench.plugins.manager import Components, load_components
 from benchbench.render.tables import FORMATS
 from benchbench.settings import SETTINGS, Setting
 
-out = Console(highlight=False, soft_wrap=True)  # tables and JSON: stdout
-err = Console(stderr=True, highlight=False, soft_wrap=True)  # progress, warnings, errors: stderr
+# No console markup: labels, class names and paths are the user's, printed as written
+# ("[bold]" in a run's name is text). Styling goes through rich.text.Text.
+out = Console(highlight=False, soft_wrap=True, markup=False)  # tables and JSON: stdout
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)  # the rest: stderr
 
 ResultsOption = Annotated[
     Path | None,

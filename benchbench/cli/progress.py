@@ -17,10 +17,10 @@ from rich.text import Text
 def _live(console: Console, *extra) -> Progress:
     """A transient progress display: name, bar, n/total, status, elapsed (and extras)."""
     progress = Progress(
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[status]}"),
+        TextColumn("{task.fields[status]}", markup=False),
         TimeElapsedColumn(),
         *extra,
         console=console,

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from benchbench.cli.context import (
     FormatOption,
@@ -121,7 +122,7 @@ def show(
         print_json(data)
         return
 
-    out.print(f"[bold]{record.label}[/bold]  run {record.id}  status {record.status}")
+    out.print(Text.assemble((record.label, "bold"), f"  run {record.id}  status {record.status}"))
     if record.error:
         out.print(f"error: {record.error}", markup=False)
     config = Table(title="config", title_justify="left", show_edge=False, show_header=False)

@@ -30,6 +30,16 @@ def finished(store: Store, config: RunConfig) -> RunRecord | None:
     return existing if existing is not None and existing.status in DONE else None
 
 
+def reuse(store: Store, config: RunConfig) -> RunRecord | None:
+    """:func:`finished`, under ``config``'s label: a run asked for under a new name is not
+    trained again, it is renamed."""
+    existing = finished(store, config)
+    if existing is not None and existing.label != config.label:
+        store.relabel(config)
+        existing = store.get(config.run_id)
+    return existing
+
+
 def failure_text(exc: BaseException) -> str:
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted"
@@ -116,8 +126,8 @@ def execute(
     from benchbench.training import device as devices
     from benchbench.training.loop import train
 
-    existing = finished(store, config)
-    if existing is not None and not force:
+    existing = reuse(store, config) if not force else None
+    if existing is not None:
         return Result(existing, skipped=True)
     recording = Recording(store, config, devices.describe(devices.resolve(config.device)))
 

@@ -94,7 +94,7 @@ def run_suite(
     plan = [(group, configs_of(rows, suite.seeds)) for group, rows in groups]
     events.planned(sum(len(c) for _, c in plan) + _tune_size(suite))
     for group, configs in plan:
-        store.add_to_suite(key, group, [(c.run_id, None, None) for c in configs])
+        store.add_to_suite(key, group, [(c.run_id, None, None, c.label) for c in configs])
         _run(executor, configs, events, tally)
     if suite.tune is not None:
         seeds = (
@@ -115,7 +115,7 @@ def run_suite(
                     key,
                     "tune",
                     [
-                        (c.run_id, setting, value)
+                        (c.run_id, setting, value, c.label)
                         for value, chunk in zip(values, chunks, strict=True)
                         for c in chunk
                     ],

@@ -3,6 +3,11 @@
 A renderer takes :class:`benchbench.analysis.tables.Part` objects — display cells, raw
 numbers, marks and notes — and only lays them out: it computes nothing and imports no
 model code. Markdown through pandas' ``to_markdown``, LaTeX and HTML through its Styler.
+
+Every string that reaches a table (labels, settings, titles, notes, column headers) may
+be the user's, so each format escapes all of them: HTML entities in cells and headers,
+``|`` in Markdown cells, LaTeX specials (and no line break can end a ``%`` comment),
+and CSV cells that a spreadsheet would run as a formula (``= + - @``) get a leading ``'``.
 """
 
 from __future__ import annotations
@@ -34,43 +39,73 @@ def check_format(fmt: str) -> None:
 
 
 def tex_escape(text: str) -> str:
-    return "".join(_TEX_SPECIAL.get(c, c) for c in text)
+    return "".join(_TEX_SPECIAL.get(c, c) for c in one_line(text))
+
+
+def one_line(text) -> str:
+    """``text`` with line breaks as spaces: no user string may start a new line."""
+    return " ".join(str(text).splitlines()) if text is not None else ""
+
+
+def _md(text) -> str:
+    """A Markdown table cell or heading: one line, ``|`` and emphasis marks escaped."""
+    return one_line(text).replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*")
+
+
+def _lines(part):
+    """``part``'s display frame with every cell and header on one line."""
+    shown = part.shown.copy()
+    shown.columns = [one_line(c) for c in shown.columns]
+    return shown.map(lambda v: one_line(v) if isinstance(v, str) else v)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value):
+    """A spreadsheet must never run a cell as a formula (OWASP's CSV injection advice)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _markdown(part) -> str:
     shown = part.shown.copy()
+    shown.columns = [_md(c) for c in shown.columns]
+    shown = shown.map(lambda v: _md(v) if isinstance(v, str) else v)
     for row, column in part.bold:
+        column = _md(column)
         shown.loc[row, column] = f"**{shown.loc[row, column]}**"
     text = "" if shown.empty else shown.to_markdown(index=False, disable_numparse=True) + "\n"
     if part.notes:
-        text += "\n" + "\n".join(f"*{note}*" for note in part.notes) + "\n"
-    return f"**{part.title}**\n\n{text}" if part.title else text
+        text += "\n" + "\n".join(f"*{_md(note)}*" for note in part.notes) + "\n"
+    return f"**{_md(part.title)}**\n\n{text}" if part.title else text
 
 
 def _styler(part, fmt: str):
     import pandas as pd
 
-    shown = part.shown
+    shown = _lines(part)
+    bold = [(row, one_line(column)) for row, column in part.bold]
+    text_columns = [one_line(c) for c in part.text_columns]
     if fmt == "latex":  # numbers' ± in math mode; text columns are escaped below
-        numbers = [c for c in shown.columns if c not in part.text_columns]
-        shown = shown.copy()
+        numbers = [c for c in shown.columns if c not in text_columns]
         for c in numbers:
             shown[c] = shown[c].map(lambda v: v.replace("±", r"$\pm$") if isinstance(v, str) else v)
     styler = shown.style.hide(axis="index")
-    bold = "textbf: --rwrap;" if fmt == "latex" else "font-weight: bold;"
-    for row, column in part.bold:
-        styler = styler.map(lambda _: bold, subset=pd.IndexSlice[[row], [column]])
+    style = "textbf: --rwrap;" if fmt == "latex" else "font-weight: bold;"
+    for row, column in bold:
+        styler = styler.map(lambda _: style, subset=pd.IndexSlice[[row], [column]])
     if fmt == "latex":
-        styler = styler.format(escape="latex", subset=part.text_columns)
-        styler = styler.format_index(escape="latex", axis=1)
+        styler = styler.format(escape="latex", subset=text_columns)
     else:
         styler = styler.format(escape="html")
-    return styler
+    return styler.format_index(escape=fmt, axis=1)  # headers are user strings too
 
 
 def _latex(part) -> str:
     if part.shown.empty:
-        return "".join(f"% {line}\n" for line in [part.title or "", *part.notes])
+        return "".join(f"% {one_line(line)}\n" for line in [part.title or "", *part.notes])
     caption = part.title
     if caption and part.notes:
         caption += " " + " ".join(part.notes)
@@ -79,7 +114,7 @@ def _latex(part) -> str:
         hrules=True, column_format=columns, caption=tex_escape(caption) if caption else None
     )
     if part.notes and not part.title:
-        text += "".join(f"% {note}\n" for note in part.notes)
+        text += "".join(f"% {one_line(note)}\n" for note in part.notes)
     return text
 
 
@@ -106,7 +141,9 @@ def emit(
     check_format(fmt)
     if fmt == "csv":
         frames = [p.raw.assign(table=p.title) if p.title else p.raw for p in parts]
-        return pd.concat(frames, ignore_index=True).to_csv(index=False)
+        frame = pd.concat(frames, ignore_index=True).map(_csv_cell)
+        frame.columns = [_csv_cell(c) for c in frame.columns]
+        return frame.to_csv(index=False)
     if fmt == "json":
         if len(parts) == 1 and parts[0].title is None:
             return parts[0].raw.to_json(orient="records", indent=2) + "\n"

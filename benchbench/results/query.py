@@ -3,6 +3,8 @@ filters, the runs behind a suite's table, a metric grouped by a setting."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from benchbench.errors import BenchError
 from benchbench.results.store import RunRecord, Store
 from benchbench.settings import parse_value
@@ -49,10 +51,16 @@ def suite_members(store: Store, key: str, group: str = "all") -> list[dict]:
 
 
 def suite_runs(store: Store, key: str, group: str = "all") -> list[RunRecord]:
-    """The stored runs of ``group`` in the last sweep of suite ``key``, each once, in order."""
+    """The stored runs of ``group`` in the last sweep of suite ``key``, in order, each
+    labelled as the suite's row names it: once per row, even where two rows share a run."""
     records = {r.id: r for r in store.runs()}
-    chosen = [records.get(m["run_id"]) for m in suite_members(store, key, group)]
-    return list({r.id: r for r in chosen if r is not None}.values())
+    chosen = {}
+    for m in suite_members(store, key, group):
+        record = records.get(m["run_id"])
+        if record is not None:
+            label = m["label"] or record.label
+            chosen[(record.id, label)] = replace(record, label=label)
+    return list(chosen.values())
 
 
 def values_by(records: list[RunRecord], metric: str, key: str) -> dict[str, list[float]]:

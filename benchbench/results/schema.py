@@ -73,6 +73,31 @@ def claims(conn: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def suite_rows_keep_their_labels(conn: sqlite3.Connection) -> None:
+    """Version 4: a suite's row label is stored with its membership, not taken from the
+    run, since a label is not part of a run's identity: two variants with identical
+    settings share one run and still make two rows."""
+    conn.execute(
+        """CREATE TABLE suite_members (
+            suite TEXT NOT NULL,
+            grp TEXT NOT NULL,
+            run_id TEXT NOT NULL,
+            setting TEXT NOT NULL,
+            value TEXT,
+            position INTEGER NOT NULL,
+            label TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (suite, grp, run_id, setting, label)
+        )"""
+    )
+    conn.execute(
+        "INSERT INTO suite_members (suite, grp, run_id, setting, value, position) "
+        "SELECT suite, grp, run_id, setting, value, position FROM suite_runs"
+    )
+    conn.execute("DROP TABLE suite_runs")
+    conn.execute("ALTER TABLE suite_members RENAME TO suite_runs")
+
+
 VERSION = len(MIGRATIONS)
 
 

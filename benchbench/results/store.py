@@ -396,22 +396,25 @@ class Store:
         self._write(("DELETE FROM suite_runs WHERE suite = ?", (suite,)))
 
     def add_to_suite(self, suite: str, group: str, members: list[tuple]) -> None:
-        """Record ``(run_id, tuned setting, value)`` members of a suite's group, in order."""
+        """Record ``(run_id, tuned setting, value, row label)`` members of a suite's group,
+        in order."""
         rows = self._query("SELECT MAX(position) AS last FROM suite_runs WHERE suite = ?", (suite,))
         start = rows[0]["last"] + 1 if rows and rows[0]["last"] is not None else 0
         self._write(
             *[
                 (
                     "INSERT OR IGNORE INTO suite_runs "
-                    "(suite, grp, run_id, setting, value, position) VALUES (?, ?, ?, ?, ?, ?)",
-                    (suite, group, run_id, setting or "", json.dumps(value), start + i),
+                    "(suite, grp, run_id, setting, value, position, label) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (suite, group, run_id, setting or "", json.dumps(value), start + i, label),
                 )
-                for i, (run_id, setting, value) in enumerate(members)
+                for i, (run_id, setting, value, label) in enumerate(members)
             ]
         )
 
     def suite_members(self, suite: str) -> list[dict]:
-        """``{group, run_id, setting, value}`` for every member of ``suite``, in order."""
+        """``{group, run_id, setting, value, label}`` for every member of ``suite``, in
+        order (``label`` is None where an older release stored none)."""
         rows = self._query("SELECT * FROM suite_runs WHERE suite = ? ORDER BY position", (suite,))
         return [
             {
@@ -419,9 +422,19 @@ class Store:
                 "run_id": r["run_id"],
                 "setting": r["setting"] or None,
                 "value": json.loads(r["value"]),
+                "label": (r["label"] if "label" in r.keys() else "") or None,
             }
             for r in rows
         ]
+
+    def relabel(self, config: RunConfig) -> None:
+        """Give a stored run ``config``'s label (a label is not part of its identity)."""
+        self._write(
+            (
+                "UPDATE runs SET label = ?, config = ? WHERE id = ?",
+                (config.label, _json(config.to_dict()), config.run_id),
+            )
+        )
 
     def suites(self) -> list[str]:
         return [r["suite"] for r in self._query("SELECT DISTINCT suite FROM suite_runs")]

@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable
 
 from benchbench.config import RunConfig
-from benchbench.execution.runner import Recording, finished
+from benchbench.execution.runner import Recording, reuse
 
 
 class DetachedExecutor:
@@ -34,7 +34,7 @@ class DetachedExecutor:
 
     def split(self, configs: list[RunConfig]) -> tuple[list[RunConfig], list[RunConfig]]:
         """``(already finished, to run)``."""
-        done = {c.run_id for c in configs if not self.force and finished(self.store, c)}
+        done = {c.run_id for c in configs if not self.force and reuse(self.store, c)}
         return (
             [c for c in configs if c.run_id in done],
             [c for c in configs if c.run_id not in done],

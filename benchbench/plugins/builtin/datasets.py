@@ -142,6 +142,39 @@ def imagefolder(
     return ImageData(classes, *_split(images, labels, test_fraction))
 
 
+class _CifarUnpickler(pickle.Unpickler):
+    """Unpickles what the CIFAR-10 python batches hold (dicts, lists, bytes, numpy arrays)
+    and nothing else: a crafted file cannot make unpickling call arbitrary code."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+    }
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+
+
+def _load_cifar_pickle(path: Path) -> dict:
+    try:
+        with open(path, "rb") as f:
+            data = _CifarUnpickler(f, encoding="latin1").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as exc:
+        raise BenchError(
+            f"{path} is not a CIFAR-10 python batch ({exc}); nothing in it was run. "
+            "Replace it with the file from the official cifar-10-python archive."
+        ) from None
+    if not isinstance(data, dict):
+        raise BenchError(f"{path} is not a CIFAR-10 python batch (a {type(data).__name__}).")
+    return data
+
+
 def _find_cifar10(data_dir: Path | None) -> Path | None:
     from benchbench.data.imagefolder import cache_dir
 
@@ -182,9 +215,16 @@ def cifar10(*, data_dir: Path | None = None, download: bool = True):
         )
 
     def batch(name):
-        with open(root / name, "rb") as f:
-            d = pickle.load(f, encoding="latin1")
-        return np.asarray(d["data"], np.uint8).reshape(-1, 3, 32, 32), np.asarray(d["labels"])
+        d = _load_cifar_pickle(root / name)
+        try:
+            data = np.asarray(d["data"], np.uint8).reshape(-1, 3, 32, 32)
+            labels = np.asarray(d["labels"], np.int64)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BenchError(
+                f"{root / name} is not a CIFAR-10 batch ({type(exc).__name__}: {exc}). "
+                "Replace it with the official cifar-10-python archive's file."
+            ) from None
+        return data, labels
 
     parts = [batch(f"data_batch_{i}") for i in range(1, 6) if (root / f"data_batch_{i}").exists()]
     test_x, test_y = batch("test_batch")
@@ -202,8 +242,8 @@ def cifar10(*, data_dir: Path | None = None, download: bool = True):
     ]
     meta = root / "batches.meta"
     if meta.exists():
-        with open(meta, "rb") as f:
-            classes = list(pickle.load(f, encoding="latin1")["label_names"])
+        names = _load_cifar_pickle(meta).get("label_names", classes)
+        classes = [str(n) for n in names]
     return ImageData(
         classes,
         np.concatenate([p[0] for p in parts]),
