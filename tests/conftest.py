@@ -8,6 +8,7 @@ import time
 import pytest
 
 from benchbench.cli.app import main
+from benchbench.cli.context import components
 
 
 @pytest.fixture(autouse=True)
@@ -16,6 +17,7 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("BENCH_RESULTS", str(tmp_path / "results"))
     monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("BENCH_DEBUG", raising=False)
+    components.cache_clear()  # plugins load afresh: a test may add some ($BENCH_PLUGINS)
     return tmp_path
 
 

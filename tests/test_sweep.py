@@ -156,6 +156,7 @@ name = "second"
 
 [[variants]]
 name = "third"
+lr = 0.01
 set = ["arch.block=false"]
 """)
     results = blocker / "results"
