@@ -66,6 +66,12 @@ class Setting:
         """Raise a BenchError naming the flag if ``value`` is not allowed."""
         if value is None and self.optional:
             return
+        expected = _KIND_CHECKS[self.kind if isinstance(self.kind, str) else self.kind.__name__]
+        if not expected[0](value):
+            hint = ""
+            if isinstance(value, str) and "," in value:
+                hint = " A comma list is not a grid here: list the values in a suite's [[grids]]."
+            self.fail(value, f"give {expected[1]}.{hint}")
         if self.choices and value not in self.choices:
             self.fail(value, f"choose one of {', '.join(self.choices)}.")
         if self.check is not None:
@@ -84,6 +90,31 @@ class Setting:
             except ValueError:
                 self.fail(text, "give integers like 10,20.")
         return parse_value(text)
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+# kind → (is the value of that kind, what to ask for)
+_KIND_CHECKS = {
+    "int": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
+    "float": (_number, "a number"),
+    "str": (lambda v: isinstance(v, str), "a text value"),
+    "bool": (lambda v: isinstance(v, bool), "true or false"),
+    "path": (lambda v: isinstance(v, str), "a folder path"),
+    "strs": (
+        lambda v: isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v),
+        "a list of names",
+    ),
+    "ints": (
+        lambda v: (
+            isinstance(v, (list, tuple))
+            and all(isinstance(x, int) and not isinstance(x, bool) for x in v)
+        ),
+        "a list of whole numbers, e.g. 10,20",
+    ),
+}
 
 
 def _at_least(low, why):

@@ -80,6 +80,45 @@ BLOCKER = textwrap.dedent(
     @hookimpl
     def benchbench_register_architectures(registry):
         registry.add("blocker", build, description="blocks in epoch 2 when told to (tests)")
+        registry.add("crasher", crasher, description="dies in training as told (tests)")
+        registry.add("too_wide", too_wide, description="13 outputs whatever the classes")
+        registry.add("lazy", lazy, description="nn.LazyLinear (tests)")
+
+
+    def crasher(*, num_classes, input_shape, how="exit"):
+        import signal
+
+        from torch import nn
+
+        class Crasher(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.net = nn.Sequential(nn.Flatten(), nn.LazyLinear(num_classes))
+
+            def forward(self, x):
+                if self.training:  # the first training step (the warm-up's) dies
+                    if how == "exit":
+                        raise SystemExit(3)
+                    if how == "interrupt":
+                        raise KeyboardInterrupt
+                    if how == "kill":
+                        os.kill(os.getpid(), signal.SIGKILL)
+                    raise RuntimeError("crasher: simulated bug")
+                return self.net(x)
+
+        return Crasher()
+
+
+    def too_wide(*, num_classes, input_shape):
+        from torch import nn
+
+        return nn.Sequential(nn.Flatten(), nn.LazyLinear(13))
+
+
+    def lazy(*, num_classes, input_shape):
+        from torch import nn
+
+        return nn.Sequential(nn.Flatten(), nn.LazyLinear(32), nn.ReLU(), nn.LazyLinear(num_classes))
 
 
     def build(*, num_classes, input_shape, block: bool = True):
@@ -110,7 +149,7 @@ SAFETY = 600  # seconds: only ever reached if the run crashed or hung before its
 
 @pytest.fixture
 def blocker(isolated, monkeypatch):
-    (isolated / "blocker_plugin.py").write_text(BLOCKER)
+    (isolated / "blocker_plugin.py").write_text(BLOCKER)  # blocker, crasher, too_wide, lazy
     monkeypatch.setenv("PYTHONPATH", f"{isolated}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
     monkeypatch.setenv("BENCH_PLUGINS", "blocker_plugin")
     monkeypatch.syspath_prepend(str(isolated))

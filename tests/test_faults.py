@@ -182,3 +182,58 @@ def test_a_full_disk_is_said_plainly_and_loses_nothing(bench, tmp_path):
         assert not list((results / "runs").glob(".*"))
     finally:
         subprocess.run(["umount", "-l", str(mount)])
+
+
+CULPRITS = """
+[base]
+arch = "mlp"
+epochs = 1
+
+[[variants]]
+name = "healthy"
+
+[[variants]]
+name = "culprit"
+arch = "crasher"
+set = ["arch.how={how}"]
+
+[[variants]]
+name = "also healthy"
+lr = 0.01
+"""
+
+
+@pytest.mark.parametrize("how", ["exit", "interrupt", "error"])
+def test_a_plugin_that_exits_or_raises_fails_only_its_run(bench, blocker, how):
+    suite = blocker / "culprits.toml"
+    suite.write_text(CULPRITS.replace("{how}", how))
+    result = bench("sweep", suite, "--json")
+    assert result.code == 1  # failures make the exit code 1, the sweep went on
+    summary = json.loads(result.out)
+    assert summary["completed"] == 2 and len(summary["failed"]) == 1
+    error = summary["failed"][0]["error"]
+    assert "blocker_plugin" in error and "not of benchbench" in error
+    store = Store(blocker / "results")
+    culprit = next(r for r in store.runs() if r.label == "culprit")
+    assert culprit.status == "failed" and "blocker_plugin" in culprit.error
+
+
+def test_a_plugin_error_in_bench_run_names_the_plugin(bench, blocker):
+    result = bench("run", "--arch", "crasher", "--set", "arch.how=exit", "--epochs", "1")
+    assert result.code == 2
+    assert "plugin 'blocker_plugin'" in result.err and "sys.exit(3)" in result.err
+    assert "unexpected" not in result.err
+
+
+def test_a_dead_worker_fails_only_its_run_under_the_process_executor(bench, blocker):
+    suite = blocker / "killer.toml"
+    suite.write_text(CULPRITS.replace("{how}", "kill"))
+    result = bench("sweep", suite, "--executor", "process", "--workers", "2", "--json")
+    summary = json.loads(result.out)
+    assert summary["completed"] == 2 and len(summary["failed"]) == 1, result.err
+    assert "worker process" in summary["failed"][0]["error"]
+    store = Store(blocker / "results")
+    statuses = {r.label: r.status for r in store.runs()}
+    assert statuses == {"healthy": "complete", "also healthy": "complete", "culprit": "failed"}
+    again = json.loads(bench("sweep", suite, "--executor", "process", "--json").out)
+    assert again["skipped"] == 2 and len(again["failed"]) == 1  # only the failure re-runs

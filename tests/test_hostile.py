@@ -110,3 +110,141 @@ title = "Ablation"
     rows = [line for line in text.splitlines() if "Improved" in line or "No Scheduler" in line]
     assert len(rows) == 2
     assert all(row.split("|")[-2].strip() == "1" for row in rows)  # n = 1 each, not 2
+
+
+# -- inputs that used to give wrong results or "unexpected" errors ---------------------------
+
+
+def test_an_architecture_with_the_wrong_output_width_is_refused(bench, blocker):
+    result = bench("run", "--arch", "too_wide", "--epochs", "1")
+    assert result.code == 2 and "'too_wide'" in result.err and "(2, 13)" in result.err
+    assert "(2, 10)" in result.err and "unexpected" not in result.err
+
+
+def test_a_model_with_lazy_modules_trains(bench, blocker):
+    result = bench("run", "--arch", "lazy", "--epochs", "1", "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["num_parameters"] == 64 * 32 + 32 + 32 * 10 + 10
+
+
+@pytest.mark.parametrize("flag", ["--subset", "--test-subset"])
+def test_a_subset_larger_than_the_data_is_refused(bench, flag):
+    result = bench("run", "--arch", "mlp", "--epochs", "1", flag, "100000")
+    assert result.code == 2 and f"{flag} 100000: the dataset has only" in result.err
+
+
+def test_split_errors_speak_benchbench_not_scikit_learn(bench):
+    result = bench("run", "--arch", "mlp", "--epochs", "1", "--val-fraction", "0.001")
+    assert result.code == 2 and "--val-fraction 0.001" in result.err
+    assert "test_size" not in result.err
+
+
+def _image_folder(root, classes, per_class=4):
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for part in ("train", "test"):
+        for c in classes:
+            (root / part / c).mkdir(parents=True, exist_ok=True)
+            for i in range(per_class):
+                pixels = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(root / part / c / f"{i}.png")
+    return root
+
+
+def test_a_one_class_folder_is_refused(bench, tmp_path):
+    root = _image_folder(tmp_path / "one", ["only"])
+    result = bench("run", "--dataset", "imagefolder", "--data-dir", root, "--arch", "mlp")
+    assert result.code == 2 and "at least 2" in result.err
+
+
+def test_empty_class_folders_and_links_to_the_folder_itself_are_skipped(bench, tmp_path):
+    root = _image_folder(tmp_path / "odd", ["a", "b"])
+    for part in ("train", "test"):
+        (root / part / "empty").mkdir()
+        (root / part / "itself").symlink_to(root / part)
+    result = bench(
+        "run",
+        "--dataset",
+        "imagefolder",
+        "--data-dir",
+        root,
+        "--arch",
+        "mlp",
+        "--epochs",
+        "1",
+        "--val-fraction",
+        "0.25",
+        "--json",
+    )
+    assert result.code == 0, result.err
+    assert "holds no images" in result.err and "links back to the data folder" in result.err
+    shown = bench("show", json.loads(result.out)["run_id"], "--json")
+    assert json.loads(shown.out)["classes"] == ["a", "b"]
+
+
+def test_a_link_loop_is_a_clear_error(bench, tmp_path):
+    root = _image_folder(tmp_path / "loop", ["a", "b"])
+    (root / "train" / "x").symlink_to(root / "train" / "y")
+    (root / "train" / "y").symlink_to(root / "train" / "x")
+    result = bench(
+        "run",
+        "--dataset",
+        "imagefolder",
+        "--data-dir",
+        root,
+        "--arch",
+        "mlp",
+        "--epochs",
+        "1",
+        "--val-fraction",
+        "0.25",
+    )
+    assert result.code == 0 and "unexpected" not in result.err  # the loop is no class
+
+
+def test_16_bit_pngs_keep_their_contrast(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from benchbench.data import imagefolder
+
+    for c in ("dark", "light"):
+        (tmp_path / c).mkdir()
+    ramp = (np.arange(64, dtype=np.uint16).reshape(8, 8) * 1000).astype(np.uint16)
+    Image.fromarray(ramp).save(tmp_path / "dark" / "0.png")  # 16-bit greyscale
+    Image.fromarray(np.full((8, 8), 60000, np.uint16)).save(tmp_path / "light" / "0.png")
+    _, images, labels = imagefolder.load(tmp_path, use_cache=False)
+    dark = images[labels == 0][0, 0]
+    assert dark.min() == 0 and 240 <= dark.max() <= 255  # not 99.6 % white
+    assert np.unique(dark).size > 30
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ('[base]\nepochs = "ten"\n', "--epochs 'ten': give a whole number"),
+        ('repeats = "many"\n[base]\narch = "mlp"\n', "'repeats': a whole number"),
+        ("base = 5\n", "'base': a table of settings"),
+        ('[base]\narch = "mlp"\n[[grids]]\nlr = []\n', "an empty list"),
+        ('[base]\narch = "mlp"\n[tune]\norder = ["lr"]\nlr = []\n', "an empty list"),
+    ],
+)
+def test_suite_values_of_the_wrong_type_are_named(bench, tmp_path, text, words):
+    suite = tmp_path / "bad.toml"
+    suite.write_text(text)
+    result = bench("sweep", suite)
+    assert result.code == 2 and words in result.err and "unexpected" not in result.err
+
+
+def test_a_comma_list_in_sweep_set_is_refused_clearly(bench):
+    result = bench("sweep", "report003", "--smoke", "--set", "lr=0.01,0.001")
+    assert result.code == 2 and "comma list" in result.err and "unexpected" not in result.err
+
+
+def test_an_output_inside_a_file_is_a_clear_error(bench, tmp_path):
+    assert bench("run", "--arch", "mlp", "--epochs", "1").code == 0
+    (tmp_path / "afile").write_text("x")
+    result = bench("report", "--output", tmp_path / "afile" / "table.md")
+    assert result.code == 2 and "--output" in result.err and "unexpected" not in result.err

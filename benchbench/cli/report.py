@@ -18,6 +18,7 @@ from benchbench.cli.context import (
     out,
     print_json,
 )
+from benchbench.errors import BenchError
 
 
 def report(
@@ -72,8 +73,14 @@ def report(
             baseline=baseline,
         )
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text)
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(text)
+        except OSError as exc:
+            raise BenchError(
+                f"--output {output}: cannot write there ({exc.strerror or exc}). Give a file "
+                "path in a folder you can write."
+            ) from None
         err.print(f"wrote {output}")
     else:
         print(text, end="")

@@ -80,22 +80,35 @@ def sweep(
     parsed = api.find_suite(suite, parse_seeds(seeds) if seeds is not None else None)
     store = api.open_store(results)
     started = time.perf_counter()
-    with SweepProgress(err, parsed.name, live_epochs(executor)) as progress:
-        tally = api.sweep(
-            parsed,
-            results=store.root,
-            overrides=set_ or [],
-            data_dir=data_dir,
-            smoke=smoke,
-            groups=group or [],
-            executor=executor,
-            workers=workers,
-            address=address,
-            device=device,
-            force=force,
-            components=components(),
-            events=progress,
+    progress = SweepProgress(err, parsed.name, live_epochs(executor))
+    try:
+        with progress:
+            tally = api.sweep(
+                parsed,
+                results=store.root,
+                overrides=set_ or [],
+                data_dir=data_dir,
+                smoke=smoke,
+                groups=group or [],
+                executor=executor,
+                workers=workers,
+                address=address,
+                device=device,
+                force=force,
+                components=components(),
+                events=progress,
+            )
+    except KeyboardInterrupt:
+        counts = progress.counts
+        err.print(
+            Text(
+                f"interrupted: {counts['done']} run(s) finished and stored, "
+                f"{counts['skipped']} already stored, {counts['failed']} failed; the run in "
+                f"progress is kept as incomplete. Run the same `bench sweep` command again to "
+                f"resume: what is stored is skipped. Results: {store.root}"
+            )
         )
+        raise typer.Exit(130) from None
     seconds = time.perf_counter() - started
     key = suite_key(parsed, smoke)
     summary = {

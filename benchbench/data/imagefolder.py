@@ -28,16 +28,39 @@ def cache_dir() -> Path:
 
 
 def scan(root: Path) -> tuple[list[str], list[tuple[str, int, int, int]]]:
-    """Class names and ``(relative path, class index, size, mtime_ns)`` for every image."""
-    classes = sorted(p.name for p in os.scandir(root) if p.is_dir() and not p.name.startswith("."))
-    files = []
-    for index, name in enumerate(classes):
-        with os.scandir(root / name) as it:
-            entries = sorted((e for e in it if e.is_file()), key=lambda e: e.name)
-        for e in entries:
-            if Path(e.name).suffix.lower() in IMAGE_SUFFIXES:
+    """Class names and ``(relative path, class index, size, mtime_ns)`` for every image.
+
+    A class folder without images is left out (with a warning), as is a link that leads
+    back into the data folder itself (a ``.`` link would make a class of the classes).
+    """
+    try:
+        here = root.resolve(strict=True)
+        candidates = sorted(
+            p.name for p in os.scandir(root) if p.is_dir() and not p.name.startswith(".")
+        )
+        classes, files = [], []
+        for name in candidates:
+            folder = root / name
+            target = folder.resolve(strict=True)
+            if target == here or here.is_relative_to(target):
+                log.warning("skipping %s: it links back to the data folder itself", folder)
+                continue
+            with os.scandir(folder) as it:
+                entries = sorted((e for e in it if e.is_file()), key=lambda e: e.name)
+            images = [e for e in entries if Path(e.name).suffix.lower() in IMAGE_SUFFIXES]
+            if not images:
+                log.warning("skipping class folder %s: it holds no images", folder)
+                continue
+            index = len(classes)
+            classes.append(name)
+            for e in images:
                 st = e.stat()
                 files.append((f"{name}/{e.name}", index, st.st_size, st.st_mtime_ns))
+    except (OSError, RuntimeError) as exc:  # link loops, vanished files, permissions
+        raise BenchError(
+            f"Cannot read the image folder {root}: {exc}. Fix or remove that entry (a link "
+            "that loops, or a file that cannot be read) and run again."
+        ) from None
     return classes, files
 
 
@@ -54,13 +77,26 @@ def _open(path: Path, mode: str, size: tuple[int, int] | None, keep) -> tuple:
             original = (im.size[1], im.size[0])
             if keep is not None and not keep(*original):
                 return None, original, None
-            im = im.convert(mode)
+            im = _as_8_bit(im).convert(mode)
             if size is not None and im.size != (size[1], size[0]):
                 im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)
             array = np.asarray(im, dtype=np.uint8)
     except Exception as exc:  # corrupt, truncated, not an image
         return None, None, f"{path}: {exc}"
     return (array[None] if array.ndim == 2 else array.transpose(2, 0, 1)), original, None
+
+
+def _as_8_bit(im):
+    """16- and 32-bit greyscale images (``I;16``, ``I``) scaled to 8 bits: ``convert`` would
+    clip every value above 255 to white."""
+    if im.mode not in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        return im
+    from PIL import Image
+
+    values = np.asarray(im).astype(np.float64)
+    top = 65535.0 if im.mode.startswith("I;16") or values.max(initial=0) <= 65535 else None
+    top = top or float(values.max(initial=1))
+    return Image.fromarray(np.clip(values / top * 255 + 0.5, 0, 255).astype(np.uint8), "L")
 
 
 def size_filter(keep_size: tuple[int, int] | None, min_size: int | None):

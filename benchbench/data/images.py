@@ -6,6 +6,7 @@ they become float only a batch at a time inside the training loop.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,11 +79,14 @@ class ImageData:
         )
 
 
-def stratified_split(labels, fraction: float, seed: int, option: str = "--val-fraction"):
+def stratified_split(
+    labels, fraction: float, seed: int, option: str = "--val-fraction", shown=None
+):
     """Indices ``(keep, held_out)`` with ``fraction`` of every class held out.
 
     Deterministic for a given ``seed``. ``fraction == 0`` holds nothing out. ``option``
-    names the setting to change in the error when the split is impossible.
+    names the setting to change in the error when the split is impossible, ``shown`` the
+    value the user gave (the fraction itself by default).
     """
     import numpy as np
     from sklearn.model_selection import train_test_split
@@ -96,11 +100,14 @@ def stratified_split(labels, fraction: float, seed: int, option: str = "--val-fr
         keep, held = train_test_split(
             everything, test_size=fraction, random_state=seed, stratify=labels
         )
-    except ValueError as exc:
+    except ValueError:
+        held = math.ceil(fraction * len(labels))
+        value = fraction if shown is None else shown
         raise BenchError(
-            f"Cannot hold out {fraction:g} of {len(labels)} images stratified by class "
-            f"(smallest class has {counts[counts > 0].min()} images): {exc} Use a different "
-            f"{option} or more data."
+            f"{option} {value:g}: cannot split {len(labels)} images so that each of the "
+            f"{(counts > 0).sum()} classes has images on both sides (this would set "
+            f"{held} aside; the smallest class has {counts[counts > 0].min()} images). "
+            f"Change {option}, or use more data."
         ) from None
     return np.sort(keep), np.sort(held)
 

@@ -7,6 +7,9 @@ touches the earlier stored result until it has completed, so nothing stored is l
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchbench.config import RunConfig
+from benchbench.errors import BenchError, PluginError
 from benchbench.plugins.manager import Components
 from benchbench.results.store import DONE, RunRecord, Store
 
@@ -43,6 +47,8 @@ def reuse(store: Store, config: RunConfig) -> RunRecord | None:
 def failure_text(exc: BaseException) -> str:
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted"
+    if isinstance(exc, SystemExit):
+        return f"the process was asked to exit (sys.exit({exc.code}))"
     return "".join(traceback.format_exception_only(type(exc), exc)).strip()
 
 
@@ -137,15 +143,85 @@ def execute(
             on_epoch(epoch)
 
     try:
-        outcome = train(
-            config, components, on_start=recording.begin, on_epoch=record_epoch, on_batch=on_batch
-        )
+        with user_interrupts() as interrupts:
+            outcome = train(
+                config,
+                components,
+                on_start=recording.begin,
+                on_epoch=record_epoch,
+                on_batch=on_batch,
+            )
         stored = recording.complete(outcome)
     except BaseException as exc:
+        by_user = isinstance(exc, KeyboardInterrupt) and interrupts.by_user
+        blamed = None if by_user else blame(exc, config, components)
         if recording.started:  # errors before training starts leave the store untouched
-            recording.failed(exc)
+            recording.failed(blamed or exc)
+        if blamed is not None:
+            raise blamed from exc
         raise
     return Result(stored, skipped=False)
+
+
+class _Interrupts:
+    by_user = False
+
+
+@contextlib.contextmanager
+def user_interrupts():
+    """Tell a Ctrl-C (SIGINT) from a KeyboardInterrupt that plugin code raises itself:
+    only the first stops a sweep; the second fails its run like any other error."""
+    interrupts = _Interrupts()
+    if threading.current_thread() is not threading.main_thread():
+        interrupts.by_user = True  # no handler here: treat every interrupt as the user's
+        yield interrupts
+        return
+
+    def on_sigint(signum, frame):
+        interrupts.by_user = True
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield interrupts
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def blame(exc: BaseException, config: RunConfig, components: Components) -> Exception | None:
+    """A PluginError naming the plugin whose code raised ``exc`` during training (or that
+    exited or interrupted the process), or None when benchbench's own code raised it."""
+    if isinstance(exc, BenchError):
+        return None
+    entries = [
+        components.architectures.get(config.arch),
+        components.datasets.get(config.dataset),
+        *[components.augmentations.get(a) for a in config.augs],
+    ]
+    modules = {}
+    for entry in entries:
+        module = getattr(entry.factory, "__module__", None) or ""
+        if module and not module.startswith("benchbench."):
+            modules[module.split(".")[0]] = entry
+    culprit = None
+    for frame, _ in traceback.walk_tb(exc.__traceback__):
+        package = str(frame.f_globals.get("__name__", "")).split(".")[0]
+        culprit = modules.get(package, culprit)
+    what = {
+        SystemExit: f"exited the process (sys.exit({getattr(exc, 'code', '')}))",
+        KeyboardInterrupt: "raised KeyboardInterrupt",
+    }.get(type(exc), f"raised {type(exc).__name__}: {exc}")
+    if culprit is not None:
+        return PluginError(
+            f"{culprit.kind} {culprit.name!r} from {culprit.origin} {what} while training "
+            f"run {config.run_id}. This is a problem of that plugin, not of benchbench: "
+            "report it to its authors. The run is stored as failed; the others are unharmed."
+        )
+    if isinstance(exc, (SystemExit, KeyboardInterrupt)):
+        return PluginError(
+            f"Code called during run {config.run_id} {what}; the run is stored as failed."
+        )
+    return None
 
 
 def train_detached(config_data: dict, threads: int | None = None) -> tuple[Any, list[dict], dict]:
@@ -164,5 +240,12 @@ def train_detached(config_data: dict, threads: int | None = None) -> tuple[Any, 
         torch.set_num_threads(threads)
     config = RunConfig.from_dict(config_data)
     history: list[dict] = []
-    outcome = train(config, load_components(), on_epoch=history.append)
+    components = load_components()
+    try:
+        outcome = train(config, components, on_epoch=history.append)
+    except BaseException as exc:
+        blamed = blame(exc, config, components)
+        if blamed is not None:
+            raise blamed from None
+        raise
     return outcome, history, devices.describe(devices.resolve(config.device))

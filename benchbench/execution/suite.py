@@ -301,6 +301,23 @@ def parse(text: str, source: str, default_name: str) -> Suite:
                 f"{', '.join(sorted(TOP_KEYS))}.",
             )
 
+    def table_of(key: str, section: str | None = None, value=None) -> dict:
+        value = data.get(key, {}) if value is None else value
+        if not isinstance(value, dict):
+            fail(key, f"a table of settings ([{key}]), not {type(value).__name__}.", section)
+        return dict(value)
+
+    def tables_of(key: str) -> list[dict]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            fail(key, f"a list of tables ([[{key}]]).")
+        return value
+
+    def count(key: str, value, section: str | None = None) -> int:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            fail(key, "a whole number of at least 1.", section)
+        return value
+
     def settings(table: dict, section: str, allow_lists: bool = False) -> dict:
         for key, value in table.items():
             if key in ("name", "set"):
@@ -317,21 +334,27 @@ def parse(text: str, source: str, default_name: str) -> Suite:
                 )
             if allow_lists and not isinstance(value, list):
                 fail(key, "give a list of values.", section)
+            if isinstance(value, list) and not value and key != "augs":
+                fail(key, "an empty list: give at least one value.", section)
         if "set" in table and not (
             isinstance(table["set"], list) and all(isinstance(s, str) for s in table["set"])
         ):
             fail("set", 'a list of "KEY=VALUE" strings.', section)
         return table
 
-    base = settings(dict(data.get("base", {})), "base")
+    base = settings(table_of("base"), "base")
     if "seeds" in data and "repeats" in data:
         fail("repeats", "give seeds or repeats, not both.")
-    seeds = data.get("seeds", list(range(int(data.get("repeats", 1)))))
-    if not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
+    seeds = data.get("seeds", list(range(count("repeats", data.get("repeats", 1)))))
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
+    ):
         fail("seeds", "a non-empty list of non-negative integers.")
 
     variants = []
-    for i, variant in enumerate(data.get("variants", [])):
+    for i, variant in enumerate(tables_of("variants")):
         if not isinstance(variant.get("name"), str):
             fail("variants", f"variant {i + 1} needs a name (the row label).")
         variants.append(settings(dict(variant), "variants"))
@@ -340,7 +363,7 @@ def parse(text: str, source: str, default_name: str) -> Suite:
         fail("variants", "variant names must be unique.")
 
     grids = []
-    for i, grid in enumerate(data.get("grids", [])):
+    for i, grid in enumerate(tables_of("grids")):
         grid = dict(grid)
         grid.setdefault("name", f"grid{i + 1}")
         grids.append(settings(grid, "grids"))
@@ -353,7 +376,7 @@ def parse(text: str, source: str, default_name: str) -> Suite:
 
     tune = None
     if "tune" in data:
-        raw = dict(data["tune"])
+        raw = table_of("tune")
         order = raw.get("order")
         values = {k: v for k, v in raw.items() if k not in TUNE_KEYS}
         settings(values, "tune", allow_lists=True)
@@ -365,11 +388,11 @@ def parse(text: str, source: str, default_name: str) -> Suite:
         metric = raw.get("metric", "best_val_acc")
         if metric not in TUNABLE:
             fail("metric", f"choose one of {', '.join(TUNABLE)}.", "tune")
-        tune = Tune(order, values, int(raw.get("repeats", 1)), metric)
+        tune = Tune(order, values, count("repeats", raw.get("repeats", 1), "tune"), metric)
 
     groups = {"variants", "base", "tune", *[g["name"] for g in grids]}
     tables = []
-    for i, table in enumerate(data.get("tables", [])):
+    for i, table in enumerate(tables_of("tables")):
         kind_name = table.get("kind", "runs")
         if kind_name not in TABLE_KINDS:
             fail("kind", f"choose one of {', '.join(TABLE_KINDS)}.", "tables")

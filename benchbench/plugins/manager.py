@@ -148,7 +148,8 @@ def load_components(use_entry_points: bool = True, extra_plugins=()) -> Componen
         hook_name = f"benchbench_register_{kind}s"
         for impl in getattr(pm.hook, hook_name).get_hookimpls():
             try:
-                with registries[kind].adding_for(impl.plugin_name):
+                info = infos[impl.plugin_name]
+                with registries[kind].adding_for(impl.plugin_name, info.distribution):
                     impl.function(registry=registries[kind])
             except Exception as exc:
                 infos[impl.plugin_name].errors.append(f"{hook_name}: {_short_error(exc)}")

@@ -22,6 +22,12 @@ class Entry:
     factory: Callable
     description: str
     plugin: str
+    distribution: str = ""
+
+    @property
+    def origin(self) -> str:
+        """``plugin 'name' (distribution)``: where to report a problem with this entry."""
+        return f"plugin {self.plugin!r}" + (f" ({self.distribution})" if self.distribution else "")
 
     def option_names(self) -> set[str] | None:
         """Keyword options the factory accepts, or None if it takes ``**options``."""
@@ -48,9 +54,17 @@ class Entry:
                 )
         try:
             return self.factory(**required, **options)
+        except BenchError:
+            raise  # the plugin's own message for the user
         except TypeError as exc:
             raise BenchError(
                 f"{self.kind} {self.name!r} rejected its options {options}: {exc}"
+            ) from exc
+        except Exception as exc:
+            raise PluginError(
+                f"{self.kind} {self.name!r} from {self.origin} failed: "
+                f"{type(exc).__name__}: {exc}. This is a problem of that plugin (or of the "
+                "options given to it), not of benchbench."
             ) from exc
 
 
@@ -70,23 +84,25 @@ class Registry:
         self.kind = kind
         self._entries: dict[str, Entry] = {}
         self._current_plugin = "<unknown>"
+        self._current_distribution = ""
 
     @contextlib.contextmanager
-    def adding_for(self, plugin: str) -> Iterator[Registry]:
+    def adding_for(self, plugin: str, distribution: str = "") -> Iterator[Registry]:
         """Attribute what is added inside the block to ``plugin``: all of it, or none.
 
         If the block raises, every entry it added is removed again and the error
         propagates; entries of other plugins are never touched.
         """
-        before, previous = dict(self._entries), self._current_plugin
-        self._current_plugin = plugin
+        before = dict(self._entries)
+        previous = self._current_plugin, self._current_distribution
+        self._current_plugin, self._current_distribution = plugin, distribution
         try:
             yield self
         except BaseException:
             self._entries = before
             raise
         finally:
-            self._current_plugin = previous
+            self._current_plugin, self._current_distribution = previous
 
     def add(self, name: str, factory: Callable, *, description: str = "") -> None:
         """Register ``factory`` under ``name`` with a one-line ``description``.
@@ -102,7 +118,12 @@ class Registry:
             owner = self._entries[name].plugin
             raise PluginError(f"{self.kind} {name!r} is already registered by plugin {owner!r}")
         self._entries[name] = Entry(
-            self.kind, name, factory, description.strip(), self._current_plugin
+            self.kind,
+            name,
+            factory,
+            description.strip(),
+            self._current_plugin,
+            self._current_distribution,
         )
 
     def get(self, name: str) -> Entry:
@@ -121,6 +142,7 @@ class Registry:
                     functools.partial(entry.factory, variant=variant),
                     entry.description,
                     entry.plugin,
+                    entry.distribution,
                 )
         try:
             return self._entries[name]

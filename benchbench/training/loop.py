@@ -68,11 +68,19 @@ def prepare(config: RunConfig, components: Components) -> Splits:
     data = load_dataset(
         components.datasets, config.dataset, config.dataset_options, config.data_dir
     )
+    if len(data.classes) < 2:
+        raise BenchError(
+            f"Dataset {config.dataset!r} has {len(data.classes)} class(es) "
+            f"({', '.join(data.classes) or 'none'}): a classifier needs at least 2, or every "
+            "accuracy is 1.0. Check the folder holds one sub-folder per class."
+        )
     labels = data.train_labels.numpy()
     keep, held = stratified_split(labels, config.val_fraction, config.split_seed)
+    _check_subset("--subset", config.subset, len(keep), "training images (after validation)")
+    _check_subset("--test-subset", config.test_subset, len(data.test_labels), "test images")
     if config.subset is not None and config.subset < len(keep):
         _, chosen = stratified_split(
-            labels[keep], config.subset / len(keep), config.split_seed, "--subset"
+            labels[keep], config.subset / len(keep), config.split_seed, "--subset", config.subset
         )
         keep = keep[chosen]
     keep, held = torch.from_numpy(keep), torch.from_numpy(held)
@@ -80,11 +88,23 @@ def prepare(config: RunConfig, components: Components) -> Splits:
     test_x, test_y = data.test_images, data.test_labels
     if config.test_subset is not None and config.test_subset < len(test_y):
         _, chosen = stratified_split(
-            test_y.numpy(), config.test_subset / len(test_y), config.split_seed, "--test-subset"
+            test_y.numpy(),
+            config.test_subset / len(test_y),
+            config.split_seed,
+            "--test-subset",
+            config.test_subset,
         )
         chosen = torch.from_numpy(chosen)
         test_x, test_y = test_x[chosen], test_y[chosen]
     return Splits(data.classes, (x[keep], y[keep]), (x[held], y[held]), (test_x, test_y))
+
+
+def _check_subset(flag: str, wanted: int | None, available: int, what: str) -> None:
+    if wanted is not None and wanted > available:
+        raise BenchError(
+            f"{flag} {wanted}: the dataset has only {available} {what}. Use {flag} "
+            f"{available} or less, or leave it out for all of them."
+        )
 
 
 def build_model(
@@ -106,7 +126,33 @@ def build_model(
             f"architecture {config.arch!r} returned {type(model).__name__}, "
             "not a torch.nn.Module. Fix the architecture factory."
         )
+    _check_output(model, config.arch, num_classes, input_shape)
     return model
+
+
+def _check_output(model, arch: str, num_classes: int, input_shape) -> None:
+    """One dummy batch, once: the logits' shape is checked, and lazy modules
+    (``nn.LazyLinear``...) are materialized before anything counts, copies or moves them."""
+    was_training = model.training
+    model.eval()  # no batch-norm statistics updated, no dropout drawn
+    try:
+        with torch.no_grad():
+            out = model(torch.zeros(2, *input_shape))
+    except Exception as exc:
+        raise BenchError(
+            f"architecture {arch!r} fails on a batch of {tuple(input_shape)} images: "
+            f"{type(exc).__name__}: {exc}. Fix the architecture (or its options) for this "
+            "input shape."
+        ) from None
+    finally:
+        model.train(was_training)
+    shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+    if shape != (2, num_classes):
+        raise BenchError(
+            f"architecture {arch!r} maps a batch of 2 images to {shape}, but this dataset "
+            f"needs logits of shape (2, {num_classes}): one per class. Fix the width of its "
+            "last layer (it receives num_classes)."
+        )
 
 
 def build_augment(config: RunConfig, components: Components, splits: Splits):

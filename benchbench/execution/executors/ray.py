@@ -28,7 +28,8 @@ class RayExecutor(DetachedExecutor):
             else:
                 ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False)
         cuda = any(c.device.startswith("cuda") for c in todo)
-        remote = ray.remote(num_cpus=1, num_gpus=1 if cuda else 0)(train_detached)
+        # No silent retries: a retried benchmark measures something other than was asked.
+        remote = ray.remote(num_cpus=1, num_gpus=1 if cuda else 0, max_retries=0)(train_detached)
         futures = {}
         for config in todo:
             events.started(config)
