@@ -201,7 +201,7 @@ def test_a_link_loop_is_a_clear_error(bench, tmp_path):
         "--val-fraction",
         "0.25",
     )
-    assert result.code == 0 and "unexpected" not in result.err  # the loop is no class
+    assert result.code == 2 and "a link that loops" in result.err and "unexpected" not in result.err
 
 
 def test_16_bit_pngs_keep_their_contrast(tmp_path):
