@@ -132,7 +132,7 @@ BLOCKER = textwrap.dedent(
                 self.evaluated = False
 
             def forward(self, x):
-                if not self.training:
+                if not self.training and len(x) > 2:  # not the 2-image shape check
                     self.evaluated = True
                 elif self.evaluated and block and os.environ.get("BLOCKER_SIGNAL"):
                     # A training step after a validation pass: epoch 1 is stored by now.

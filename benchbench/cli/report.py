@@ -38,7 +38,7 @@ def report(
             help="Aggregate by these settings, e.g. lr or arch,batch_size.", show_default=False
         ),
     ] = None,
-    ci: Annotated[bool, typer.Option(help="Add bootstrap 95% intervals.")] = False,
+    ci: Annotated[bool, typer.Option(help="Add Student-t 95% intervals.")] = False,
     baseline: Annotated[
         str | None,
         typer.Option(
