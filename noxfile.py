@@ -8,8 +8,11 @@ nox.options.reuse_existing_virtualenvs = True
 
 
 def install(session):
+    # A venv made before the distribution was renamed (benchbench -> benchbench-harness).
+    session.run("python", "-m", "pip", "uninstall", "-y", "-q", "benchbench", silent=True)
     session.install("-e", ".[test,ray]")  # Ray: the ray executor is tested for real
-    session.install("./plugins/benchbench-example")
+    # Without the package index: the plugin's dependency must resolve to this project.
+    session.install("--no-index", "--no-build-isolation", "./plugins/benchbench-example")
 
 
 @nox.session

@@ -6,6 +6,9 @@ Importing this package costs nothing: it holds the plugin marker and the version
 import pluggy
 
 __version__ = "0.1.0"
+DISTRIBUTION = "benchbench-harness"
+"""The name to ``pip install`` and to depend on (``benchbench`` on the package index is an
+unrelated project); the import package, the entry-point group and ``bench`` keep theirs."""
 
 hookimpl = pluggy.HookimplMarker("benchbench")
 """Marker for plugin hook implementations: ``@hookimpl def benchbench_register_...``."""

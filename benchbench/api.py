@@ -147,15 +147,20 @@ def sweep(
     )
 
 
-def stored_runs(results: Path | str | None = None, where: list[str] = ()) -> list:
-    """Stored runs (every status) matching ``where`` (``KEY=VALUE`` settings)."""
+def stored_runs(
+    results: Path | str | None = None, where: list[str] = (), smoke: bool = False
+) -> list:
+    """Stored runs (every status) matching ``where`` (``KEY=VALUE`` settings): results, or
+    with ``smoke`` only the smoke runs (wiring checks)."""
     from benchbench.results.query import matching
 
     store = open_store(results)
-    records = store.runs()
+    records = store.runs(smoke=smoke)
     if not records:
+        kind = "smoke runs" if smoke else "runs"
+        hint = "" if smoke or not store.runs(smoke=True) else " (only smoke runs: add --smoke)"
         raise BenchError(
-            f"No runs stored in {store.root}. Run `bench run` first, or pass "
+            f"No {kind} stored in {store.root}{hint}. Run `bench run` first, or pass "
             "--results DIR where your runs live."
         )
     records = matching(records, list(where))
@@ -179,6 +184,14 @@ def report(
 
     spec = Spec(metrics or DEFAULT_METRICS, group_by=group_by, ci=ci, baseline=baseline)
     return render(records, fmt, spec)
+
+
+def provenance(records: list) -> str:
+    """The line that says where ``records``' numbers came from (versions, commit, hosts,
+    dates, scale); every rendered table ends with it."""
+    from benchbench.analysis.tables import provenance as line
+
+    return line([r for r in records if r.status in ("complete", "diverged")] or records)
 
 
 def render(records: list, fmt: str = "markdown", spec=None) -> str:

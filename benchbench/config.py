@@ -15,6 +15,7 @@ from benchbench.errors import BenchError
 from benchbench.settings import LABEL_KEYS, SETTINGS
 
 PLUGIN_OPTIONS = ("arch_options", "aug_options", "dataset_options")
+SMOKE_DATA = {"size": 32, "train_size": 256, "test_size": 64}  # fake dataset options
 
 
 def _fields_from_settings(cls):
@@ -75,6 +76,26 @@ class RunConfig:
             augs=augs,
             lr_milestones=tuple(sorted(self.lr_milestones)),
         )
+
+    def as_smoke(self) -> RunConfig:
+        """This run shrunk to a wiring check: tiny fake data (digits stay digits), one
+        epoch, small batches, no downloads or resizing; marked ``smoke``, so it never shares
+        a run id (or a report row) with a real run."""
+        arch = {k: v for k, v in self.arch_options.items() if k not in ("weights", "resize")}
+        if arch.get("pretrained"):
+            arch["pretrained"] = False
+        changes: dict[str, Any] = {
+            "smoke": True,
+            "epochs": 1,
+            "subset": None,
+            "batch_size": min(self.batch_size, 64),
+            "arch_options": arch,
+        }
+        if self.dataset != "digits":
+            changes.update(dataset="fake", data_dir=None, dataset_options=dict(SMOKE_DATA))
+        if self.normalize == "imagenet":
+            changes["normalize"] = "dataset"  # fake data may be grey
+        return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -348,6 +348,14 @@ _SETTINGS = [
     Setting("seed", int, 0, "Seed of initialization, batch order and augmentation.", EXECUTION),
     Setting("device", str, "auto", "auto, cpu, cuda or cuda:INDEX.", EXECUTION),
     Setting(
+        "smoke",
+        bool,
+        False,
+        "A wiring check, not a result: tiny fake data (digits stay digits), 1 epoch, "
+        "batches of at most 64. Stored apart and left out of reports unless asked for.",
+        EXECUTION,
+    ),
+    Setting(
         "precision",
         str,
         "fp32",

@@ -122,7 +122,9 @@ def test_process_executor_trains_in_workers_and_the_driver_stores(isolated):
 
 
 def test_ray_executor_on_a_local_instance(isolated):
-    ray = pytest.importorskip("ray", reason="Ray is optional: pip install 'benchbench[ray]'")
+    ray = pytest.importorskip(
+        "ray", reason="Ray is optional: pip install 'benchbench-harness[ray]'"
+    )
     suite = suites.parse(TINY + "\n[[grids]]\nname = 'g'\nlr = [1e-3, 3e-3]\n", "t.toml", "t")
     components = load_components(use_entry_points=False)
     store = Store(isolated / "results")

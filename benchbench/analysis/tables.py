@@ -25,7 +25,7 @@ from typing import Any
 
 from benchbench.analysis import stats
 from benchbench.errors import BenchError
-from benchbench.results.query import setting
+from benchbench.results.query import setting, timing_key
 from benchbench.results.store import RunRecord
 from benchbench.training.metrics import DEFAULT_METRICS, METRICS
 
@@ -48,7 +48,8 @@ class Spec:
 
 @dataclass
 class Part:
-    """A computed table: raw numbers (CSV/JSON), display cells, marks and notes."""
+    """A computed table: raw numbers (CSV/JSON), display cells, marks, notes, and where
+    its numbers came from (``provenance``)."""
 
     title: str | None
     raw: Any  # pandas.DataFrame
@@ -56,6 +57,53 @@ class Part:
     text_columns: list[str]
     bold: list[tuple[int, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    provenance: str = ""
+
+
+SMOKE_MARK = " [smoke]"
+LOADED_MARK = " †"
+
+
+def provenance(records: list[RunRecord]) -> str:
+    """One line a reader can cite: the benchbench (and commit) and torch that produced
+    ``records``, the hosts, the dates, and the scale where it is not the full data."""
+    import datetime
+
+    if not records:
+        return ""
+
+    def distinct(values) -> list[str]:
+        return sorted({str(v) for v in values if v not in (None, "")})
+
+    env = [r.environment for r in records]
+    versions = []
+    for e in env:
+        version = f"benchbench {e.get('benchbench', '?')}"
+        if e.get("commit"):
+            version += f" (commit {e['commit']}{', dirty tree' if e.get('dirty') else ''})"
+        versions.append(version)
+    days = [
+        datetime.datetime.fromtimestamp(r.started, datetime.UTC).strftime("%Y-%m-%d")
+        for r in records
+        if r.started
+    ]
+    scale = []
+    for key, name in (("subset", "training subset"), ("test_subset", "test subset")):
+        sizes = distinct(r.config.get(key) for r in records)
+        if sizes:
+            scale.append(f"{name} {'/'.join(sizes)}")
+    if any(r.smoke for r in records):
+        scale.append("smoke runs")
+    parts = [
+        "; ".join(distinct(versions)),
+        "torch " + ", ".join(distinct(e.get("torch") for e in env) or ["?"]),
+        "on " + "; ".join(distinct(e.get("host") or e.get("device_name") for e in env) or ["?"]),
+        f"runs of {min(days)}" + (f" to {max(days)}" if max(days) != min(days) else "")
+        if days
+        else "",
+        ("scale: " + ", ".join(scale)) if scale else "full data",
+    ]
+    return "Produced by " + "; ".join(p for p in parts if p) + "."
 
 
 def empty_part(title: str | None, note: str) -> Part:
@@ -98,12 +146,15 @@ def runs_frame(records: list[RunRecord], spec: Spec):
             {
                 "run_id": r.id,
                 "key": key,
-                "label": label,
+                "label": f"{label}{SMOKE_MARK}" if r.smoke else label,
                 "seed": r.config.get("seed"),
+                "timing": timing_key(r.environment, r.config),
+                "loaded": bool(r.environment.get("loaded")),
                 **{m: r.summary.get(m) for m in spec.metrics},
             }
         )
-    return pd.DataFrame(rows, columns=["run_id", "key", "label", "seed", *spec.metrics])
+    columns = ["run_id", "key", "label", "seed", "timing", "loaded", *spec.metrics]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def aggregate(records: list[RunRecord], spec: Spec):
@@ -128,6 +179,16 @@ def aggregate(records: list[RunRecord], spec: Spec):
         table[f"{m}_ci_high"] = [hi for _, hi in intervals]
     table[f"{metrics[0]}_values"] = grouped[metrics[0]].agg(list)  # for the best-row test
     table["run_ids"] = grouped["run_id"].agg(" ".join)
+    # Seconds are averaged only over runs timed alike (same host, precision, layout).
+    hosts = grouped["timing"].agg(lambda v: sorted(set(v)))
+    table["timed_on"] = hosts.map(" | ".join)
+    table["timed_loaded"] = grouped["loaded"].any()
+    mixed = hosts.map(len) > 1
+    for m in metrics:
+        if METRICS[m].timing:
+            for column in [c for c in table.columns if c.startswith(f"{m}_")]:
+                if column != f"{m}_values":
+                    table.loc[mixed, column] = math.nan
     table = table.reset_index(drop=True)
     if not spec.keep_order:
         order = sorted(range(len(table)), key=lambda i: _natural(table.label[i]))
@@ -179,6 +240,12 @@ def build(records: list[RunRecord], spec: Spec) -> Part:
     part = Part(spec.title, raw, shown, [row_title])
     if raw.empty:
         return part
+    part.provenance = provenance(records)
+    _mark_timings(part, raw, spec)
+    if any(r.smoke for r in records if r.status == "complete"):
+        part.notes.append(
+            f"{SMOKE_MARK.strip()}: a smoke run, a wiring check at toy scale — not a result."
+        )
     first = METRICS[spec.metrics[0]]
     samples = raw.pop(f"{first.key}_values").tolist()
     best, tied, note = stats.rank_best(samples, first.higher_is_better)
@@ -197,6 +264,30 @@ def build(records: list[RunRecord], spec: Spec) -> Part:
         ]
         part.notes.append("Report: the seed report's own number, for comparison.")
     return part
+
+
+def _mark_timings(part: Part, raw, spec: Spec) -> None:
+    """Footnotes for timings that are not one host's, or were measured under load."""
+    timed = [METRICS[m] for m in spec.metrics if METRICS[m].timing]
+    if not timed:
+        return
+    for i, row in raw.iterrows():
+        hosts = row["timed_on"].split(" | ")
+        if len(hosts) > 1:
+            titles = ", ".join(m.title for m in timed)
+            part.notes.append(
+                f"{titles} of {row['label']}: not averaged, its runs were timed on "
+                f"different hosts or settings ({'; '.join(hosts)}); report them apart "
+                "with --where or --group-by."
+            )
+        elif row["timed_loaded"]:
+            for m in timed:
+                part.shown.loc[i, m.title] += LOADED_MARK
+    if raw["timed_loaded"].any():
+        part.notes.append(
+            f"{LOADED_MARK.strip()} timed while the machine's load exceeded the cores the run "
+            "could use: not comparable with a quiet machine's timings."
+        )
 
 
 def _add_deltas(part: Part, raw, spec: Spec, metric: str, column: str) -> None:
@@ -313,6 +404,7 @@ def ensemble_part(records: list[RunRecord], store, percents, title: str) -> Part
         shown,
         ["Best k"],
         notes=[f"{len(runs)} runs ranked by best validation accuracy."],
+        provenance=provenance(runs),
     )
 
 
@@ -345,7 +437,7 @@ def ood_part(results, record: RunRecord, ood_name: str, title: str | None = None
     )
     title = title or f"OOD detection for {record.label} [{record.id}] against {ood_name}"
     notes = ["Threshold fitted on one half of the images, accuracy (balanced) on the other."]
-    return Part(title, raw, shown, ["Layer"], notes=notes)
+    return Part(title, raw, shown, ["Layer"], notes=notes, provenance=provenance([record]))
 
 
 # -- table kinds: what a suite's [[tables]] can ask for ---------------------------------------
@@ -488,5 +580,7 @@ def suite_parts(store, suite, key: str, ci: bool = False) -> list[Part]:
             suite,
             ci,
         )
-        parts.append(TABLE_KINDS[table.kind].build(request))
+        part = TABLE_KINDS[table.kind].build(request)
+        part.provenance = part.provenance or provenance(runs)
+        parts.append(part)
     return parts

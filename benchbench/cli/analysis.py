@@ -36,7 +36,7 @@ def ensemble(
     from benchbench import api
     from benchbench.results.query import suite_runs
 
-    records = api.stored_runs(results, where or [])
+    records = api.stored_runs(results, where or [], smoke)
     if suite is not None:
         key = api.suite_key(api.find_suite(suite), smoke)
         members = {r.id for r in suite_runs(api.open_store(results), key)}

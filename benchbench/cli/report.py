@@ -54,13 +54,19 @@ def report(
             help="Render this suite's own tables (built-in name or TOML file).", show_default=False
         ),
     ] = None,
-    smoke: Annotated[bool, typer.Option(help="With --suite: its --smoke sweep.")] = False,
+    smoke: Annotated[
+        bool,
+        typer.Option(
+            help="Smoke runs only (wiring checks, never mixed with results; marked); with "
+            "--suite: its --smoke sweep."
+        ),
+    ] = False,
     results: ResultsOption = None,
 ) -> None:
     """Render stored runs as a table; repeats over seeds become mean ± std with n."""
     from benchbench import api
 
-    records = api.stored_runs(results, [] if suite is not None else where or [])
+    records = api.stored_runs(results, [] if suite is not None else where or [], smoke)
     if suite is not None:
         text = api.suite_report(suite, results=results, smoke=smoke, fmt=format, ci=ci)
     else:
@@ -84,6 +90,14 @@ def report(
         err.print(f"wrote {output}")
     else:
         print(text, end="")
+    if format == "csv":  # a CSV file has no place for a note: it goes beside it
+        source = api.provenance(records)
+        if output is not None:
+            sidecar = output.with_name(output.name + ".provenance.txt")
+            sidecar.write_text(source + "\n")
+            err.print(f"wrote {sidecar}")
+        else:
+            err.print(f"provenance: {source}")
     incomplete = [r for r in records if r.status not in ("complete", "diverged")]
     diverged = [r for r in records if r.status == "diverged"]
     if incomplete or diverged:
@@ -100,6 +114,7 @@ def show(
 ) -> None:
     """One run: config, per-epoch table, confusion matrix, per-class errors."""
 
+    from benchbench import api
     from benchbench.results.store import Store
     from benchbench.training.metrics import commission_omission
 
@@ -117,6 +132,8 @@ def show(
             "environment": record.environment,
             "summary": record.summary,
             "history": history,
+            "smoke": record.smoke,
+            "provenance": api.provenance([record]),
         }
         if matrix is not None:
             commission, omission = commission_omission(matrix)
@@ -136,7 +153,7 @@ def show(
     for key, value in record.config.items():
         if value not in (None, {}, []):
             config.add_row(key, str(value))
-    for key in ("device_name", "torch", "benchbench"):
+    for key in ("host", "precision", "layout", "load_start", "torch", "benchbench", "commit"):
         config.add_row(f"env.{key}", str(record.environment.get(key)))
     out.print(config)
 
@@ -165,6 +182,9 @@ def show(
             fmt(h["val_seconds"], 2),
         )
     out.print(epochs)
+    if record.smoke:
+        out.print(Text("smoke run: a wiring check at toy scale, not a result", "yellow"))
+    out.print(Text(api.provenance([record]), "dim"))
     if record.summary:
         s = record.summary
         out.print(

@@ -46,6 +46,8 @@ def run(
 
     values = setting_values(settings)
     base = RunConfig(**values, **parse_sets(set_ or [], values["augs"]))
+    if base.smoke:
+        base = base.as_smoke()
     summaries = api.run(
         base,
         seeds=parse_seeds(seeds) if seeds else None,

@@ -8,6 +8,7 @@ touches the earlier stored result until it has completed, so nothing stored is l
 from __future__ import annotations
 
 import contextlib
+import logging
 import signal
 import threading
 import time
@@ -20,6 +21,8 @@ from benchbench.config import RunConfig
 from benchbench.errors import BenchError, PluginError
 from benchbench.plugins.manager import Components
 from benchbench.results.store import DONE, RunRecord, Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -87,7 +90,10 @@ class Recording:
 
         if not self.started:
             self.begin()
+        from benchbench.training.device import load_average
+
         matrix = outcome_confusion(outcome)
+        self.environment.setdefault("load_end", load_average())
         try:
             self.store.finish(
                 self.config,
@@ -135,7 +141,9 @@ def execute(
     existing = reuse(store, config) if not force else None
     if existing is not None:
         return Result(existing, skipped=True)
-    recording = Recording(store, config, devices.describe(devices.resolve(config.device)))
+    environment = devices.describe(devices.resolve(config.device), config.precision)
+    warn_if_loaded(environment)
+    recording = Recording(store, config, environment)
 
     def record_epoch(epoch: dict) -> None:
         recording.epoch(epoch)
@@ -239,6 +247,8 @@ def train_detached(config_data: dict, threads: int | None = None) -> tuple[Any, 
     if threads:
         torch.set_num_threads(threads)
     config = RunConfig.from_dict(config_data)
+    environment = devices.describe(devices.resolve(config.device), config.precision)
+    warn_if_loaded(environment)
     history: list[dict] = []
     components = load_components()
     try:
@@ -248,4 +258,18 @@ def train_detached(config_data: dict, threads: int | None = None) -> tuple[Any, 
         if blamed is not None:
             raise blamed from None
         raise
-    return outcome, history, devices.describe(devices.resolve(config.device))
+    environment["load_end"] = devices.load_average()
+    return outcome, history, environment
+
+
+def warn_if_loaded(environment: dict) -> None:
+    """Say before training when the machine is busier than the cores this run may use:
+    its seconds will not compare with a quiet machine's (accuracy is unaffected)."""
+    if environment.get("loaded"):
+        log.warning(
+            "the machine's load (%s) exceeds the %s cores available to this run: its "
+            "timings will not be comparable and are marked so in reports (accuracy is "
+            "unaffected). Run on a quiet machine for timings.",
+            environment.get("load_start"),
+            environment.get("cores"),
+        )

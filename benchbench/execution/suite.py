@@ -70,11 +70,6 @@ TOP_KEYS = {
 }
 TABLE_KEYS = {"title", "group", "kind"}  # every kind; each kind adds its own
 TUNE_KEYS = {"order", "repeats", "metric"}
-SMOKE_DATA = {
-    "dataset": "fake",
-    "data_dir": None,
-    "dataset_options": {"size": 32, "train_size": 256, "test_size": 64},
-}
 
 
 @dataclass
@@ -185,34 +180,11 @@ def to_config(
     if "lr_milestones" in settings:
         settings["lr_milestones"] = tuple(settings["lr_milestones"])
     options = plugin_options(pairs, settings["augs"])
-    if smoke:
-        settings, options = _smoke(settings, options)
     unknown = set(settings) - SETTINGS - {"name"}
     if unknown:
         raise BenchError(f"unknown setting(s) {', '.join(sorted(unknown))}")
-    return RunConfig(**settings, seed=seed, **options).validated()
-
-
-def _smoke(settings: dict, options: dict) -> tuple[dict, dict]:
-    """Shrink a run to seconds: tiny fake data, one epoch, no downloads, no resizing."""
-    settings = {
-        **settings,
-        "epochs": 1,
-        "subset": None,
-        "batch_size": min(settings.get("batch_size", 128), 64),
-    }
-    arch = dict(options["arch_options"])
-    arch.pop("weights", None)
-    arch.pop("resize", None)
-    if arch.get("pretrained"):
-        arch["pretrained"] = False
-    dataset_options = dict(options["dataset_options"])
-    if settings.get("dataset", "digits") != "digits":
-        settings["dataset"], settings["data_dir"] = SMOKE_DATA["dataset"], None
-        dataset_options = dict(SMOKE_DATA["dataset_options"])
-    if settings.get("normalize") == "imagenet":
-        settings["normalize"] = "dataset"  # fake data may be grey
-    return settings, {**options, "arch_options": arch, "dataset_options": dataset_options}
+    config = RunConfig(**settings, seed=seed, **options)
+    return (config.as_smoke() if smoke else config).validated()
 
 
 def smoke_suite(suite: Suite) -> Suite:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import pluggy
 
-from benchbench import __version__
+from benchbench import DISTRIBUTION, __version__
 from benchbench.plugins import hookspecs
 from benchbench.plugins.registry import Registry
 
@@ -79,7 +79,7 @@ def _candidates(use_entry_points: bool):
     """(name, distribution, version, loader) for every plugin to try."""
     for module in BUILTIN_PLUGINS:
         name = module.removeprefix("benchbench.plugins.")
-        yield name, "benchbench", __version__, lambda m=module: importlib.import_module(m)
+        yield name, DISTRIBUTION, __version__, lambda m=module: importlib.import_module(m)
     # Like PYTEST_PLUGINS: modules named in $BENCH_PLUGINS are registered without packaging.
     for module in filter(None, os.environ.get("BENCH_PLUGINS", "").split(",")):
         module = module.strip()

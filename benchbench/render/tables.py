@@ -77,8 +77,9 @@ def _markdown(part) -> str:
         column = _md(column)
         shown.loc[row, column] = f"**{shown.loc[row, column]}**"
     text = "" if shown.empty else shown.to_markdown(index=False, disable_numparse=True) + "\n"
-    if part.notes:
-        text += "\n" + "\n".join(f"*{_md(note)}*" for note in part.notes) + "\n"
+    notes = [*part.notes, *([part.provenance] if part.provenance else [])]
+    if notes:
+        text += "\n" + "\n".join(f"*{_md(note)}*" for note in notes) + "\n"
     return f"**{_md(part.title)}**\n\n{text}" if part.title else text
 
 
@@ -104,18 +105,22 @@ def _styler(part, fmt: str):
 
 
 def _latex(part) -> str:
+    source = [f"% {one_line(part.provenance)}\n"] if part.provenance else []
     if part.shown.empty:
-        return "".join(f"% {one_line(line)}\n" for line in [part.title or "", *part.notes])
+        lines = [part.title or "", *part.notes]
+        return "".join(f"% {one_line(line)}\n" for line in lines) + "".join(source)
     caption = part.title
     if caption and part.notes:
         caption += " " + " ".join(part.notes)
+    if part.provenance:
+        caption = f"{caption} {part.provenance}" if caption else part.provenance
     columns = "l" * len(part.text_columns) + "r" * (part.shown.shape[1] - len(part.text_columns))
     text = _styler(part, "latex").to_latex(
         hrules=True, column_format=columns, caption=tex_escape(caption) if caption else None
     )
     if part.notes and not part.title:
         text += "".join(f"% {one_line(note)}\n" for note in part.notes)
-    return text
+    return "".join(source) + text
 
 
 def html_table(part) -> str:
@@ -126,6 +131,8 @@ def html_table(part) -> str:
     )
     title = f"<h2>{html.escape(part.title)}</h2>\n" if part.title else ""
     notes = "".join(f'<p class="note">{html.escape(n)}</p>\n' for n in part.notes)
+    if part.provenance:
+        notes += f'<p class="provenance">{html.escape(part.provenance)}</p>\n'
     return title + body + notes
 
 
@@ -152,6 +159,7 @@ def emit(
                 "title": p.title,
                 "rows": json.loads(p.raw.to_json(orient="records")),
                 "notes": p.notes,
+                "provenance": p.provenance,
             }
             for p in parts
         ]
@@ -170,7 +178,8 @@ def page(title: str, sections: list[str], figures: list[tuple[str, str]]) -> str
         "padding:0 1em;color:#222}table.bench{border-collapse:collapse;margin:1em 0}"
         "table.bench th,table.bench td{padding:.3em .8em;border-bottom:1px solid #ddd;"
         "text-align:right}table.bench td:first-child,table.bench th:first-child"
-        "{text-align:left}.note{color:#555;font-style:italic}figure{margin:1.5em 0}"
+        "{text-align:left}.note,.provenance{color:#555;font-style:italic}"
+        ".provenance{font-size:.85em}figure{margin:1.5em 0}"
         "img{max-width:100%}"
     )
     figs = "".join(

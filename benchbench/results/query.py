@@ -53,7 +53,7 @@ def suite_members(store: Store, key: str, group: str = "all") -> list[dict]:
 def suite_runs(store: Store, key: str, group: str = "all") -> list[RunRecord]:
     """The stored runs of ``group`` in the last sweep of suite ``key``, in order, each
     labelled as the suite's row names it: once per row, even where two rows share a run."""
-    records = {r.id: r for r in store.runs()}
+    records = {r.id: r for r in store.runs(smoke=None)}  # membership decides, smoke or not
     chosen = {}
     for m in suite_members(store, key, group):
         record = records.get(m["run_id"])
@@ -70,3 +70,12 @@ def values_by(records: list[RunRecord], metric: str, key: str) -> dict[str, list
     for r in sorted(complete, key=lambda r: str(setting(r, key))):
         groups.setdefault(str(setting(r, key)), []).append(r.summary[metric])
     return groups
+
+
+def timing_key(environment: dict, config: dict) -> str:
+    """Runs whose seconds may be averaged together share this: same host (CPU or GPU
+    model and cores), precision and memory layout."""
+    host = environment.get("host") or environment.get("device_name") or "unknown host"
+    precision = environment.get("precision") or config.get("precision", "fp32")
+    layout = environment.get("layout") or "contiguous"
+    return f"{host}, {precision}, {layout}"

@@ -98,6 +98,16 @@ def suite_rows_keep_their_labels(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE suite_members RENAME TO suite_runs")
 
 
+@migration
+def smoke_runs_are_marked(conn: sqlite3.Connection) -> None:
+    """Version 5: a column saying a run is a ``--smoke`` wiring check, not a result."""
+    conn.execute("ALTER TABLE runs ADD COLUMN smoke INTEGER NOT NULL DEFAULT 0")
+    conn.execute(
+        "UPDATE runs SET smoke = 1 WHERE json_extract(config, '$.smoke') = 1 "
+        "OR id IN (SELECT run_id FROM suite_runs WHERE suite LIKE '% [smoke]')"
+    )
+
+
 VERSION = len(MIGRATIONS)
 
 

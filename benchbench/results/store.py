@@ -41,18 +41,6 @@ TEST_LOGITS = "test_logits.npy"
 TEST_LABELS = "test_labels.npy"
 CONFUSION = "confusion.csv"
 CLASSES = "classes.json"
-RUN_COLUMNS = (
-    "id",
-    "group_id",
-    "label",
-    "status",
-    "config",
-    "environment",
-    "summary",
-    "error",
-    "started",
-    "finished",
-)
 
 DONE = ("complete", "diverged")
 
@@ -110,7 +98,7 @@ def _run_row(
     """The statement that writes ``config``'s row of the runs table."""
     return (
         "INSERT OR REPLACE INTO runs (id, group_id, label, status, config, environment, "
-        "summary, error, started, finished) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+        "summary, error, started, finished, smoke) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
         (
             config.run_id,
             config.group_id,
@@ -121,6 +109,7 @@ def _run_row(
             None if summary is None else _json(summary),
             started,
             None if summary is None else time.time(),
+            int(config.smoke),
         ),
     )
 
@@ -139,6 +128,11 @@ class RunRecord:
     error: str | None
     started: float
     finished: float | None
+
+    @property
+    def smoke(self) -> bool:
+        """A wiring check (``--smoke``), not a result."""
+        return bool(self.config.get("smoke", False))
 
     @property
     def run_config(self) -> RunConfig:
@@ -233,12 +227,15 @@ class Store:
     def _record(row: sqlite3.Row) -> RunRecord | None:
         """The run of ``row``, or None (with a warning naming it) if its JSON is damaged."""
         try:
+            config = json.loads(row["config"])
+            if "smoke" in row.keys() and row["smoke"]:
+                config["smoke"] = True  # marked by a migration: an older release's smoke run
             return RunRecord(
                 row["id"],
                 row["group_id"],
                 row["label"],
                 row["status"],
-                json.loads(row["config"]),
+                config,
                 json.loads(row["environment"]),
                 json.loads(row["summary"] or "{}"),
                 row["error"],
@@ -445,10 +442,18 @@ class Store:
         rows = self._query("SELECT * FROM runs WHERE id = ?", (run_id,))
         return self._record(rows[0]) if rows else None
 
-    def runs(self, statuses: tuple[str, ...] | None = None) -> list[RunRecord]:
+    def runs(
+        self, statuses: tuple[str, ...] | None = None, smoke: bool | None = False
+    ) -> list[RunRecord]:
+        """Stored runs, oldest first. Smoke runs (wiring checks) are not results: they are
+        left out unless ``smoke`` is True (only them) or None (everything)."""
         rows = self._query("SELECT * FROM runs ORDER BY started")
         records = [r for r in map(self._record, rows) if r is not None]
-        return [r for r in records if statuses is None or r.status in statuses]
+        return [
+            r
+            for r in records
+            if (statuses is None or r.status in statuses) and (smoke is None or r.smoke == smoke)
+        ]
 
     def history(self, run_id: str) -> list[dict]:
         rows = self._query("SELECT record FROM epochs WHERE run_id = ? ORDER BY epoch", (run_id,))
@@ -491,11 +496,13 @@ class Store:
         return torch.load(path, map_location="cpu", weights_only=True)
 
     def find(self, key: str) -> RunRecord:
-        """A run by id, unique id prefix, or unique label."""
-        records = self.runs()
+        """A run by id, unique id prefix, or unique label (a real run's before a smoke
+        run's)."""
+        records = self.runs(smoke=None)
         matches = (
             [r for r in records if r.id == key]
             or [r for r in records if r.id.startswith(key)]
+            or [r for r in records if r.label == key and not r.smoke]
             or [r for r in records if r.label == key]
         )
         if len(matches) == 1:

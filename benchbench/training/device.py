@@ -3,8 +3,14 @@ description of the machine for the record."""
 
 from __future__ import annotations
 
+import functools
+import os
 import platform
+import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -39,24 +45,100 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def describe(device: torch.device) -> dict:
-    """What a stored run records about its environment."""
+def describe(device: torch.device, precision: str = "fp32") -> dict:
+    """What a stored run records about where and how it ran, so that its timings are only
+    ever compared with timings of the same kind
+    (:func:`benchbench.results.query.timing_key`)."""
     from benchbench import __version__
 
-    if device.type == "cuda":
-        name = torch.cuda.get_device_name(device)
-    else:
-        name = platform.processor() or platform.machine()
+    cpu = cpu_model()
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu
+    cores = available_cores()
+    load = load_average()
+    commit, dirty = source_commit()
     return {
         "benchbench": __version__,
+        "commit": commit,
+        "dirty": dirty,
         "torch": torch.__version__,
         "cuda": torch.version.cuda,
         "device": str(device),
         "device_name": name,
+        "cpu": cpu,
+        "cores": cores,
         "threads": torch.get_num_threads(),
+        "precision": precision,
+        "layout": "channels_last" if device.type == "cuda" else "contiguous",
+        "host": f"{name} ({cores} cores)" if device.type == "cpu" else name,
+        "hostname": socket.gethostname(),
+        "load_start": load,
+        "loaded": load is not None and load > cores,
         "python": platform.python_version(),
         "platform": platform.platform(),
     }
+
+
+@functools.cache
+def cpu_model() -> str:
+    """The CPU's model name as ``lscpu`` shows it (``platform.processor()`` is empty or
+    just ``x86_64`` on Linux)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith(("model name", "hardware", "cpu model")):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    if sys.platform == "darwin":
+        try:
+            out = subprocess.run(
+                ["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True
+            )
+            if out.stdout.strip():
+                return out.stdout.strip()
+        except OSError:
+            pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its affinity), not the machine's total."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def load_average() -> float | None:
+    """The machine's 1-minute load average, or None where the system has none."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
+@functools.cache
+def source_commit() -> tuple[str | None, bool | None]:
+    """``(commit, dirty)`` of the git checkout benchbench runs from, or ``(None, None)``
+    when it is installed from a package."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        return None, None
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None, None
+    return commit or None, bool(status.strip()) if commit else None
 
 
 class Stopwatch:

@@ -55,6 +55,7 @@ class Metric:
     compute: Callable[[Evaluated], Any]
     higher_is_better: bool = False  # which row a report marks best
     tunable: bool = False  # a suite's [tune] may choose values by it (higher is better)
+    timing: bool = False  # seconds: pooled only over runs on the same host and settings
 
 
 METRICS: dict[str, Metric] = {
@@ -68,8 +69,16 @@ METRICS: dict[str, Metric] = {
             higher_is_better=True,
             tunable=True,
         ),
-        Metric("train_seconds_per_epoch", "Train s/epoch", 2, lambda e: e.mean("train_seconds")),
-        Metric("val_seconds_per_epoch", "Val s/epoch", 2, lambda e: e.mean("val_seconds")),
+        Metric(
+            "train_seconds_per_epoch",
+            "Train s/epoch",
+            2,
+            lambda e: e.mean("train_seconds"),
+            timing=True,
+        ),
+        Metric(
+            "val_seconds_per_epoch", "Val s/epoch", 2, lambda e: e.mean("val_seconds"), timing=True
+        ),
         Metric(
             "best_val_acc",
             "Best val acc",
@@ -91,12 +100,13 @@ METRICS: dict[str, Metric] = {
             "Train s",
             1,
             lambda e: sum(h["train_seconds"] for h in e.history),
+            timing=True,
         ),
         Metric("epochs_run", "Epochs", 0, lambda e: len(e.history)),
         Metric("best_epoch", "Best epoch", 0, lambda e: e.outcome.best_epoch, True),
         Metric("num_parameters", "Parameters", 0, lambda e: e.outcome.num_parameters),
-        Metric("warmup_seconds", "Warm-up s", 2, lambda e: e.outcome.warmup_seconds),
-        Metric("load_seconds", "Load s", 2, lambda e: e.outcome.load_seconds),
+        Metric("warmup_seconds", "Warm-up s", 2, lambda e: e.outcome.warmup_seconds, timing=True),
+        Metric("load_seconds", "Load s", 2, lambda e: e.outcome.load_seconds, timing=True),
         Metric("final_train_loss", "Final train loss", 3, lambda e: e.last("train_loss")),
         Metric("final_val_loss", "Final val loss", 3, lambda e: e.last("val_loss")),
         Metric("test_loss", "Test loss", 3, _test_loss),

@@ -1,5 +1,5 @@
 """The Ray executor: Ray tasks on a local instance or a cluster (``--address``);
-``pip install 'benchbench[ray]'``."""
+``pip install 'benchbench-harness[ray]'``."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ class RayExecutor(DetachedExecutor):
         try:
             import ray
         except ImportError:
-            raise BenchError("--executor ray needs Ray: pip install 'benchbench[ray]'.") from None
+            raise BenchError(
+                "--executor ray needs Ray: pip install 'benchbench-harness[ray]'."
+            ) from None
         done, todo = self.split(configs)
         yield from ((c, "skipped", "") for c in done)
         if not todo:

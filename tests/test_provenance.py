@@ -1,0 +1,116 @@
+"""Every number says where it came from: smoke runs kept apart, timings pooled only when
+comparable, a provenance note on every format, the machine's load recorded, and a
+distribution name of our own."""
+
+import csv
+import io
+import json
+import os
+import tomllib
+from pathlib import Path
+
+from benchbench import DISTRIBUTION
+from benchbench.analysis.tables import Spec, aggregate
+from benchbench.api import render
+from benchbench.results.store import RunRecord, Store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SMOKE_SUITE = """
+[base]
+arch = "mlp"
+epochs = 3
+
+[[variants]]
+name = "row"
+"""
+
+
+def test_smoke_runs_never_mix_with_results(bench, tmp_path):
+    suite = tmp_path / "s.toml"
+    suite.write_text(SMOKE_SUITE)
+    assert bench("sweep", suite, "--smoke").code == 0
+    assert bench("run", "--arch", "mlp", "--epochs", "3", "--name", "row").code == 0
+    real = list(csv.DictReader(io.StringIO(bench("report", "--format", "csv").out)))
+    assert [r["label"] for r in real] == ["row"] and real[0]["n"] == "1"
+    smoke = bench("report", "--smoke")
+    assert smoke.code == 0 and "row [smoke]" in smoke.out and "not a result" in smoke.out
+    rows = [line for line in smoke.out.splitlines() if line.startswith("| row")]
+    assert len(rows) == 1
+    store = Store(tmp_path / "results")
+    (smoke_run,) = store.runs(smoke=True)
+    (real_run,) = store.runs()
+    assert smoke_run.id != real_run.id and smoke_run.config["epochs"] == 1
+    shown = bench("show", smoke_run.id)
+    assert "smoke run" in shown.out and "not a result" in shown.out
+
+
+def _timed(run_id, seed, host, seconds, loaded=False):
+    return RunRecord(
+        run_id,
+        "g",
+        "Model",
+        "complete",
+        {"seed": seed, "precision": "fp32"},
+        {"host": host, "precision": "fp32", "layout": "contiguous", "loaded": loaded},
+        {"test_acc": 0.9, "train_seconds_per_epoch": seconds, "val_seconds_per_epoch": 1.0},
+        None,
+        1_800_000_000.0,
+        1_800_000_100.0,
+    )
+
+
+def test_timings_of_different_hosts_are_never_pooled():
+    runs = [_timed("a", 0, "Xeon (2 cores)", 10.0), _timed("b", 1, "EPYC (2 cores)", 30.0)]
+    table = aggregate(runs, Spec())
+    assert table.test_acc_mean[0] == 0.9 and table.n[0] == 2  # accuracy pools
+    assert table.train_seconds_per_epoch_mean.isna()[0]  # seconds do not
+    text = render(runs, "markdown")
+    assert "20.00" not in text and "Xeon (2 cores)" in text and "EPYC (2 cores)" in text
+    same = [_timed("a", 0, "Xeon (2 cores)", 10.0), _timed("b", 1, "Xeon (2 cores)", 30.0)]
+    assert "20.00" in render(same, "markdown")
+
+
+def test_timings_under_load_are_marked():
+    text = render([_timed("a", 0, "Xeon (2 cores)", 10.0, loaded=True)], "markdown")
+    assert "10.00 †" in text and "load exceeded" in text
+
+
+def test_a_run_started_under_load_is_flagged(bench, isolated, monkeypatch):
+    monkeypatch.setattr(os, "getloadavg", lambda: (64.0, 64.0, 64.0))
+    result = bench("run", "--arch", "mlp", "--epochs", "1", "--json")
+    assert result.code == 0 and "timings will not be comparable" in result.err
+    record = Store(isolated / "results").get(json.loads(result.out)["run_id"])
+    assert record.environment["loaded"] is True and record.environment["load_start"] == 64.0
+    assert "load_end" in record.environment
+    assert "†" in bench("report").out
+
+
+def test_every_format_ends_with_the_provenance(bench, tmp_path):
+    assert bench("run", "--arch", "mlp", "--epochs", "1", "--subset", "500").code == 0
+    record = Store(tmp_path / "results").runs()[0]
+    host = record.environment["host"]
+    assert host and host not in ("x86_64", "")  # a CPU model a reader recognizes
+    for fmt in ("markdown", "latex", "html"):
+        text = bench("report", "--format", fmt).out
+        assert "Produced by benchbench" in text and host in text, fmt
+        assert "training subset 500" in text
+    latex = bench("report", "--format", "latex").out
+    assert "% Produced by benchbench" in latex and "\\caption{" in latex
+    csv_run = bench("report", "--format", "csv")
+    assert "Produced by benchbench" in csv_run.err and "Produced by" not in csv_run.out
+    out = tmp_path / "t.csv"
+    assert bench("report", "--format", "csv", "--output", out).code == 0
+    assert "Produced by benchbench" in (tmp_path / "t.csv.provenance.txt").read_text()
+    assert "Produced by benchbench" in bench("show", record.id).out
+
+
+def test_the_distribution_has_a_name_of_its_own():
+    ours = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["name"]
+    plugin = tomllib.loads((ROOT / "plugins/benchbench-example/pyproject.toml").read_text())
+    assert ours == DISTRIBUTION == "benchbench-harness"
+    assert plugin["project"]["dependencies"] == [ours]
+    assert plugin["build-system"]["build-backend"] == "setuptools.build_meta"
+    readme = (ROOT / "README.md").read_text()
+    assert 'dependencies = ["benchbench-harness"]' in readme and "[build-system]" in readme
+    assert 'dependencies = ["benchbench"]' not in readme
