@@ -80,7 +80,7 @@ def test_list_and_plugins_json(bench):
     assert all(a["description"] for a in listing["architectures"])
     plugins = json.loads(bench("plugins", "--json").out)
     builtin = next(p for p in plugins if p["name"] == "builtin.architectures")
-    assert builtin["distribution"] == "benchbench" and builtin["errors"] == []
+    assert builtin["distribution"] == "benchbench-harness" and builtin["errors"] == []
     assert builtin["hooks"] == ["benchbench_register_architectures"]
 
 

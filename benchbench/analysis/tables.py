@@ -260,10 +260,15 @@ def build(records: list[RunRecord], spec: Spec) -> Part:
     if spec.reference:
         shown["Report"] = [
             number(spec.reference[label], first.digits) if label in spec.reference else "–"
-            for label in raw["label"]
+            for label in raw["label"].map(_unmarked)
         ]
         part.notes.append("Report: the seed report's own number, for comparison.")
     return part
+
+
+def _unmarked(label) -> str:
+    """A row's label without the smoke mark: what baselines and references name."""
+    return str(label).removesuffix(SMOKE_MARK)
 
 
 def _mark_timings(part: Part, raw, spec: Spec) -> None:
@@ -291,7 +296,7 @@ def _mark_timings(part: Part, raw, spec: Spec) -> None:
 
 
 def _add_deltas(part: Part, raw, spec: Spec, metric: str, column: str) -> None:
-    matches = raw.index[raw["label"] == spec.baseline].tolist()
+    matches = raw.index[raw["label"].map(_unmarked) == spec.baseline].tolist()
     if not matches:
         raise BenchError(
             f"--baseline {spec.baseline!r} is not a row of this table "
@@ -301,7 +306,7 @@ def _add_deltas(part: Part, raw, spec: Spec, metric: str, column: str) -> None:
     digits = METRICS[metric].digits
     cells, flagged = [], False
     for _, row in raw.iterrows():
-        if row["label"] == spec.baseline:
+        if _unmarked(row["label"]) == spec.baseline:
             cells.append("baseline")
             continue
         delta = row[f"{metric}_mean"] - base[f"{metric}_mean"]
