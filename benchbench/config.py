@@ -112,15 +112,25 @@ class RunConfig:
         return cls(**values)
 
     def digest(self, exclude: tuple[str, ...] = ()) -> str:
-        data = {k: v for k, v in self.to_dict().items() if k not in exclude}
+        """Hash of the config without ``exclude``. A setting added after the first release
+        is left out while it holds its default, so a run stored before it existed keeps
+        its id (and is still found as done)."""
+        data = {
+            k: v
+            for k, v in self.to_dict().items()
+            if k not in exclude
+            and not (k in SETTINGS and SETTINGS[k].added > 1 and v == SETTINGS[k].default)
+        }
         text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
     @property
     def run_id(self) -> str:
         """Content address of the run: the hash of everything it computes from. A label
-        (``--name``) is not part of it: relabelling a run never trains it again."""
-        return self.digest(exclude=LABEL_KEYS)
+        (``--name``) is not part of it: relabelling a run never trains it again. (Labels are
+        hashed as unset rather than left out, so unlabelled runs keep the ids earlier
+        releases gave them.)"""
+        return replace(self, **dict.fromkeys(LABEL_KEYS)).digest()
 
     @property
     def group_id(self) -> str:

@@ -49,6 +49,7 @@ class Setting:
     flags: tuple[str, ...] = ()  # CLI spellings, when not just --name-with-dashes
     metavar: str | None = None
     default_text: str | None = None  # what --help says the default is, when derived
+    added: int = 1  # the release of the settings table that added it (see RunConfig.digest)
 
     @property
     def flag(self) -> str:
@@ -348,12 +349,32 @@ _SETTINGS = [
     Setting("seed", int, 0, "Seed of initialization, batch order and augmentation.", EXECUTION),
     Setting("device", str, "auto", "auto, cpu, cuda or cuda:INDEX.", EXECUTION),
     Setting(
+        "deterministic",
+        bool,
+        False,
+        "Deterministic algorithms (cuDNN autotuning off, deterministic kernels, the cuBLAS "
+        "workspace set): bit-identical runs on a GPU, at some speed. CPU runs are always so.",
+        EXECUTION,
+        added=2,
+    ),
+    Setting(
+        "tf32",
+        str,
+        "off",
+        "TensorFloat-32 for fp32 matmuls and convolutions on Ampere+ GPUs: off keeps fp32 "
+        "exactly fp32.",
+        EXECUTION,
+        added=2,
+        choices=("off", "on"),
+    ),
+    Setting(
         "smoke",
         bool,
         False,
         "A wiring check, not a result: tiny fake data (digits stay digits), 1 epoch, "
         "batches of at most 64. Stored apart and left out of reports unless asked for.",
         EXECUTION,
+        added=2,
     ),
     Setting(
         "precision",

@@ -189,7 +189,8 @@ def show(
         s = record.summary
         out.print(
             f"test accuracy {s['test_acc']:.4f}   best epoch {s.get('best_epoch')}   "
-            f"warm-up {s['warmup_seconds']:.2f}s   parameters {s['num_parameters']:,}"
+            f"warm-up {s['warmup_seconds']:.2f}s   parameters {s['num_parameters']:,}   "
+            f"peak memory {s.get('peak_memory_mb', float('nan')):.0f} MB"
         )
     if matrix is None:
         return

@@ -141,7 +141,9 @@ def execute(
     existing = reuse(store, config) if not force else None
     if existing is not None:
         return Result(existing, skipped=True)
-    environment = devices.describe(devices.resolve(config.device), config.precision)
+    environment = devices.describe(
+        devices.resolve(config.device), config.precision, config.deterministic, config.tf32
+    )
     warn_if_loaded(environment)
     recording = Recording(store, config, environment)
 
@@ -247,7 +249,9 @@ def train_detached(config_data: dict, threads: int | None = None) -> tuple[Any, 
     if threads:
         torch.set_num_threads(threads)
     config = RunConfig.from_dict(config_data)
-    environment = devices.describe(devices.resolve(config.device), config.precision)
+    environment = devices.describe(
+        devices.resolve(config.device), config.precision, config.deterministic, config.tf32
+    )
     warn_if_loaded(environment)
     history: list[dict] = []
     components = load_components()

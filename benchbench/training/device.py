@@ -4,6 +4,7 @@ description of the machine for the record."""
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import platform
 import socket
@@ -16,11 +17,20 @@ import torch
 
 from benchbench.errors import BenchError
 
+log = logging.getLogger(__name__)
+
 
 def resolve(name: str) -> torch.device:
-    """``auto`` → the first CUDA device if there is one, else the CPU; ``cuda:i`` checked."""
+    """``auto`` → the current CUDA device if there is one, else the CPU; ``cuda:i`` checked.
+
+    A CUDA device always comes back with its index (``auto``, ``cuda`` and ``cuda:0``
+    name one device, so they give one run id). The GPU's model is not part of a run's
+    identity: it is recorded in the run's environment, where timings are split by it.
+    """
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if not torch.cuda.is_available():
+            return torch.device("cpu")
+        name = f"cuda:{torch.cuda.current_device()}"
     try:
         device = torch.device(name)
     except RuntimeError:
@@ -39,13 +49,84 @@ def resolve(name: str) -> torch.device:
     return device
 
 
+CUBLAS_WORKSPACE = ":4096:8"  # what torch's reproducibility notes ask for
+
+
+def configure(device: torch.device, deterministic: bool, tf32: str) -> None:
+    """Set the global switches that decide what a run computes, every run, both ways.
+
+    ``deterministic``: cuDNN's autotuner off, deterministic kernels only (an op without one
+    raises instead of silently racing), ``CUBLAS_WORKSPACE_CONFIG`` set before cuBLAS
+    starts. Otherwise cuDNN picks the fastest kernels. ``tf32``: whether fp32 matmuls and
+    convolutions may use TensorFloat-32 on Ampere and later (torch's defaults differ for
+    the two; both are set here).
+    """
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_WORKSPACE)
+    torch.use_deterministic_algorithms(deterministic)
+    torch.backends.cudnn.deterministic = deterministic
+    torch.backends.cudnn.benchmark = device.type == "cuda" and not deterministic
+    torch.backends.cuda.matmul.allow_tf32 = tf32 == "on"
+    torch.backends.cudnn.allow_tf32 = tf32 == "on"
+
+
+def check_precision(device: torch.device, precision: str) -> None:
+    """Refuse bf16 on a GPU without bf16 units (compute capability < 8.0: V100, T4, where
+    torch would emulate it); warn on a CPU without native bf16 (many times slower)."""
+    if precision != "bf16":
+        return
+    if device.type == "cuda":
+        major, minor = torch.cuda.get_device_capability(device)
+        if (major, minor) < (8, 0):
+            raise BenchError(
+                f"--precision bf16: {torch.cuda.get_device_name(device)} ({device}, compute "
+                f"capability {major}.{minor}) has no bf16 units; bf16 needs 8.0 or newer "
+                "(A100, RTX 30xx and later). Use --precision fp16 or fp32."
+            )
+    elif not cpu_has_bf16():
+        log.warning(
+            "--precision bf16: this CPU (%s) has no native bf16 (AMX or AVX512-BF16): "
+            "expect training many times slower than fp32.",
+            cpu_model(),
+        )
+
+
+def cpu_has_bf16() -> bool:
+    """Whether oneDNN runs bf16 natively on this CPU."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def reset_peak_memory(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    """Peak memory of this run on a GPU (allocated by torch); on the CPU the process's
+    peak resident memory so far (what the operating system had to give it)."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    try:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes vs KiB
+    except (ImportError, OSError):
+        return float("nan")
+
+
 def synchronize(device: torch.device) -> None:
     """Wait for queued work on ``device``, so that a clock read afterwards is honest."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
 
-def describe(device: torch.device, precision: str = "fp32") -> dict:
+def describe(
+    device: torch.device, precision: str = "fp32", deterministic: bool = False, tf32: str = "off"
+) -> dict:
     """What a stored run records about where and how it ran, so that its timings are only
     ever compared with timings of the same kind
     (:func:`benchbench.results.query.timing_key`)."""
@@ -69,12 +150,28 @@ def describe(device: torch.device, precision: str = "fp32") -> dict:
         "threads": torch.get_num_threads(),
         "precision": precision,
         "layout": "channels_last" if device.type == "cuda" else "contiguous",
+        "deterministic": deterministic,
+        "tf32": tf32,
+        **gpu_facts(device),
         "host": f"{name} ({cores} cores)" if device.type == "cpu" else name,
         "hostname": socket.gethostname(),
         "load_start": load,
         "loaded": load is not None and load > cores,
         "python": platform.python_version(),
         "platform": platform.platform(),
+    }
+
+
+def gpu_facts(device: torch.device) -> dict:
+    """Compute capability, memory and library versions of a CUDA device (else nothing)."""
+    if device.type != "cuda":
+        return {}
+    props = torch.cuda.get_device_properties(device)
+    return {
+        "compute_capability": f"{props.major}.{props.minor}",
+        "gpu_memory_gb": round(props.total_memory / 2**30, 1),
+        "cudnn": torch.backends.cudnn.version(),
+        "gpu_count": torch.cuda.device_count(),
     }
 
 

@@ -27,6 +27,7 @@ from benchbench.training import device as devices
 from benchbench.training.device import Stopwatch
 
 WARMUP_STEPS = 2
+EVAL_BATCH = 1024  # images per evaluation chunk
 
 
 @dataclass
@@ -61,6 +62,7 @@ class Outcome:
     num_parameters: int = 0
     load_seconds: float = 0.0
     warmup_seconds: float = 0.0
+    peak_memory_mb: float = math.nan
 
 
 def prepare(config: RunConfig, components: Components) -> Splits:
@@ -241,7 +243,7 @@ def autocast(config: RunConfig, device: torch.device):
 
 
 @torch.no_grad()
-def predict(model, images, batcher, config, device, batch_size=1024) -> torch.Tensor:
+def predict(model, images, batcher, config, device, batch_size=EVAL_BATCH) -> torch.Tensor:
     """Float32 logits for ``images`` (uint8, on ``device``), in eval mode."""
     model.eval()
     outputs = []
@@ -249,6 +251,26 @@ def predict(model, images, batcher, config, device, batch_size=1024) -> torch.Te
         with autocast(config, device):
             outputs.append(model(batcher(images[start : start + batch_size])).float())
     return torch.cat(outputs) if outputs else torch.empty(0, 0, device=device)
+
+
+def warmup_sizes(items: int, batch_size: int, steps: int = WARMUP_STEPS) -> list[int]:
+    """Training batch sizes to warm up with: ``steps`` full batches, then the ragged last
+    batch of an epoch if there is one."""
+    full = min(batch_size, items)
+    ragged = items % batch_size if items > batch_size else 0
+    return [full] * steps + ([ragged] if ragged else [])
+
+
+def eval_sizes(val: int, test: int, available: int) -> list[int]:
+    """Every evaluation chunk size (:func:`predict` works in chunks of EVAL_BATCH) that
+    validation and testing will use, at most ``available`` images each."""
+    sizes = set()
+    for n in (val, test):
+        if n:
+            sizes.add(min(EVAL_BATCH, n))
+            if n > EVAL_BATCH and n % EVAL_BATCH:
+                sizes.add(n % EVAL_BATCH)
+    return sorted(s for s in sizes if s <= available)
 
 
 def _evaluate(model, split, batcher, config, device) -> tuple[float, float]:
@@ -296,6 +318,9 @@ def train(
     ``(batch, batches)`` for progress displays.
     """
     device = devices.resolve(config.device)
+    devices.check_precision(device, config.precision)
+    devices.configure(device, config.deterministic, config.tf32)
+    devices.reset_peak_memory(device)
     started = time.perf_counter()
     cpu_splits = prepare(config, components)
     splits = cpu_splits.to(device)  # the whole dataset moves to the device once
@@ -308,7 +333,6 @@ def train(
     model = build_model(config, components, len(splits.classes), splits.input_shape).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
-        torch.backends.cudnn.benchmark = True
     augment = build_augment(config, components, splits)
 
     def batch_source(seed: int) -> BatchSource:
@@ -349,11 +373,14 @@ def train(
         spare_scaler = torch.amp.GradScaler(device.type, enabled=config.precision == "fp16")
         spare_batches = batch_source(config.seed)
         spare_model.train()
-        for _ in range(WARMUP_STEPS):
-            index = torch.arange(min(config.batch_size, len(spare_batches)), device=device)
+        # Every batch shape the run will see, so no kernel is autotuned inside epoch 1's
+        # stopwatch: the full batch, the ragged last one, and the evaluation chunks.
+        for size in warmup_sizes(len(spare_batches), config.batch_size, WARMUP_STEPS):
+            index = torch.arange(size, device=device)
             step(spare_model, spare_opt, spare_scaler, *spare_batches.batch(index))
-        if len(splits.val[0]):
-            predict(spare_model, splits.val[0][:1024], batcher, config, device)
+        images = splits.val[0] if len(splits.val[0]) else splits.test[0]
+        for size in eval_sizes(len(splits.val[0]), len(splits.test[0]), len(images)):
+            predict(spare_model, images[:size], batcher, config, device)
         del spare_model, spare_opt, spare_scaler, spare_batches
 
     torch.manual_seed(config.seed)  # dropout and other global draws
@@ -426,4 +453,5 @@ def train(
     outcome.test_logits = predict(model, test_x, batcher, config, device).cpu()
     outcome.test_labels = test_y.cpu()
     outcome.state_dict = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    outcome.peak_memory_mb = devices.peak_memory_mb(device)
     return outcome

@@ -30,6 +30,9 @@ class Evaluated:
     def mean(self, key: str) -> float:
         return statistics.fmean(h[key] for h in self.history) if self.history else math.nan
 
+    def median(self, key: str) -> float:
+        return statistics.median(h[key] for h in self.history) if self.history else math.nan
+
     def best(self, key: str) -> float:
         return max((h[key] for h in self.history), default=math.nan)
 
@@ -80,6 +83,13 @@ METRICS: dict[str, Metric] = {
             "val_seconds_per_epoch", "Val s/epoch", 2, lambda e: e.mean("val_seconds"), timing=True
         ),
         Metric(
+            "train_seconds_per_epoch_median",
+            "Train s/epoch (median)",
+            2,
+            lambda e: e.median("train_seconds"),
+            timing=True,
+        ),
+        Metric(
             "best_val_acc",
             "Best val acc",
             4,
@@ -107,6 +117,7 @@ METRICS: dict[str, Metric] = {
         Metric("num_parameters", "Parameters", 0, lambda e: e.outcome.num_parameters),
         Metric("warmup_seconds", "Warm-up s", 2, lambda e: e.outcome.warmup_seconds, timing=True),
         Metric("load_seconds", "Load s", 2, lambda e: e.outcome.load_seconds, timing=True),
+        Metric("peak_memory_mb", "Peak MB", 0, lambda e: e.outcome.peak_memory_mb),
         Metric("final_train_loss", "Final train loss", 3, lambda e: e.last("train_loss")),
         Metric("final_val_loss", "Final val loss", 3, lambda e: e.last("val_loss")),
         Metric("test_loss", "Test loss", 3, _test_loss),

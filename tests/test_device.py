@@ -1,0 +1,122 @@
+"""Device logic a GPU user relies on, checked on the CPU with faked CUDA facts: one run id
+per device, bf16 only where the GPU has it, the determinism and TF32 switches, warm-up
+shapes, peak memory. benchmarks/gpu_check.py confirms the rest on a real GPU."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from benchbench.config import RunConfig
+from benchbench.errors import BenchError
+from benchbench.training import device as devices
+from benchbench.training.loop import eval_sizes, warmup_sizes
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def two_gpus(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+
+
+def test_auto_cuda_and_cuda0_are_one_device_and_one_run_id(two_gpus):
+    names = {str(devices.resolve(n)) for n in ("auto", "cuda", "cuda:0")}
+    assert names == {"cuda:0"}
+    assert str(devices.resolve("cuda:1")) == "cuda:1"
+    ids = {RunConfig(device=n).run_id for n in names}
+    assert len(ids) == 1
+
+
+@pytest.mark.parametrize("capability, refused", [((7, 5), True), ((7, 0), True), ((8, 0), False)])
+def test_bf16_is_refused_below_compute_capability_8(monkeypatch, capability, refused):
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Tesla T4")
+    device = torch.device("cuda", 0)
+    if refused:
+        with pytest.raises(BenchError, match=r"Tesla T4 \(cuda:0, compute capability 7\.\d\)"):
+            devices.check_precision(device, "bf16")
+    else:
+        devices.check_precision(device, "bf16")
+    devices.check_precision(device, "fp16")  # fp16 is fine anywhere
+
+
+def test_bf16_on_a_cpu_without_native_support_warns(monkeypatch, caplog):
+    monkeypatch.setattr(devices, "cpu_has_bf16", lambda: False)
+    devices.check_precision(torch.device("cpu"), "bf16")
+    assert "many times slower" in caplog.text
+
+
+@pytest.fixture
+def restore_switches():
+    saved = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.backends.cudnn.deterministic,
+        torch.backends.cudnn.benchmark,
+        torch.backends.cuda.matmul.allow_tf32,
+        torch.backends.cudnn.allow_tf32,
+        os.environ.get("CUBLAS_WORKSPACE_CONFIG"),
+    )
+    yield
+    torch.use_deterministic_algorithms(saved[0])
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = saved[1:3]
+    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved[3:5]
+    if saved[5] is None:
+        os.environ.pop("CUBLAS_WORKSPACE_CONFIG", None)
+
+
+def test_deterministic_and_tf32_switches_are_set_both_ways(restore_switches, monkeypatch):
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    gpu = torch.device("cuda", 0)
+    devices.configure(gpu, deterministic=True, tf32="off")
+    assert torch.are_deterministic_algorithms_enabled()
+    assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == devices.CUBLAS_WORKSPACE
+    assert not torch.backends.cuda.matmul.allow_tf32 and not torch.backends.cudnn.allow_tf32
+    devices.configure(gpu, deterministic=False, tf32="on")
+    assert not torch.are_deterministic_algorithms_enabled()
+    assert torch.backends.cudnn.benchmark and not torch.backends.cudnn.deterministic
+    assert torch.backends.cuda.matmul.allow_tf32 and torch.backends.cudnn.allow_tf32
+    devices.configure(torch.device("cpu"), deterministic=False, tf32="off")
+    assert not torch.backends.cudnn.benchmark  # no autotuning off the GPU
+
+
+def test_a_run_records_its_switches_peak_memory_and_median(bench, isolated, restore_switches):
+    result = bench("run", "--arch", "mlp", "--epochs", "2", "--deterministic", "--json")
+    assert result.code == 0, result.err
+    summary = json.loads(result.out)
+    assert summary["peak_memory_mb"] > 0 and summary["train_seconds_per_epoch_median"] > 0
+    shown = json.loads(bench("show", summary["run_id"], "--json").out)
+    env = shown["environment"]
+    assert env["deterministic"] is True and env["tf32"] == "off"
+    assert env["precision"] == "fp32" and env["cores"] >= 1
+    plain = json.loads(bench("run", "--arch", "mlp", "--epochs", "2", "--json").out)
+    assert plain["run_id"] != summary["run_id"]  # a deterministic run is its own experiment
+    # On the CPU both are bit-identical anyway.
+    assert plain["final_train_loss"] == summary["final_train_loss"]
+
+
+def test_warm_up_covers_the_ragged_batches():
+    assert warmup_sizes(1000, 128) == [128, 128, 1000 % 128]
+    assert warmup_sizes(1024, 128) == [128, 128]  # no ragged batch
+    assert warmup_sizes(50, 128) == [50, 50]
+    assert eval_sizes(5000, 10000, 5000) == sorted({1024, 5000 % 1024, 10000 % 1024})
+    assert eval_sizes(144, 360, 144) == [144]  # 360 > what can be warmed up on
+
+
+def test_gpu_check_refuses_cleanly_without_cuda():
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is here: run benchmarks/gpu_check.py itself")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "gpu_check.py"), "--epochs", "1"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and "no CUDA device" in done.stderr
+    assert "Traceback" not in done.stderr
