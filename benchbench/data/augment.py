@@ -65,9 +65,10 @@ class SampleRandom:
 
     def randint(self, low: int, high, *shape: int) -> torch.Tensor:
         """Integers in ``[low, high)``; ``high`` may be a ``(B,)`` tensor (one bound each)."""
-        span = torch.as_tensor(high, device=self.device) - low
-        if span.ndim:
-            span = span.view(-1, *([1] * len(shape)))
+        if isinstance(high, torch.Tensor):
+            span = (high.to(self.device) - low).view(-1, *([1] * len(shape)))
+        else:  # a Python bound stays a Python number: no host-to-device copy per batch
+            span = high - low
         return low + (self.uniform(*shape) * span).long().clamp_max(span - 1)
 
     def bernoulli(self, p: float) -> torch.Tensor:

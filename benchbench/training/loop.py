@@ -169,6 +169,13 @@ def build_augment(config: RunConfig, components: Components, splits: Splits):
     return compose(augments)
 
 
+def _fused(params) -> bool:
+    """Fused optimizer kernels on CUDA: one launch per step, and no host sync with fp16's
+    GradScaler. Not on the CPU, where they would change the numbers runs have stored."""
+    tensors = [t for p in params for t in (p["params"] if isinstance(p, dict) else [p])]
+    return bool(tensors) and tensors[0].is_cuda
+
+
 # One per choice of the `optimizer` setting (a test checks): params, config, weight decay.
 OPTIMIZERS = {
     "sgd": lambda params, config, decay: torch.optim.SGD(
@@ -177,12 +184,13 @@ OPTIMIZERS = {
         momentum=config.momentum,
         nesterov=config.nesterov and config.momentum > 0,
         weight_decay=decay,
+        fused=_fused(params) or None,
     ),
     "adam": lambda params, config, decay: torch.optim.Adam(
-        params, lr=config.lr, weight_decay=decay
+        params, lr=config.lr, weight_decay=decay, fused=_fused(params) or None
     ),
     "adamw": lambda params, config, decay: torch.optim.AdamW(
-        params, lr=config.lr, weight_decay=decay
+        params, lr=config.lr, weight_decay=decay, fused=_fused(params) or None
     ),
 }
 

@@ -6,6 +6,7 @@ Defaults are the values of the seed reports; each one is set with
 
 from __future__ import annotations
 
+import functools
 import math
 
 from benchbench import hookimpl
@@ -195,12 +196,18 @@ def border_crop(*, num_classes: int, input_shape: tuple[int, int, int], max: flo
 
 def _gray(images):
     """Per-pixel luminance ``(B, 1, H, W)`` (ITU-R 601 weights for RGB)."""
-    import torch
-
     if images.shape[1] == 3:
-        weights = torch.tensor([0.299, 0.587, 0.114], device=images.device, dtype=images.dtype)
+        weights = _on_device((0.299, 0.587, 0.114), images.device, images.dtype)
         return (images * weights.view(1, 3, 1, 1)).sum(1, keepdim=True)
     return images.mean(1, keepdim=True)
+
+
+@functools.lru_cache(maxsize=64)
+def _on_device(values: tuple, device, dtype):
+    """A constant tensor made once per device and dtype, not copied to the GPU per batch."""
+    import torch
+
+    return torch.tensor(values, device=device, dtype=dtype)
 
 
 def _blend(images, other, factor):
@@ -245,6 +252,7 @@ def color_jitter(
     rgb = input_shape[0] == 3
     to_yiq = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
     from_yiq = torch.linalg.inv(to_yiq)
+    yiq = [tuple(map(tuple, m.tolist())) for m in (to_yiq, from_yiq)]  # host values, once
 
     def augment(images, targets, rng):
         x = images * rng.uniform(low=1 - brightness, high=1 + brightness).view(-1, 1, 1, 1)
@@ -261,7 +269,8 @@ def color_jitter(
             rotation[:, 0, 0] = 1
             rotation[:, 1, 1], rotation[:, 1, 2] = cos, -sin
             rotation[:, 2, 1], rotation[:, 2, 2] = sin, cos
-            matrix = from_yiq.to(x.device) @ rotation @ to_yiq.to(x.device)  # (B, 3, 3)
+            to, back = (_on_device(values, x.device, None) for values in yiq)
+            matrix = back @ rotation @ to  # (B, 3, 3)
             x = torch.einsum("bij,bjhw->bihw", matrix, x).clamp_(0, 1)
         return x, targets
 
