@@ -153,6 +153,15 @@ def _image_folder(root, classes, per_class=4):
     return root
 
 
+def _folder_run(root):
+    return ["run", "--dataset", "imagefolder", "--data-dir", root, "--arch", "mlp"] + [
+        "--epochs",
+        "1",
+        "--val-fraction",
+        "0.25",
+    ]
+
+
 def test_a_one_class_folder_is_refused(bench, tmp_path):
     root = _image_folder(tmp_path / "one", ["only"])
     result = bench("run", "--dataset", "imagefolder", "--data-dir", root, "--arch", "mlp")
@@ -164,20 +173,7 @@ def test_empty_class_folders_and_links_to_the_folder_itself_are_skipped(bench, t
     for part in ("train", "test"):
         (root / part / "empty").mkdir()
         (root / part / "itself").symlink_to(root / part)
-    result = bench(
-        "run",
-        "--dataset",
-        "imagefolder",
-        "--data-dir",
-        root,
-        "--arch",
-        "mlp",
-        "--epochs",
-        "1",
-        "--val-fraction",
-        "0.25",
-        "--json",
-    )
+    result = bench(*_folder_run(root), "--json")
     assert result.code == 0, result.err
     assert "holds no images" in result.err and "links back to the data folder" in result.err
     shown = bench("show", json.loads(result.out)["run_id"], "--json")
@@ -188,19 +184,7 @@ def test_a_link_loop_is_a_clear_error(bench, tmp_path):
     root = _image_folder(tmp_path / "loop", ["a", "b"])
     (root / "train" / "x").symlink_to(root / "train" / "y")
     (root / "train" / "y").symlink_to(root / "train" / "x")
-    result = bench(
-        "run",
-        "--dataset",
-        "imagefolder",
-        "--data-dir",
-        root,
-        "--arch",
-        "mlp",
-        "--epochs",
-        "1",
-        "--val-fraction",
-        "0.25",
-    )
+    result = bench(*_folder_run(root))
     assert result.code == 2 and "a link that loops" in result.err and "unexpected" not in result.err
 
 
