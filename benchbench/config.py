@@ -16,6 +16,7 @@ from benchbench.settings import LABEL_KEYS, SETTINGS
 
 PLUGIN_OPTIONS = ("arch_options", "aug_options", "dataset_options")
 SMOKE_DATA = {"size": 32, "train_size": 256, "test_size": 64}  # fake dataset options
+SMOKE_BATCHES = 2  # training batches per epoch of a smoke run: wiring, not learning
 
 
 def _fields_from_settings(cls):
@@ -89,6 +90,7 @@ class RunConfig:
             "epochs": 1,
             "subset": None,
             "batch_size": min(self.batch_size, 64),
+            "max_batches": SMOKE_BATCHES,
             "arch_options": arch,
         }
         if self.dataset != "digits":

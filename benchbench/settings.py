@@ -310,6 +310,16 @@ _SETTINGS = [
         check=lambda v: None if v > 0 else "the maximum gradient norm must be > 0.",
     ),
     Setting(
+        "max_batches",
+        int,
+        None,
+        "Train on at most N batches per epoch (smoke runs: 2).",
+        TRAINING,
+        optional=True,
+        check=_at_least(1, "train on at least 1 batch per epoch."),
+        added=2,
+    ),
+    Setting(
         "early_stopping",
         int,
         None,
@@ -371,7 +381,7 @@ _SETTINGS = [
         "smoke",
         bool,
         False,
-        "A wiring check, not a result: tiny fake data (digits stay digits), 1 epoch, "
+        "A wiring check, not a result: tiny fake data (digits stay digits), 1 epoch of 2 "
         "batches of at most 64. Stored apart and left out of reports unless asked for.",
         EXECUTION,
         added=2,

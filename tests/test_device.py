@@ -106,6 +106,7 @@ def test_warm_up_covers_the_ragged_batches():
     assert warmup_sizes(1000, 128) == [128, 128, 1000 % 128]
     assert warmup_sizes(1024, 128) == [128, 128]  # no ragged batch
     assert warmup_sizes(50, 128) == [50, 50]
+    assert warmup_sizes(1000, 128, max_batches=2) == [128, 128]  # never reaches the end
     assert eval_sizes(5000, 10000, 5000) == sorted({1024, 5000 % 1024, 10000 % 1024})
     assert eval_sizes(144, 360, 144) == [144]  # 360 > what can be warmed up on
 

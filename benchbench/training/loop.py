@@ -261,11 +261,15 @@ def predict(model, images, batcher, config, device, batch_size=EVAL_BATCH) -> to
     return torch.cat(outputs) if outputs else torch.empty(0, 0, device=device)
 
 
-def warmup_sizes(items: int, batch_size: int, steps: int = WARMUP_STEPS) -> list[int]:
+def warmup_sizes(
+    items: int, batch_size: int, steps: int = WARMUP_STEPS, max_batches: int | None = None
+) -> list[int]:
     """Training batch sizes to warm up with: ``steps`` full batches, then the ragged last
-    batch of an epoch if there is one."""
+    batch of an epoch if the run reaches it (not when ``max_batches`` stops it earlier)."""
     full = min(batch_size, items)
     ragged = items % batch_size if items > batch_size else 0
+    if max_batches is not None and max_batches * batch_size < items:
+        ragged = 0
     return [full] * steps + ([ragged] if ragged else [])
 
 
@@ -356,6 +360,8 @@ def train(
 
     batches = batch_source(config.seed)
     steps = max(1, math.ceil(len(batches) / config.batch_size))
+    if config.max_batches is not None:
+        steps = min(steps, config.max_batches)
     optimizer, scheduler = build_optimizer(config, model, steps)
     scaler = torch.amp.GradScaler(device.type, enabled=config.precision == "fp16")
     if on_start is not None:
@@ -383,7 +389,10 @@ def train(
         spare_model.train()
         # Every batch shape the run will see, so no kernel is autotuned inside epoch 1's
         # stopwatch: the full batch, the ragged last one, and the evaluation chunks.
-        for size in warmup_sizes(len(spare_batches), config.batch_size, WARMUP_STEPS):
+        sizes = warmup_sizes(
+            len(spare_batches), config.batch_size, WARMUP_STEPS, config.max_batches
+        )
+        for size in sizes:
             index = torch.arange(size, device=device)
             step(spare_model, spare_opt, spare_scaler, *spare_batches.batch(index))
         images = splits.val[0] if len(splits.val[0]) else splits.test[0]
@@ -423,6 +432,8 @@ def train(
                     scheduler.step()
                 if on_batch is not None:
                     on_batch(b + 1, steps)
+                if b + 1 == steps:  # --max-batches
+                    break
             train_loss = (loss_sum / max(seen, 1)).item()
             train_acc = correct.item() / max(seen, 1)
         if scheduler is not None and config.scheduler != "onecycle":
