@@ -69,11 +69,17 @@ class RunConfig:
         lr_step = self.lr_step
         if self.scheduler == "step" and lr_step is None:
             lr_step = max(1, self.epochs // 3)
+        val_subset = self.val_subset
+        if val_subset is None and self.subset is not None and 0 < self.val_fraction < 1:
+            # Validation keeps its share of a reduced run, instead of dominating its time.
+            share = self.val_fraction / (1 - self.val_fraction)
+            val_subset = max(1, int(self.subset * share))
         return replace(
             self,
             aug_mode=aug_mode,
             restore_best=restore,
             lr_step=lr_step,
+            val_subset=val_subset,
             augs=augs,
             lr_milestones=tuple(sorted(self.lr_milestones)),
         )

@@ -79,6 +79,9 @@ def prepare(config: RunConfig, components: Components) -> Splits:
     labels = data.train_labels.numpy()
     keep, held = stratified_split(labels, config.val_fraction, config.split_seed)
     _check_subset("--subset", config.subset, len(keep), "training images (after validation)")
+    _check_subset("--val-subset", config.val_subset, len(held), "held-out validation images")
+    if config.val_subset is not None and config.val_subset < len(held):
+        held = held[_take_stratified(labels[held], config.val_subset, config.split_seed)]
     _check_subset("--test-subset", config.test_subset, len(data.test_labels), "test images")
     if config.subset is not None and config.subset < len(keep):
         _, chosen = stratified_split(
@@ -99,6 +102,18 @@ def prepare(config: RunConfig, components: Components) -> Splits:
         chosen = torch.from_numpy(chosen)
         test_x, test_y = test_x[chosen], test_y[chosen]
     return Splits(data.classes, (x[keep], y[keep]), (x[held], y[held]), (test_x, test_y))
+
+
+def _take_stratified(labels, count: int, seed: int):
+    """Indices of ``count`` of ``labels``, every class in proportion where that is possible
+    (each class needs a place on both sides), else a seeded random choice."""
+    import numpy as np
+
+    classes = len(np.unique(labels))
+    if classes <= count <= len(labels) - classes:
+        _, chosen = stratified_split(labels, count / len(labels), seed)
+        return chosen
+    return np.sort(np.random.default_rng(seed).permutation(len(labels))[:count])
 
 
 def _check_subset(flag: str, wanted: int | None, available: int, what: str) -> None:
@@ -250,7 +265,7 @@ def autocast(config: RunConfig, device: torch.device):
     return torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def predict(model, images, batcher, config, device, batch_size=EVAL_BATCH) -> torch.Tensor:
     """Float32 logits for ``images`` (uint8, on ``device``), in eval mode."""
     model.eval()
@@ -448,7 +463,7 @@ def train(
             "train_seconds": train_watch.seconds,
             "val_seconds": 0.0,
         }
-        if has_val:
+        if has_val and (epoch % config.val_every == 0 or epoch == config.epochs):
             with Stopwatch(device) as val_watch:
                 record["val_loss"], record["val_acc"] = _evaluate(
                     model, splits.val, batcher, config, device
@@ -460,7 +475,8 @@ def train(
         if not math.isfinite(train_loss):
             outcome.status = "diverged"
             break
-        if has_val and stopper.update(record) and config.restore_best:
+        validated = not math.isnan(record["val_loss"])
+        if validated and stopper.update(record) and config.restore_best:
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         if stopper.should_stop:
             break

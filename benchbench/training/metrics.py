@@ -34,7 +34,8 @@ class Evaluated:
         return statistics.median(h[key] for h in self.history) if self.history else math.nan
 
     def best(self, key: str) -> float:
-        return max((h[key] for h in self.history), default=math.nan)
+        """The largest value of ``key``; epochs without it (not validated) are skipped."""
+        return max((h[key] for h in self.history if not math.isnan(h[key])), default=math.nan)
 
     def last(self, key: str) -> float:
         return self.history[-1][key] if self.history else math.nan
