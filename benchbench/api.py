@@ -41,6 +41,47 @@ def plan_runs(
     return [replace(config, seed=s) for s in seeds] if seeds else [config]
 
 
+def config_from_file(
+    path: Path | str, given: dict[str, Any] | None = None, sets: list[str] = ()
+) -> RunConfig:
+    """The run described by TOML file ``path`` (a suite's ``[base]`` keys), with
+    ``given`` settings and ``sets`` (``--set``) on top of it; validated."""
+    from benchbench.execution.suite import read_run_file, to_config
+
+    settings = dict(read_run_file(Path(path)))
+    for key, value in (given or {}).items():
+        settings[key] = list(value) if isinstance(value, tuple) else value
+    settings["set"] = [*settings.get("set", []), *sets]
+    seed = settings.pop("seed", 0)
+    return to_config(settings, seed)
+
+
+def config_toml(config: RunConfig) -> str:
+    """``config`` as a run file: what ``bench run --config`` reads back."""
+    import tomli_w
+
+    data = {k: v for k, v in config.to_dict().items() if v is not None and v != {} and v != []}
+    for key in ("arch_options", "dataset_options"):
+        data.pop(key, None)
+    data.pop("aug_options", None)
+    sets = [f"arch.{k}={_literal(v)}" for k, v in config.arch_options.items()]
+    sets += [f"dataset.{k}={_literal(v)}" for k, v in config.dataset_options.items()]
+    sets += [
+        f"aug.{name}.{k}={_literal(v)}"
+        for name, options in config.aug_options.items()
+        for k, v in options.items()
+    ]
+    if sets:
+        data["set"] = sets
+    return tomli_w.dumps(data)
+
+
+def _literal(value) -> str:
+    import json
+
+    return value if isinstance(value, str) else json.dumps(value)
+
+
 def run_summary(config: RunConfig, result, store: Store) -> dict:
     """The JSON summary ``bench run --json`` prints for one run."""
     record = result.record

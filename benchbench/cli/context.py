@@ -97,7 +97,9 @@ def with_settings(names):
     def decorate(command):
         signature = inspect.signature(command, eval_str=True)
         own = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
-        params = [setting_parameter(n) for n in names] + own
+        positional = [p for p in own if p.kind is p.POSITIONAL_OR_KEYWORD]  # e.g. ctx
+        keyword = [p for p in own if p.kind is p.KEYWORD_ONLY]
+        params = positional + [setting_parameter(n) for n in names] + keyword
         command.__signature__ = signature.replace(parameters=params)
         command.__annotations__ = {p.name: p.annotation for p in params}
         return command

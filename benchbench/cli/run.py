@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -24,7 +25,33 @@ from benchbench.settings import EXECUTION, SETTINGS, TRAINING, parse_seeds, pars
 
 @with_settings(SETTINGS)
 def run(
+    ctx: typer.Context,
     *,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="A TOML file of settings (a suite's [base] keys); options given here win.",
+            rich_help_panel=EXECUTION,
+            show_default=False,
+        ),
+    ] = None,
+    print_config: Annotated[
+        bool,
+        typer.Option(
+            "--print-config",
+            help="Print the resolved config as TOML and exit.",
+            rich_help_panel=EXECUTION,
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Check the config and the plugin names, train nothing.",
+            rich_help_panel=EXECUTION,
+        ),
+    ] = False,
     seeds: Annotated[
         str | None,
         typer.Option(help="One run per seed: 0,1,2 or 0-4.", rich_help_panel=EXECUTION),
@@ -45,9 +72,28 @@ def run(
     from benchbench import api
 
     values = setting_values(settings)
-    base = RunConfig(**values, **parse_sets(set_ or [], values["augs"]))
+    if config is not None:  # the file, then every option given on the command line
+        given = {
+            name: values[name]
+            for name in values
+            # by name: typer bundles its own click, with its own ParameterSource enum
+            if getattr(ctx.get_parameter_source(name), "name", "DEFAULT") != "DEFAULT"
+        }
+        base = api.config_from_file(config, given, set_ or [])
+    else:
+        base = RunConfig(**values, **parse_sets(set_ or [], values["augs"]))
     if base.smoke:
         base = base.as_smoke()
+    if print_config:
+        print(api.config_toml(base.validated()), end="")
+        return
+    if dry_run:
+        planned = api.plan_runs(base, parse_seeds(seeds) if seeds else None, components())
+        for one in planned:
+            err.print(f"valid: {_label(one)}", markup=False)
+        if as_json:
+            print_json([{"run_id": c.run_id, "config": c.to_dict()} for c in planned])
+        return
     summaries = api.run(
         base,
         seeds=parse_seeds(seeds) if seeds else None,

@@ -162,6 +162,49 @@ def _show(value) -> str:
     return str(value)
 
 
+def read_run_file(path: Path) -> dict[str, Any]:
+    """A run file's settings: the keys of a suite's ``[base]`` at the top level (run
+    settings by name, ``set = [...]`` and ``"arch.OPTION"`` keys, ``name``)."""
+    if not path.is_file():
+        raise BenchError(f"--config {path}: no such file.")
+    text = path.read_text()
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BenchError(f"{path}: not valid TOML: {exc}.") from None
+    for key, value in data.items():
+        plugin_key = "." in key and key.split(".")[0] in ("arch", "aug", "dataset")
+        if key not in RUN_SETTINGS and key != "set" and not plugin_key:
+            raise BenchError(
+                f"{path}:{_line_of(text, key)}: {key!r}: not a run setting."
+                f"{did_you_mean(key, RUN_SETTINGS)} Plugin options go in "
+                'set = ["arch.OPTION=VALUE"] or as "arch.OPTION" keys.'
+            )
+        if isinstance(value, dict):
+            raise BenchError(f"{path}:{_line_of(text, key)}: {key!r}: give a value, not a table.")
+    return data
+
+
+def expand_overrides(overrides: list[str]) -> list[tuple[list[str], str]]:
+    """``--set`` items with comma lists → every combination, Hydra-multirun style:
+    ``lr=0.1,0.01`` and ``batch_size=64,128`` give four ``(items, label suffix)``."""
+    axes = []
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        listed = key in SETTINGS and RUN_SETTINGS[key].kind not in ("strs", "ints")
+        if sep and listed and "," in value and not value.strip().startswith("["):
+            axes.append([(f"{key}={v.strip()}", f"{key}={v.strip()}") for v in value.split(",")])
+        else:
+            axes.append([(item, "")])
+    combos = []
+    for point in itertools.product(*axes):
+        items = [item for item, _ in point]
+        label = " ".join(suffix for _, suffix in point if suffix)
+        combos.append((items, label))
+    return combos
+
+
 def to_config(
     settings: dict[str, Any], seed: int, overrides: list[str] = (), smoke: bool = False
 ) -> RunConfig:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from benchbench.config import RunConfig
 from benchbench.errors import BenchError, did_you_mean
 from benchbench.execution.executors import Events, Executor
-from benchbench.execution.suite import Suite, smoke_suite, to_config
+from benchbench.execution.suite import Suite, expand_overrides, smoke_suite, to_config
 from benchbench.plugins.manager import Components
 from benchbench.results.store import Store
 
@@ -64,19 +64,31 @@ def run_suite(
     key = suite_key(suite, smoke)
     resolved = str(devices.resolve(device))
 
-    def configs_of(rows: list[dict], seeds) -> list[RunConfig]:
+    combos = expand_overrides(list(overrides))
+
+    def configs_of(rows: list[dict], seeds, grid: bool = True) -> list[RunConfig]:
         out = []
         for row in rows:
-            for seed in seeds:
-                try:
-                    config = to_config(row, seed, overrides, smoke)
-                except BenchError as exc:
-                    raise BenchError(f"suite {suite.name}: {exc}") from None
-                out.append(replace(config, device=resolved))
+            for items, suffix in combos if grid else combos[:1]:  # `--set KEY=A,B` grids
+                named = row
+                if suffix:
+                    named = {**row, "name": " ".join(filter(None, [row.get("name"), suffix]))}
+                for seed in seeds:
+                    try:
+                        config = to_config(named, seed, items, smoke)
+                    except BenchError as exc:
+                        raise BenchError(f"suite {suite.name}: {exc}") from None
+                    out.append(replace(config, device=resolved))
         for config in {(c.arch, c.dataset, c.augs): c for c in out}.values():
             components.check(config)  # unknown names fail the sweep before any run
         return out
 
+    if len(combos) > 1 and suite.tune is not None and (not only or "tune" in only):
+        raise BenchError(
+            f"suite {suite.name}: --set with comma lists makes a grid of every row, but "
+            "tuning steps take one value per setting. Run the groups without tuning "
+            "(--group NAME), or put the values in the suite's [tune] table."
+        )
     groups = suite.groups()
     available = [g for g, _ in groups] + (["tune"] if suite.tune else [])
     unknown = [g for g in only if g not in available]
@@ -106,7 +118,7 @@ def run_suite(
             best: dict = {}
             for setting in suite.tune.order:
                 steps = suite.tune_step(row, setting, best)
-                configs = configs_of(steps, seeds)
+                configs = configs_of(steps, seeds, grid=False)
                 values = suite.tune.values[setting]
                 chunks = [
                     configs[i * len(seeds) : (i + 1) * len(seeds)] for i in range(len(values))
