@@ -1,6 +1,7 @@
 """benchbench: seeded, timed benchmarks of image-classification training recipes.
 
-Importing this package costs nothing: it holds the plugin marker and the version only.
+Importing this package costs nothing: it holds the plugin marker and the version; the
+data API (``load_runs``, ``load_history``) is imported on first use.
 """
 
 import pluggy
@@ -13,4 +14,12 @@ unrelated project); the import package, the entry-point group and ``bench`` keep
 hookimpl = pluggy.HookimplMarker("benchbench")
 """Marker for plugin hook implementations: ``@hookimpl def benchbench_register_...``."""
 
-__all__ = ["__version__", "hookimpl"]
+__all__ = ["DISTRIBUTION", "__version__", "hookimpl", "load_history", "load_runs"]
+
+
+def __getattr__(name: str):
+    if name in ("load_runs", "load_history"):
+        from benchbench import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'benchbench' has no attribute {name!r}")

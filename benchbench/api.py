@@ -210,6 +210,63 @@ def stored_runs(
     return records
 
 
+def load_runs(results: Path | str | None = None, where: list[str] = (), smoke: bool = False):
+    """Stored runs as a pandas DataFrame, one row per run: ``run_id``, ``label``,
+    ``status``, ``smoke``, ``started``/``finished`` (UTC timestamps), every setting by name
+    (plugin options as ``arch.OPTION``, ``dataset.OPTION``, ``aug.NAME.OPTION``), every
+    metric of the summary, and the environment as ``env.KEY`` columns."""
+    import pandas as pd
+
+    store = open_store(results)
+    from benchbench.results.query import matching
+
+    rows = []
+    for r in matching(store.runs(smoke=smoke), list(where)):
+        row = {
+            "run_id": r.id,
+            "label": r.label,
+            "status": r.status,
+            "smoke": r.smoke,
+            "started": pd.Timestamp(r.started, unit="s", tz="UTC"),
+            "finished": pd.Timestamp(r.finished, unit="s", tz="UTC") if r.finished else pd.NaT,
+            "error": r.error,
+        }
+        for key, value in r.config.items():
+            if key in ("arch_options", "dataset_options"):
+                row.update({f"{key.split('_')[0]}.{k}": v for k, v in value.items()})
+            elif key == "aug_options":
+                row.update(
+                    {f"aug.{a}.{k}": v for a, options in value.items() for k, v in options.items()}
+                )
+            else:
+                row[key] = "+".join(value) if key == "augs" else value
+        row.update(r.summary)
+        row.update({f"env.{k}": v for k, v in r.environment.items()})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def load_history(results: Path | str | None = None, where: list[str] = (), smoke: bool = False):
+    """Every stored epoch as a pandas DataFrame: ``run_id``, ``label`` and the epoch's
+    record (``epoch``, ``lr``, losses, accuracies, seconds); joins :func:`load_runs`."""
+    import pandas as pd
+
+    from benchbench.results.query import matching
+
+    store = open_store(results)
+    rows = [
+        {"run_id": r.id, "label": r.label, **epoch}
+        for r in matching(store.runs(smoke=smoke), list(where))
+        for epoch in store.history(r.id)
+    ]
+    return pd.DataFrame(rows)
+
+
+def delete_runs(records: list, results: Path | str | None = None) -> None:
+    """Remove ``records`` from the store: rows, epochs, suite memberships, artifacts."""
+    open_store(results).delete([r.id for r in records])
+
+
 def report(
     records: list,
     *,

@@ -12,7 +12,7 @@ import sys
 import typer
 
 from benchbench import __version__
-from benchbench.cli import analysis, catalog, data, plot, report, run, summary, sweep
+from benchbench.cli import analysis, catalog, data, plot, report, run, runs, summary, sweep
 from benchbench.cli.context import err
 from benchbench.errors import BenchError
 
@@ -29,6 +29,7 @@ app.command()(run.run)
 app.command()(sweep.sweep)
 app.command()(report.report)
 app.command()(report.show)
+app.command()(runs.runs)
 app.command("list")(catalog.list_components)
 app.command()(catalog.plugins)
 app.command()(summary.summary)

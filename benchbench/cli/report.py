@@ -61,13 +61,31 @@ def report(
             "--suite: its --smoke sweep."
         ),
     ] = False,
+    per_run: Annotated[
+        bool,
+        typer.Option(
+            "--per-run",
+            help="One row per run (every setting and metric), not aggregated: csv or json.",
+        ),
+    ] = False,
     results: ResultsOption = None,
 ) -> None:
     """Render stored runs as a table; repeats over seeds become mean ± std with n."""
     from benchbench import api
 
     records = api.stored_runs(results, [] if suite is not None else where or [], smoke)
-    if suite is not None:
+    if per_run:
+        if format not in ("csv", "json") or suite is not None:
+            raise BenchError("--per-run writes --format csv or json, without --suite.")
+        frame = api.load_runs(results, where or [], smoke)
+        from benchbench.render.tables import csv_text
+
+        text = (
+            csv_text(frame)
+            if format == "csv"
+            else frame.to_json(orient="records", indent=2, date_format="iso") + "\n"
+        )
+    elif suite is not None:
         text = api.suite_report(suite, results=results, smoke=smoke, fmt=format, ci=ci)
     else:
         text = api.report(

@@ -69,6 +69,13 @@ def _csv_cell(value):
     return value
 
 
+def csv_text(frame) -> str:
+    """``frame`` as CSV that no spreadsheet runs as formulas."""
+    frame = frame.map(_csv_cell)
+    frame.columns = [_csv_cell(c) for c in frame.columns]
+    return frame.to_csv(index=False)
+
+
 def _markdown(part) -> str:
     shown = part.shown.copy()
     shown.columns = [_md(c) for c in shown.columns]
@@ -148,9 +155,7 @@ def emit(
     check_format(fmt)
     if fmt == "csv":
         frames = [p.raw.assign(table=p.title) if p.title else p.raw for p in parts]
-        frame = pd.concat(frames, ignore_index=True).map(_csv_cell)
-        frame.columns = [_csv_cell(c) for c in frame.columns]
-        return frame.to_csv(index=False)
+        return csv_text(pd.concat(frames, ignore_index=True))
     if fmt == "json":
         if len(parts) == 1 and parts[0].title is None:
             return parts[0].raw.to_json(orient="records", indent=2) + "\n"

@@ -388,6 +388,18 @@ class Store:
             )
         )
 
+    def delete(self, run_ids: list[str]) -> None:
+        """Remove runs: their rows, epochs and suite memberships in one transaction, then
+        their artifact folders."""
+        marks = ", ".join("?" * len(run_ids))
+        self._write(
+            (f"DELETE FROM epochs WHERE run_id IN ({marks})", tuple(run_ids)),
+            (f"DELETE FROM suite_runs WHERE run_id IN ({marks})", tuple(run_ids)),
+            (f"DELETE FROM runs WHERE id IN ({marks})", tuple(run_ids)),
+        )
+        for run_id in run_ids:
+            shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
+
     def forget_suite(self, suite: str) -> None:
         """Drop ``suite``'s membership list (never its runs): a new sweep rewrites it."""
         self._write(("DELETE FROM suite_runs WHERE suite = ?", (suite,)))
