@@ -97,6 +97,10 @@ BLOCKER = textwrap.dedent(
 
             def forward(self, x):
                 if self.training:  # the first training step (the warm-up's) dies
+                    if how == "noise":  # prints on stdout, from Python and from C
+                        print("noise from a plugin")
+                        os.write(1, b"raw noise on fd 1\\n")
+                        return self.net(x)
                     if how == "exit":
                         raise SystemExit(3)
                     if how == "interrupt":

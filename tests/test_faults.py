@@ -237,3 +237,36 @@ def test_a_dead_worker_fails_only_its_run_under_the_process_executor(bench, bloc
     assert statuses == {"healthy": "complete", "also healthy": "complete", "culprit": "failed"}
     again = json.loads(bench("sweep", suite, "--executor", "process", "--json").out)
     assert again["skipped"] == 2 and len(again["failed"]) == 1  # only the failure re-runs
+
+
+@pytest.mark.parametrize("executor", ["local", "process"])
+def test_json_output_is_only_json_whatever_plugins_print(blocker, executor):
+    suite = blocker / "noisy.toml"
+    suite.write_text(CULPRITS.replace("{how}", "noise"))
+    done = subprocess.run(
+        [sys.executable, "-m", "benchbench", "sweep", str(suite), "--executor", executor, "--json"],
+        capture_output=True,
+        text=True,
+    )
+    summary = json.loads(done.stdout)  # parses: nothing else reached stdout
+    assert summary["completed"] == 3 and done.returncode == 0, done.stderr
+    assert "noise from a plugin" in done.stderr or executor == "process"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchbench",
+            "run",
+            "--arch",
+            "crasher",
+            "--set",
+            "arch.how=noise",
+            "--epochs",
+            "1",
+            "--force",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert json.loads(run.stdout)["status"] == "complete" and "raw noise" in run.stderr

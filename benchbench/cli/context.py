@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -47,6 +50,26 @@ FormatOption = Annotated[
 def components() -> Components:
     """The plugins, loaded once per process, on first use (never at import time)."""
     return load_components()
+
+
+@contextlib.contextmanager
+def stdout_to_stderr(active: bool = True):
+    """While active, everything written to file descriptor 1 — by Python, a plugin, Ray's
+    raylet or C code — goes to stderr, so that stdout carries only what ``--json`` prints
+    afterwards."""
+    if not active:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def print_json(data: Any) -> None:

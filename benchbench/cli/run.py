@@ -17,6 +17,7 @@ from benchbench.cli.context import (
     print_json,
     set_option,
     setting_values,
+    stdout_to_stderr,
     with_settings,
 )
 from benchbench.config import RunConfig
@@ -94,15 +95,16 @@ def run(
         if as_json:
             print_json([{"run_id": c.run_id, "config": c.to_dict()} for c in planned])
         return
-    summaries = api.run(
-        base,
-        seeds=parse_seeds(seeds) if seeds else None,
-        results=results,
-        force=force,
-        components=components(),
-        progress=_progress,
-        on_result=_print_result,
-    )
+    with stdout_to_stderr(as_json):  # stdout is for the JSON document alone
+        summaries = api.run(
+            base,
+            seeds=parse_seeds(seeds) if seeds else None,
+            results=results,
+            force=force,
+            components=components(),
+            progress=_progress,
+            on_result=_print_result,
+        )
     if as_json:
         print_json(summaries if seeds else summaries[0])
 

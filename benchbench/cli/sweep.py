@@ -18,6 +18,7 @@ from benchbench.cli.context import (
     print_json,
     set_option,
     setting_option,
+    stdout_to_stderr,
 )
 from benchbench.cli.progress import SweepProgress
 from benchbench.execution.executors import EXECUTORS, live_epochs
@@ -82,7 +83,7 @@ def sweep(
     started = time.perf_counter()
     progress = SweepProgress(err, parsed.name, live_epochs(executor))
     try:
-        with progress:
+        with stdout_to_stderr(as_json), progress:
             tally = api.sweep(
                 parsed,
                 results=store.root,
