@@ -121,3 +121,33 @@ def test_gpu_check_refuses_cleanly_without_cuda():
     )
     assert done.returncode == 2 and "no CUDA device" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_process_workers_index_into_the_gpus_the_driver_may_use(monkeypatch, caplog):
+    from benchbench.execution.executors.process import PINNED, pin_gpu, worker_count
+
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.delenv(PINNED, raising=False)
+    pin_gpu(1, 2, "2,3")  # the job was given GPUs 2 and 3
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "3" and os.environ[PINNED] == "1"
+    pin_gpu(0, 2, None)
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "0"
+    assert worker_count(2, 1) == 1 and "one per GPU" in caplog.text  # never two on one card
+    assert worker_count(4, 0) == 4  # CPU runs: as asked
+
+
+def test_a_pinned_worker_trains_on_its_own_cuda0(monkeypatch):
+    from benchbench.execution import runner
+
+    seen = {}
+
+    def fake_train(config, components, on_epoch):
+        seen["device"] = config.device
+        raise RuntimeError("stop here")
+
+    monkeypatch.setenv("BENCH_PINNED_GPU", "1")
+    monkeypatch.setattr("benchbench.training.loop.train", fake_train)
+    monkeypatch.setattr(devices, "resolve", lambda name: torch.device("cpu"))
+    with pytest.raises(RuntimeError, match="stop here"):
+        runner.train_detached({"device": "cuda:1", "arch": "mlp"})
+    assert seen["device"] == "cuda:0"

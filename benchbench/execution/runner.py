@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from benchbench.config import RunConfig
@@ -249,6 +250,9 @@ def train_detached(config_data: dict, threads: int | None = None) -> tuple[Any, 
     if threads:
         torch.set_num_threads(threads)
     config = RunConfig.from_dict(config_data)
+    if os.environ.get("BENCH_PINNED_GPU") and config.device.startswith("cuda"):
+        # This worker sees only its own card, as cuda:0, whatever index the driver chose.
+        config = replace(config, device="cuda:0")
     environment = devices.describe(
         devices.resolve(config.device), config.precision, config.deterministic, config.tf32
     )

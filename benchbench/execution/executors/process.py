@@ -8,10 +8,13 @@ the runs on the other workers go on.
 
 from __future__ import annotations
 
+import logging
 import os
 
 from benchbench.execution.executors.detached import DetachedExecutor
 from benchbench.execution.runner import train_detached
+
+log = logging.getLogger(__name__)
 
 
 class ProcessExecutor(DetachedExecutor):
@@ -26,7 +29,8 @@ class ProcessExecutor(DetachedExecutor):
             return
         context = multiprocessing.get_context("spawn")
         gpus = _cuda_count() if any(c.device.startswith("cuda") for c in todo) else 0
-        free_slots = list(range(self.workers))
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        free_slots = list(range(worker_count(self.workers, gpus)))
         queue = list(todo)
         active = {}  # future -> (config, pool, slot)
         try:
@@ -34,7 +38,10 @@ class ProcessExecutor(DetachedExecutor):
                 while queue and free_slots:
                     config, slot = queue.pop(0), free_slots.pop(0)
                     pool = ProcessPoolExecutor(
-                        1, mp_context=context, initializer=_init_worker, initargs=(slot, gpus)
+                        1,
+                        mp_context=context,
+                        initializer=pin_gpu,
+                        initargs=(slot, gpus, visible),
                     )
                     events.started(config)
                     future = pool.submit(train_detached, config.to_dict(), self.threads())
@@ -66,7 +73,27 @@ def _cuda_count() -> int:
     return torch.cuda.device_count()
 
 
-def _init_worker(slot: int, gpus: int) -> None:
-    """One GPU per worker process: it sees its own card as cuda:0."""
-    if gpus:
-        os.environ["CUDA_VISIBLE_DEVICES"] = str(slot % gpus)
+def worker_count(workers: int, gpus: int) -> int:
+    """Concurrent GPU runs never share a card (they would time each other): at most one
+    worker per GPU, said when ``--workers`` asked for more."""
+    if gpus and workers > gpus:
+        log.warning(
+            "--workers %d: %d GPU(s) here, so %d run(s) at a time, one per GPU", workers, gpus, gpus
+        )
+        return gpus
+    return workers
+
+
+def pin_gpu(slot: int, gpus: int, visible: str | None) -> None:
+    """Give worker ``slot`` one GPU of those the driver may use (its own
+    ``CUDA_VISIBLE_DEVICES``, if set, is indexed into, never replaced by a bare slot number);
+    the worker then sees it as ``cuda:0`` (see ``PINNED``)."""
+    if not gpus:
+        return
+    choices = [d.strip() for d in visible.split(",") if d.strip()] if visible else None
+    choices = choices or [str(i) for i in range(gpus)]
+    os.environ["CUDA_VISIBLE_DEVICES"] = choices[slot % len(choices)]
+    os.environ[PINNED] = "1"
+
+
+PINNED = "BENCH_PINNED_GPU"  # set in a worker that sees exactly one GPU
