@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 
@@ -93,3 +94,15 @@ def test_every_command_has_help(bench):
 def test_report_without_runs_says_how_to_get_some(bench):
     result = bench("report")
     assert result.code == 2 and "bench run" in result.err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["run"], ["sweep"], ["report"], ["runs"], ["ood"], ["plot", "gradcam"], ["data", "inspect"]],
+)
+def test_help_texts_keep_their_defaults_visible(bench, monkeypatch, command):
+    monkeypatch.setenv("COLUMNS", "300")
+    text = bench(*command, "--help").out
+    assert "$BENCH_RESULTS" in text or command in (["ood"], ["data", "inspect"])
+    # rich reads "[default: ...]" inside a help string as markup and drops it, leaving " ."
+    assert not re.search(r"\w \.(\s|$)", text), text

@@ -60,9 +60,7 @@ def ood(
     ] = None,
     layers: Annotated[
         str | None,
-        typer.Option(
-            help="Comma-separated layer names [default: every activation].", show_default=False
-        ),
+        typer.Option(help="Comma-separated layer names.", show_default="every activation"),
     ] = None,
     plot: Annotated[
         Path | None, typer.Option(help="Write a histogram per layer here.", show_default=False)

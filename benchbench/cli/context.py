@@ -27,8 +27,8 @@ ResultsOption = Annotated[
     Path | None,
     typer.Option(
         "--results",
-        help="Results directory [default: $BENCH_RESULTS or ./bench-results]",
-        show_default=False,
+        help="Results directory.",
+        show_default="$BENCH_RESULTS, else ./bench-results",
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]

@@ -165,7 +165,7 @@ def gradcam(
     ] = "0,1,2,3,4,5,6,7",
     layer: Annotated[
         str | None,
-        typer.Option(help="Layer name [default: the last convolution].", show_default=False),
+        typer.Option(help="Layer name.", show_default="the last convolution"),
     ] = None,
     device: setting_option("device", panel=False) = "cpu",
     output: OutputOption = Path("bench-figures"),

@@ -26,9 +26,8 @@ def report(
     metrics: Annotated[
         str | None,
         typer.Option(
-            help="Comma-separated metric columns [default: test_acc,train_seconds_per_epoch,"
-            "val_seconds_per_epoch].",
-            show_default=False,
+            help="Comma-separated metric columns (see Metrics in README).",
+            show_default="test_acc,train_seconds_per_epoch,val_seconds_per_epoch",
         ),
     ] = None,
     where: WhereOption = None,

@@ -32,7 +32,7 @@ def run(
         Path | None,
         typer.Option(
             "--config",
-            help="A TOML file of settings (a suite's [base] keys); options given here win.",
+            help="A TOML file of settings (a suite's base keys); options given here win.",
             rich_help_panel=EXECUTION,
             show_default=False,
         ),

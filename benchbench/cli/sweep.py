@@ -66,9 +66,7 @@ def sweep(
     workers: Annotated[int, typer.Option(help="Parallel workers (process, ray).")] = 2,
     address: Annotated[
         str | None,
-        typer.Option(
-            help="Ray cluster address [default: a local Ray instance].", show_default=False
-        ),
+        typer.Option(help="Ray cluster address.", show_default="a local Ray instance"),
     ] = None,
     device: setting_option("device", panel=False) = "auto",
     force: Annotated[bool, typer.Option(help="Re-run runs that are already stored.")] = False,
