@@ -206,3 +206,11 @@ batch_size = [32, 64]
     assert json.loads(result.out)["completed"] == 4  # two lrs x two seeds, no batch grid
     wrong = bench("sweep", suite_file, "--group", "lrr")
     assert wrong.code == 2 and "Did you mean 'lr'" in wrong.err
+
+
+def test_a_sweep_logs_every_epoch_when_not_on_a_terminal(bench, tmp_path):
+    suite_file = tmp_path / "log.toml"
+    suite_file.write_text(TINY)
+    result = bench("sweep", suite_file)
+    assert result.code == 0, result.err
+    assert "epoch 1/2" in result.err and "epoch 2/2" in result.err  # CI logs are not silent

@@ -129,6 +129,9 @@ class SweepProgress:
             self._progress.update(
                 self._run, completed=record["epoch"], status=f"val acc {record['val_acc']:.4f}"
             )
+        elif self.show_epochs:  # CI logs and pipes: a line per epoch, never silence
+            line = f"  {config.label} seed {config.seed}: {epoch_line(record, config.epochs)}"
+            self.console.print(line, highlight=False, markup=False)
 
     def finished(self, config, status: str) -> None:
         self._running.discard(config.run_id)
