@@ -57,3 +57,18 @@ def test_samples_title_each_image_with_prediction_and_truth(tmp_path):
     assert titles == ["cat\n(cat)", "cat\n(dog)", "dog\n(dog)"]
     paths = plots.save(fig, tmp_path / "grid")
     assert [p.suffix for p in paths] == [".png", ".pdf"] and all(p.stat().st_size for p in paths)
+
+
+def test_curves_of_a_label_with_seeds_and_of_several_labels(bench, tmp_path):
+    assert (
+        bench("run", "--arch", "mlp", "--epochs", "2", "--seeds", "0-1", "--name", "rs").code == 0
+    )
+    assert (
+        bench("run", "--arch", "mlp", "--epochs", "2", "--lr", "0.01", "--name", "fast").code == 0
+    )
+    out = tmp_path / "figs"
+    one = bench("plot", "curves", "rs", "-o", out, "--formats", "png")
+    assert one.code == 0, one.err  # not "'rs' matches 2 runs"
+    assert (out / "curves-rs.png").stat().st_size > 0
+    both = bench("plot", "curves", "rs", "fast", "-o", out, "--formats", "png")
+    assert both.code == 0 and (out / "curves-rs-vs-fast.png").exists()

@@ -21,7 +21,7 @@ app = typer.Typer(
     help="Seeded, timed benchmarks of image-classification training recipes, with "
     "paper-ready tables.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # bench --install-completion / --show-completion
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

@@ -64,13 +64,25 @@ def curves(
     formats: FormatsOption = "png,pdf",
     results: ResultsOption = None,
 ) -> None:
-    """Loss and accuracy per epoch, train and validation."""
+    """Loss and accuracy per epoch, train and validation. A label with several runs (its
+    seeds) draws their mean with a band; several labels are drawn in one figure to compare."""
     from benchbench.render.figures import curves as figure
+    from benchbench.render.figures import curves_compared
+    from benchbench.results.store import Store
 
-    def draw(store, record):
-        return figure(store.history(record.id), f"{record.label} [{record.id}]")
-
-    _each_run("curves", draw, runs, output, formats, results)
+    store = Store(results)
+    groups = {key: store.find_group(key) for key in runs}
+    if len(groups) == 1 and len(next(iter(groups.values()))) == 1:
+        (record,) = next(iter(groups.values()))
+        fig = figure(store.history(record.id), f"{record.label} [{record.id}]")
+        _save(fig, _stem(output, "curves", record), formats)
+        return
+    histories = {
+        records[0].label: [store.history(r.id) for r in records] for records in groups.values()
+    }
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", "-vs-".join(histories)).strip("-")[:80]
+    fig = curves_compared(histories, " vs ".join(histories))
+    _save(fig, output / f"curves-{slug}", formats)
 
 
 @app.command()

@@ -15,6 +15,7 @@ matplotlib.use("Agg")  # files only, never a window
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
 def curves(history: list[dict], title: str = ""):
@@ -28,6 +29,39 @@ def curves(history: list[dict], title: str = ""):
             ax.plot(epochs, [np.nan if v is None else v for v in val], "s-", label="validation")
         ax.set_xlabel("epoch")
         ax.set_ylabel(name)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    return fig
+
+
+def curves_compared(groups: dict[str, list[list[dict]]], title: str = ""):
+    """Validation (else training) loss and accuracy per epoch, one line per label: the mean
+    over its runs (seeds), with a band of ± one standard deviation where there are several."""
+    fig, (loss, acc) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    for label, histories in groups.items():
+        for ax, key in ((loss, "loss"), (acc, "acc")):
+            by_epoch: dict[int, list[float]] = {}
+            has_val = any(h.get(f"val_{key}") is not None for run in histories for h in run)
+            column = f"val_{key}" if has_val else f"train_{key}"
+            for run in histories:
+                for h in run:
+                    if h.get(column) is not None:
+                        by_epoch.setdefault(h["epoch"], []).append(h[column])
+            epochs = sorted(by_epoch)
+            mean = np.array([np.mean(by_epoch[e]) for e in epochs])
+            std = np.array(
+                [np.std(by_epoch[e], ddof=1) if len(by_epoch[e]) > 1 else 0 for e in epochs]
+            )
+            n = len(histories)
+            (line,) = ax.plot(epochs, mean, "o-", label=f"{label} (n={n})")
+            if n > 1:
+                ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+    for ax, name in ((loss, "loss"), (acc, "accuracy")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(f"validation {name}")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(title)

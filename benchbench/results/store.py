@@ -507,6 +507,14 @@ class Store:
             )
         return torch.load(path, map_location="cpu", weights_only=True)
 
+    def find_group(self, key: str) -> list[RunRecord]:
+        """The run with id (or unique id prefix) ``key``, or every result labelled ``key``
+        (its seeds), oldest first."""
+        labelled = [r for r in self.runs() if r.label == key and r.status in DONE]
+        if len(labelled) > 1:
+            return labelled
+        return [self.find(key)]
+
     def find(self, key: str) -> RunRecord:
         """A run by id, unique id prefix, or unique label (a real run's before a smoke
         run's)."""
