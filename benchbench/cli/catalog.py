@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from benchbench.cli.context import JsonOption, components, out, print_json
+from benchbench.cli.context import JsonOption, components, err, out, print_json
 from benchbench.errors import BenchError, did_you_mean
 
 KIND_ALIASES = {
@@ -77,8 +78,18 @@ def list_components(
         out.print(table)
 
 
-def plugins(as_json: JsonOption = False) -> None:
+plugins_app = typer.Typer(
+    help="Loaded plugins: distribution, version, hooks implemented, and load errors "
+    "(`bench plugins new NAME` starts a plugin of your own).",
+    invoke_without_command=True,
+)
+
+
+@plugins_app.callback()
+def plugins(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Loaded plugins: distribution, version, hooks implemented, and load errors."""
+    if ctx.invoked_subcommand is not None:
+        return
     infos = components().plugins
     if as_json:
         print_json([asdict(i) for i in infos])
@@ -91,3 +102,17 @@ def plugins(as_json: JsonOption = False) -> None:
         status = Text("\n".join(info.errors), "red") if info.errors else Text("ok", "green")
         table.add_row(info.name, info.distribution, info.version, hooks, status)
     out.print(table)
+
+
+@plugins_app.command("new")
+def new_plugin(
+    name: Annotated[str, typer.Argument(help="Plugin name: a lower-case Python name.")],
+    dir: Annotated[Path, typer.Option("--dir", help="Where to create the package.")] = Path("."),
+) -> None:
+    """Write a ready plugin package: pyproject with the entry point, one architecture, one
+    augmentation, one dataset and a test."""
+    from benchbench.plugins import scaffold
+
+    for path in scaffold.create(name, dir):
+        err.print(Text(f"wrote {path}"))
+    err.print(Text(f"next: pip install {dir / ('benchbench-' + name.replace('_', '-'))}"))
