@@ -410,9 +410,10 @@ _SETTINGS = [
         "precision",
         str,
         "fp32",
-        "Arithmetic precision (bf16 and fp16 by autocast).",
+        "Arithmetic precision (bf16 and fp16 by autocast); auto picks bf16 where the device "
+        "runs it natively and a short probe finds it faster, else fp32 (recorded as chosen).",
         EXECUTION,
-        choices=("fp32", "bf16", "fp16"),
+        choices=("fp32", "bf16", "fp16", "auto"),
     ),
     # -- label -----------------------------------------------------------------------------
     Setting("name", str, None, "Row label in reports, e.g. 'Model A'.", LABEL, optional=True),

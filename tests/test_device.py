@@ -151,3 +151,28 @@ def test_a_pinned_worker_trains_on_its_own_cuda0(monkeypatch):
     with pytest.raises(RuntimeError, match="stop here"):
         runner.train_detached({"device": "cuda:1", "arch": "mlp"})
     assert seen["device"] == "cuda:0"
+
+
+def test_precision_auto_picks_bf16_only_where_native_and_faster(monkeypatch):
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(devices, "cpu_has_bf16", lambda: False)
+    assert devices.resolve_precision("auto", cpu) == "fp32"
+    monkeypatch.setattr(devices, "cpu_has_bf16", lambda: True)
+    monkeypatch.setattr(devices, "probe_step_ms", lambda device: (10.0, 4.0))
+    assert devices.resolve_precision("auto", cpu) == "bf16"
+    monkeypatch.setattr(devices, "probe_step_ms", lambda device: (10.0, 9.5))
+    assert devices.resolve_precision("auto", cpu) == "fp32"  # not clearly faster
+    assert devices.resolve_precision("fp16", cpu) == "fp16"  # asked for: kept
+    gpu = torch.device("cuda", 0)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (7, 5))
+    assert devices.resolve_precision("auto", gpu) == "fp32"
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (9, 0))
+    assert devices.resolve_precision("auto", gpu) == "bf16"
+
+
+def test_a_run_stores_the_precision_auto_chose(bench, isolated):
+    result = bench("run", "--arch", "mlp", "--epochs", "1", "--precision", "auto", "--json")
+    assert result.code == 0, result.err
+    shown = json.loads(bench("show", json.loads(result.out)["run_id"], "--json").out)
+    assert shown["config"]["precision"] in ("fp32", "bf16")
+    assert shown["environment"]["precision"] == shown["config"]["precision"]

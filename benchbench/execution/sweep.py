@@ -62,7 +62,7 @@ def run_suite(
     if smoke:
         suite = smoke_suite(suite)
     key = suite_key(suite, smoke)
-    resolved = str(devices.resolve(device))
+    device = devices.resolve(device)
 
     combos = expand_overrides(list(overrides))
 
@@ -78,7 +78,8 @@ def run_suite(
                         config = to_config(named, seed, items, smoke)
                     except BenchError as exc:
                         raise BenchError(f"suite {suite.name}: {exc}") from None
-                    out.append(replace(config, device=resolved))
+                    precision = devices.resolve_precision(config.precision, device)
+                    out.append(replace(config, device=str(device), precision=precision))
         for config in {(c.arch, c.dataset, c.augs): c for c in out}.values():
             components.check(config)  # unknown names fail the sweep before any run
         return out
