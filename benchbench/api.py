@@ -161,6 +161,7 @@ def sweep(
     force: bool = False,
     components: Components | None = None,
     events=None,
+    **executor_options,
 ):
     """Run every missing run of ``suite`` (a name, a path, or a parsed Suite); returns the
     sweep's :class:`~benchbench.execution.sweep.Tally`."""
@@ -175,7 +176,13 @@ def sweep(
     components = components or load_components()
     store = open_store(results)
     chosen = make_executor(
-        executor, components, store, force=force, workers=workers, address=address
+        executor,
+        components,
+        store,
+        force=force,
+        workers=workers,
+        address=address,
+        **executor_options,
     )
     return run_suite(
         suite,

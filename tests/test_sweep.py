@@ -129,12 +129,14 @@ def test_ray_executor_on_a_local_instance(isolated):
     components = load_components(use_entry_points=False)
     store = Store(isolated / "results")
     try:
-        executor = make_executor("ray", components, store, workers=2)
+        executor = make_executor("ray", components, store, workers=2, cpus_per_run=2)
         tally = run_suite(suite, components, store, executor, device="cpu")
     finally:
         ray.shutdown()
     assert tally.completed == 2 and not tally.failed
     assert all(r.status == "complete" for r in store.runs())
+    # Each task took the threads Ray granted it (2), not the driver's cores / workers (1).
+    assert all(r.environment["threads"] == 2 for r in store.runs())
 
 
 def test_a_killed_sweep_resumes_with_only_what_is_missing(blocker):

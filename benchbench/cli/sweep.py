@@ -68,6 +68,12 @@ def sweep(
         str | None,
         typer.Option(help="Ray cluster address.", show_default="a local Ray instance"),
     ] = None,
+    cpus_per_run: Annotated[
+        float, typer.Option(help="ray: CPUs per run (its torch threads), on whichever node.")
+    ] = 1,
+    gpus_per_run: Annotated[
+        float, typer.Option(help="ray: GPUs per CUDA run; a fraction shares a card.")
+    ] = 1,
     device: setting_option("device", panel=False) = "auto",
     force: Annotated[bool, typer.Option(help="Re-run runs that are already stored.")] = False,
     results: ResultsOption = None,
@@ -96,6 +102,11 @@ def sweep(
                 force=force,
                 components=components(),
                 events=progress,
+                **(
+                    {"cpus_per_run": cpus_per_run, "gpus_per_run": gpus_per_run}
+                    if executor == "ray"
+                    else {}
+                ),
             )
     except KeyboardInterrupt:
         counts = progress.counts

@@ -247,6 +247,7 @@ def train_detached(config_data: dict, threads: int | None = None) -> tuple[Any, 
     from benchbench.training import device as devices
     from benchbench.training.loop import train
 
+    threads = threads or ray_granted_cpus()
     if threads:
         torch.set_num_threads(threads)
     config = RunConfig.from_dict(config_data)
@@ -268,6 +269,21 @@ def train_detached(config_data: dict, threads: int | None = None) -> tuple[Any, 
         raise
     environment["load_end"] = devices.load_average()
     return outcome, history, environment
+
+
+def ray_granted_cpus() -> int | None:
+    """The CPUs Ray granted the task running in this process, or None outside Ray."""
+    try:
+        import ray
+    except ImportError:
+        return None
+    if not ray.is_initialized():
+        return None
+    try:
+        cpus = ray.get_runtime_context().get_assigned_resources().get("CPU")
+    except Exception:  # not inside a task
+        return None
+    return max(1, int(cpus)) if cpus else None
 
 
 def warn_if_loaded(environment: dict) -> None:

@@ -71,6 +71,9 @@ def make_executor(
     force: bool = False,
     workers: int = 1,
     address: str | None = None,
+    **options,
 ) -> Executor:
-    """The executor called ``name``, ready to run configs against ``store``."""
-    return _load(name)(components, store, force=force, workers=workers, address=address)
+    """The executor called ``name``, ready to run configs against ``store``; ``options``
+    are the executor's own (Ray: ``cpus_per_run``, ``gpus_per_run``)."""
+    executor = _load(name)
+    return executor(components, store, force=force, workers=workers, address=address, **options)

@@ -9,7 +9,7 @@ from benchbench.execution.runner import execute, failure_text
 class LocalExecutor:
     live_epochs = True
 
-    def __init__(self, components, store, *, force: bool = False, **_):
+    def __init__(self, components, store, *, force: bool = False, **_options):
         self.components, self.store, self.force = components, store, force
 
     def run(self, configs, events: Events):

@@ -9,9 +9,23 @@ from benchbench.execution.runner import train_detached
 
 
 class RayExecutor(DetachedExecutor):
-    def __init__(self, components, store, *, address: str | None = None, **options):
+    """``workers`` runs at a time across the cluster, each granted ``cpus_per_run`` CPUs
+    (its torch threads) and, for CUDA runs, ``gpus_per_run`` GPUs (a fraction lets small
+    models share a card, and the run records it)."""
+
+    def __init__(
+        self,
+        components,
+        store,
+        *,
+        address: str | None = None,
+        cpus_per_run: float = 1,
+        gpus_per_run: float = 1,
+        **options,
+    ):
         super().__init__(components, store, **options)
         self.address = address
+        self.cpus_per_run, self.gpus_per_run = cpus_per_run, gpus_per_run
 
     def run(self, configs, events):
         try:
@@ -28,14 +42,21 @@ class RayExecutor(DetachedExecutor):
             if self.address:
                 ray.init(address=self.address, log_to_driver=False)
             else:
-                ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False)
+                cpus = max(1, round(self.workers * self.cpus_per_run))
+                ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
         cuda = any(c.device.startswith("cuda") for c in todo)
         # No silent retries: a retried benchmark measures something other than was asked.
-        remote = ray.remote(num_cpus=1, num_gpus=1 if cuda else 0, max_retries=0)(train_detached)
+        remote = ray.remote(
+            num_cpus=self.cpus_per_run,
+            num_gpus=self.gpus_per_run if cuda else 0,
+            max_retries=0,
+        )(train_detached)
         futures = {}
         for config in todo:
             events.started(config)
-            futures[remote.remote(config.to_dict(), self.threads())] = config
+            # threads=None: the task takes as many torch threads as Ray granted it CPUs,
+            # on whichever node it lands (never the driver's count).
+            futures[remote.remote(config.to_dict(), None)] = config
         while futures:
             finished, _ = ray.wait(list(futures), num_returns=1)
             for ref in finished:
