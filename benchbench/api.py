@@ -5,7 +5,7 @@ notebook all call. The CLI parses options and prints; everything it decides live
     from benchbench.config import RunConfig
 
     summaries = api.run(RunConfig(arch="mlp", epochs=3), seeds=[0, 1, 2])
-    print(api.report(where=["arch=mlp"], fmt="markdown"))
+    print(api.report(api.stored_runs(where=["arch=mlp"]), fmt="markdown"))
 """
 
 from __future__ import annotations
