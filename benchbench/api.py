@@ -184,17 +184,20 @@ def sweep(
         address=address,
         **executor_options,
     )
-    return run_suite(
-        suite,
-        components,
-        store,
-        chosen,
-        overrides=overrides,
-        smoke=smoke,
-        device=device,
-        only=list(groups),
-        events=events,
-    )
+    try:
+        return run_suite(
+            suite,
+            components,
+            store,
+            chosen,
+            overrides=overrides,
+            smoke=smoke,
+            device=device,
+            only=list(groups),
+            events=events,
+        )
+    finally:
+        chosen.close()
 
 
 def stored_runs(

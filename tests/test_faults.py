@@ -270,3 +270,54 @@ def test_json_output_is_only_json_whatever_plugins_print(blocker, executor):
         text=True,
     )
     assert json.loads(run.stdout)["status"] == "complete" and "raw noise" in run.stderr
+
+
+def test_retries_rerun_lost_workers_only_and_record_the_attempts(bench, blocker):
+    killer = blocker / "killer.toml"
+    killer.write_text(CULPRITS.replace("{how}", "kill"))
+    result = bench(
+        "sweep", killer, "--executor", "process", "--workers", "2", "--retries", "1", "--json"
+    )
+    summary = json.loads(result.out)
+    assert summary["completed"] == 2 and len(summary["failed"]) == 1, result.err
+    assert [r["attempts"] for r in summary["retried"]] == [2]  # the lost worker, once more
+    store = Store(blocker / "results")
+    culprit = next(r for r in store.runs() if r.label == "culprit")
+    assert culprit.status == "failed" and culprit.environment["attempts"] == 2
+    healthy = next(r for r in store.runs() if r.label == "healthy")
+    assert healthy.environment["attempts"] == 1
+    buggy = blocker / "buggy.toml"
+    buggy.write_text(CULPRITS.replace("{how}", "error").replace("lr = 0.01", "lr = 0.02"))
+    again = json.loads(
+        bench("sweep", buggy, "--executor", "process", "--retries", "3", "--json").out
+    )
+    assert len(again["failed"]) == 1 and again["retried"] == []  # its own error: no retry
+
+
+def test_a_ray_worker_killed_by_its_run_fails_that_run_only(blocker):
+    pytest.importorskip("ray", reason="Ray is optional: benchbench-harness[ray]")
+    suite = blocker / "ray-killer.toml"
+    suite.write_text(CULPRITS.replace("{how}", "kill"))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchbench",
+            "sweep",
+            str(suite),
+            "--executor",
+            "ray",
+            "--workers",
+            "2",
+            "--retries",
+            "1",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    summary = json.loads(done.stdout)  # only the JSON document, whatever Ray printed
+    assert done.returncode == 1 and summary["completed"] == 2, done.stderr
+    assert len(summary["failed"]) == 1 and summary["retried"][0]["attempts"] == 2
+    culprit = next(r for r in Store(blocker / "results").runs() if r.label == "culprit")
+    assert culprit.status == "failed" and "Worker" in culprit.error

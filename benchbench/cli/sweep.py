@@ -74,6 +74,13 @@ def sweep(
     gpus_per_run: Annotated[
         float, typer.Option(help="ray: GPUs per CUDA run; a fraction shares a card.")
     ] = 1,
+    retries: Annotated[
+        int,
+        typer.Option(
+            help="process, ray: run again after a lost worker or node (never after the run's "
+            "own error), at most N times; the attempts are stored with the run."
+        ),
+    ] = 0,
     device: setting_option("device", panel=False) = "auto",
     force: Annotated[bool, typer.Option(help="Re-run runs that are already stored.")] = False,
     results: ResultsOption = None,
@@ -107,6 +114,7 @@ def sweep(
                     if executor == "ray"
                     else {}
                 ),
+                **({"retries": retries} if executor != "local" else {}),
             )
     except KeyboardInterrupt:
         counts = progress.counts
@@ -128,6 +136,7 @@ def sweep(
         "skipped": tally.skipped,
         "diverged": tally.diverged,
         "failed": [{"run": run, "error": error} for run, error in tally.failed],
+        "retried": [{"run": run, "attempts": n} for run, n in tally.retried],
         "best": tally.best,
         "results": str(store.root),
     }
@@ -143,6 +152,8 @@ def sweep(
         )
         for name, best in tally.best.items():
             err.print(Text(f"best for {name}: " + ", ".join(f"{k}={v}" for k, v in best.items())))
+        for run, attempts in tally.retried:
+            err.print(Text(f"retried: {run}: {attempts} attempts (a worker or node was lost)"))
         for run, error in tally.failed:
             err.print(Text(f"failed: {run}: {error}", "red"))
         out.print(

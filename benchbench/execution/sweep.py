@@ -28,6 +28,7 @@ class Tally:
     skipped: int = 0
     diverged: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
+    retried: list[tuple[str, int]] = field(default_factory=list)  # run -> attempts made
     best: dict[str, dict] = field(default_factory=dict)  # tuned row -> chosen values
 
     @property
@@ -166,6 +167,9 @@ def _run(executor: Executor, configs: list[RunConfig], events: Events, tally: Ta
             tally.diverged += 1
         else:
             tally.failed.append((f"{config.label} seed {config.seed} [{config.run_id}]", error))
+        attempts = getattr(executor, "attempts", {}).get(config.run_id, 1)
+        if attempts > 1:
+            tally.retried.append((f"{config.label} seed {config.seed} [{config.run_id}]", attempts))
         events.finished(config, status)
 
 

@@ -50,6 +50,10 @@ class Executor(Protocol):
         """
         ...
 
+    def close(self) -> None:
+        """Release what the executor started (a Ray instance), once the sweep is done."""
+        ...
+
 
 def _load(name: str):
     if name not in EXECUTORS:

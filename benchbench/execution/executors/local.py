@@ -12,6 +12,9 @@ class LocalExecutor:
     def __init__(self, components, store, *, force: bool = False, **_options):
         self.components, self.store, self.force = components, store, force
 
+    def close(self) -> None:
+        """Nothing to release."""
+
     def run(self, configs, events: Events):
         for config in configs:
             events.started(config)

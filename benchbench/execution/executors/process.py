@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 
-from benchbench.execution.executors.detached import DetachedExecutor
+from benchbench.execution.executors.detached import DetachedExecutor, WorkerLost
 from benchbench.execution.runner import train_detached
 
 log = logging.getLogger(__name__)
@@ -43,13 +43,19 @@ class ProcessExecutor(DetachedExecutor):
                         initializer=pin_gpu,
                         initargs=(slot, gpus, visible),
                     )
-                    events.started(config)
+                    if config.run_id not in self.attempts:
+                        events.started(config)
+                    self.attempts[config.run_id] = self.attempts.get(config.run_id, 0) + 1
                     future = pool.submit(train_detached, config.to_dict(), self.threads())
                     active[future] = (config, pool, slot)
                 finished, _ = wait(active, return_when=FIRST_COMPLETED)
                 for future in finished:
                     config, pool, slot = active.pop(future)
-                    yield self.collect(config, lambda f=future: _result(f, BrokenProcessPool))
+                    get = lambda f=future: _result(f, BrokenProcessPool)  # noqa: E731
+                    if self.retry(config, get):
+                        queue.append(config)  # a lost worker, not the run's own error
+                    else:
+                        yield self.collect(config, get)
                     pool.shutdown(wait=False, cancel_futures=True)
                     free_slots.append(slot)
         finally:
@@ -61,7 +67,7 @@ def _result(future, broken):
     try:
         return future.result()
     except broken:
-        raise RuntimeError(
+        raise WorkerLost(
             "the worker process running this run died (killed, out of memory, or the "
             "process exited); the other runs were not affected"
         ) from None

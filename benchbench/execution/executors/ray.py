@@ -26,6 +26,16 @@ class RayExecutor(DetachedExecutor):
         super().__init__(components, store, **options)
         self.address = address
         self.cpus_per_run, self.gpus_per_run = cpus_per_run, gpus_per_run
+        self.started_ray = False
+
+    def close(self) -> None:
+        """Shut down the Ray instance this executor started (once the whole sweep is done,
+        so that Ray's last words — dead-worker notices — come while stdout is aside)."""
+        if self.started_ray:
+            import ray
+
+            ray.shutdown()
+            self.started_ray = False
 
     def run(self, configs, events):
         try:
@@ -39,6 +49,7 @@ class RayExecutor(DetachedExecutor):
         if not todo:
             return
         if not ray.is_initialized():
+            self.started_ray = True
             if self.address:
                 ray.init(address=self.address, log_to_driver=False)
             else:
@@ -52,12 +63,22 @@ class RayExecutor(DetachedExecutor):
             max_retries=0,
         )(train_detached)
         futures = {}
-        for config in todo:
-            events.started(config)
+
+        def submit(config):
+            self.attempts[config.run_id] = self.attempts.get(config.run_id, 0) + 1
             # threads=None: the task takes as many torch threads as Ray granted it CPUs,
             # on whichever node it lands (never the driver's count).
             futures[remote.remote(config.to_dict(), None)] = config
+
+        for config in todo:
+            events.started(config)
+            submit(config)
         while futures:
             finished, _ = ray.wait(list(futures), num_returns=1)
             for ref in finished:
-                yield self.collect(futures.pop(ref), lambda r=ref: ray.get(r))
+                config = futures.pop(ref)
+                get = lambda r=ref: ray.get(r)  # noqa: E731
+                if self.retry(config, get):
+                    submit(config)  # a lost worker or node, not the run's own error
+                else:
+                    yield self.collect(config, get)
