@@ -227,13 +227,17 @@ def load_runs(results: Path | str | None = None, where: list[str] = (), smoke: b
     ``status``, ``smoke``, ``started``/``finished`` (UTC timestamps), every setting by name
     (plugin options as ``arch.OPTION``, ``dataset.OPTION``, ``aug.NAME.OPTION``), every
     metric of the summary, and the environment as ``env.KEY`` columns."""
-    import pandas as pd
-
-    store = open_store(results)
     from benchbench.results.query import matching
 
+    return runs_frame(matching(open_store(results).runs(smoke=smoke), list(where)))
+
+
+def runs_frame(records: list):
+    """``records`` as :func:`load_runs` lays them out, one row per run."""
+    import pandas as pd
+
     rows = []
-    for r in matching(store.runs(smoke=smoke), list(where)):
+    for r in records:
         row = {
             "run_id": r.id,
             "label": r.label,

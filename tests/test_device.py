@@ -124,7 +124,8 @@ def test_gpu_check_refuses_cleanly_without_cuda():
 
 
 def test_process_workers_index_into_the_gpus_the_driver_may_use(monkeypatch, caplog):
-    from benchbench.execution.executors.process import PINNED, pin_gpu, worker_count
+    from benchbench.execution.executors.process import pin_gpu, worker_count
+    from benchbench.execution.runner import PINNED_GPU as PINNED
 
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     monkeypatch.delenv(PINNED, raising=False)

@@ -76,7 +76,7 @@ def report(
     if per_run:
         if format not in ("csv", "json") or suite is not None:
             raise BenchError("--per-run writes --format csv or json, without --suite.")
-        frame = api.load_runs(results, where or [], smoke)
+        frame = api.runs_frame(records)  # the runs just chosen, not a second query
         from benchbench.render.tables import csv_text
 
         text = (

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -24,6 +25,8 @@ from benchbench.plugins.manager import Components
 from benchbench.results.store import DONE, RunRecord, Store
 
 log = logging.getLogger(__name__)
+
+PINNED_GPU = "BENCH_PINNED_GPU"  # set in a process-executor worker that sees exactly one GPU
 
 
 @dataclass
@@ -87,12 +90,11 @@ class Recording:
 
     def complete(self, outcome) -> RunRecord:
         """Store a finished training outcome: summary, artifacts, history, status."""
+        from benchbench.training.device import load_average
         from benchbench.training.metrics import outcome_confusion, summarize
 
         if not self.started:
             self.begin()
-        from benchbench.training.device import load_average
-
         matrix = outcome_confusion(outcome)
         self.environment.setdefault("load_end", load_average())
         try:
@@ -136,17 +138,12 @@ def execute(
     on_batch: Callable[[int, int], None] | None = None,
 ) -> Result:
     """Run ``config`` (validated, device resolved) unless an identical run is already done."""
-    from benchbench.training import device as devices
     from benchbench.training.loop import train
 
     existing = reuse(store, config) if not force else None
     if existing is not None:
         return Result(existing, skipped=True)
-    environment = devices.describe(
-        devices.resolve(config.device), config.precision, config.deterministic, config.tf32
-    )
-    warn_if_loaded(environment)
-    recording = Recording(store, config, environment)
+    recording = Recording(store, config, environment_of(config))
 
     def record_epoch(epoch: dict) -> None:
         recording.epoch(epoch)
@@ -251,13 +248,10 @@ def train_detached(config_data: dict, threads: int | None = None) -> tuple[Any, 
     if threads:
         torch.set_num_threads(threads)
     config = RunConfig.from_dict(config_data)
-    if os.environ.get("BENCH_PINNED_GPU") and config.device.startswith("cuda"):
+    if os.environ.get(PINNED_GPU) and config.device.startswith("cuda"):
         # This worker sees only its own card, as cuda:0, whatever index the driver chose.
         config = replace(config, device="cuda:0")
-    environment = devices.describe(
-        devices.resolve(config.device), config.precision, config.deterministic, config.tf32
-    )
-    warn_if_loaded(environment)
+    environment = environment_of(config)
     history: list[dict] = []
     components = load_components()
     try:
@@ -271,13 +265,22 @@ def train_detached(config_data: dict, threads: int | None = None) -> tuple[Any, 
     return outcome, history, environment
 
 
+def environment_of(config: RunConfig) -> dict:
+    """Where and how ``config`` is about to run, for the record; warns when the machine is
+    too busy for honest timings."""
+    from benchbench.training import device as devices
+
+    environment = devices.describe(
+        devices.resolve(config.device), config.precision, config.deterministic, config.tf32
+    )
+    warn_if_loaded(environment)
+    return environment
+
+
 def ray_granted_cpus() -> int | None:
     """The CPUs Ray granted the task running in this process, or None outside Ray."""
-    try:
-        import ray
-    except ImportError:
-        return None
-    if not ray.is_initialized():
+    ray = sys.modules.get("ray")  # a Ray task has it imported; never import it for this
+    if ray is None or not ray.is_initialized():
         return None
     try:
         cpus = ray.get_runtime_context().get_assigned_resources().get("CPU")

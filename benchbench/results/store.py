@@ -24,7 +24,8 @@ import shutil
 import socket
 import sqlite3
 import time
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -199,12 +200,14 @@ class Store:
             "Point --results at another directory; this file was left as is."
         )
 
-    def _write(self, *statements: tuple[str, tuple]) -> None:
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken with ``BEGIN IMMEDIATE`` (so concurrent writers queue
+        on SQLite's lock): committed if the block ends, rolled back if it raises."""
         with closing(self._connect()) as conn:
             try:
                 conn.execute("BEGIN IMMEDIATE")
-                for sql, params in statements:
-                    conn.execute(sql, params)
+                yield conn
                 conn.execute("COMMIT")
             except sqlite3.DatabaseError as exc:
                 _rollback(conn)
@@ -212,6 +215,11 @@ class Store:
             except BaseException:
                 _rollback(conn)
                 raise
+
+    def _write(self, *statements: tuple[str, tuple]) -> None:
+        with self._transaction() as conn:
+            for sql, params in statements:
+                conn.execute(sql, params)
 
     def _query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         if not self.db_path.exists():
@@ -257,29 +265,21 @@ class Store:
         folders dead processes left behind are removed)."""
         self._remove_stale_staging()
         me, host = os.getpid(), socket.gethostname()
-        with closing(self._connect()) as conn:
-            try:
-                conn.execute("BEGIN IMMEDIATE")  # serializes claimers through SQLite's lock
-                row = conn.execute(
-                    "SELECT pid, host, started FROM claims WHERE run_id = ?", (run_id,)
-                ).fetchone()
-                if row is not None and row[0] != me and _holds(row[0], row[1], host):
-                    conn.execute("ROLLBACK")
-                    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row[2]))
-                    raise BenchError(
-                        f"Run {run_id} is being trained right now by process {row[0]} on "
-                        f"{row[1]} (since {when}). Wait for it to finish (then it is stored "
-                        "and skipped), or stop that process and run again."
-                    )
-                conn.execute(
-                    "INSERT OR REPLACE INTO claims (run_id, pid, host, started) "
-                    "VALUES (?, ?, ?, ?)",
-                    (run_id, me, host, time.time()),
+        with self._transaction() as conn:  # claimers are serialized by SQLite's lock
+            row = conn.execute(
+                "SELECT pid, host, started FROM claims WHERE run_id = ?", (run_id,)
+            ).fetchone()
+            if row is not None and row[0] != me and _holds(row[0], row[1], host):
+                when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row[2]))
+                raise BenchError(
+                    f"Run {run_id} is being trained right now by process {row[0]} on "
+                    f"{row[1]} (since {when}). Wait for it to finish (then it is stored "
+                    "and skipped), or stop that process and run again."
                 )
-                conn.execute("COMMIT")
-            except sqlite3.DatabaseError as exc:
-                _rollback(conn)
-                raise self._database_error(exc) from None
+            conn.execute(
+                "INSERT OR REPLACE INTO claims (run_id, pid, host, started) VALUES (?, ?, ?, ?)",
+                (run_id, me, host, time.time()),
+            )
 
     def release(self, run_id: str) -> None:
         """Drop this process's claim on ``run_id``."""

@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable
 
 from benchbench.config import RunConfig
-from benchbench.execution.runner import Recording, reuse
+from benchbench.execution.runner import Recording, failure_text, reuse
 
 
 class WorkerLost(RuntimeError):
@@ -43,23 +43,22 @@ class DetachedExecutor:
     def close(self) -> None:
         """Nothing to release (see RayExecutor.close)."""
 
-    def retry(self, config: RunConfig, get: Callable) -> bool:
-        """Whether ``config``'s run should be submitted again: only after an
-        infrastructure failure (a lost worker or node), at most ``retries`` times."""
-        try:
-            get()
-        except Exception as exc:
-            return infrastructure_failure(exc) and self.attempts[config.run_id] <= self.retries
-        return False
+    def submitted(self, config: RunConfig, events) -> None:
+        """Count an attempt of ``config``'s run; the first one is announced."""
+        if config.run_id not in self.attempts:
+            events.started(config)
+        self.attempts[config.run_id] = self.attempts.get(config.run_id, 0) + 1
 
-    def collect(self, config: RunConfig, get: Callable) -> tuple[RunConfig, str, str]:
-        """Store what ``get()`` returns (or raises) for ``config``, with its attempts."""
-        from benchbench.execution.runner import failure_text
-
+    def collect(self, config: RunConfig, get: Callable) -> tuple[RunConfig, str, str] | None:
+        """Store what ``get()`` returns (or raises) for ``config``, with its attempts; None
+        when the run should be submitted again instead: after an infrastructure failure (a
+        lost worker or node), at most ``retries`` times."""
         attempts = {"attempts": self.attempts.get(config.run_id, 1)}
         try:
-            outcome, history, environment = get()
+            outcome, history, environment = get()  # fetched once: it carries the weights
         except Exception as exc:
+            if infrastructure_failure(exc) and attempts["attempts"] <= self.retries:
+                return None
             Recording(self.store, config, attempts).failed(exc)
             return config, "failed", failure_text(exc)
         recording = Recording(self.store, config, {**environment, **attempts})

@@ -12,7 +12,7 @@ import logging
 import os
 
 from benchbench.execution.executors.detached import DetachedExecutor, WorkerLost
-from benchbench.execution.runner import train_detached
+from benchbench.execution.runner import PINNED_GPU, train_detached
 
 log = logging.getLogger(__name__)
 
@@ -43,19 +43,17 @@ class ProcessExecutor(DetachedExecutor):
                         initializer=pin_gpu,
                         initargs=(slot, gpus, visible),
                     )
-                    if config.run_id not in self.attempts:
-                        events.started(config)
-                    self.attempts[config.run_id] = self.attempts.get(config.run_id, 0) + 1
+                    self.submitted(config, events)
                     future = pool.submit(train_detached, config.to_dict(), self.threads())
                     active[future] = (config, pool, slot)
                 finished, _ = wait(active, return_when=FIRST_COMPLETED)
                 for future in finished:
                     config, pool, slot = active.pop(future)
-                    get = lambda f=future: _result(f, BrokenProcessPool)  # noqa: E731
-                    if self.retry(config, get):
+                    stored = self.collect(config, lambda f=future: _result(f, BrokenProcessPool))
+                    if stored is None:
                         queue.append(config)  # a lost worker, not the run's own error
                     else:
-                        yield self.collect(config, get)
+                        yield stored
                     pool.shutdown(wait=False, cancel_futures=True)
                     free_slots.append(slot)
         finally:
@@ -93,13 +91,10 @@ def worker_count(workers: int, gpus: int) -> int:
 def pin_gpu(slot: int, gpus: int, visible: str | None) -> None:
     """Give worker ``slot`` one GPU of those the driver may use (its own
     ``CUDA_VISIBLE_DEVICES``, if set, is indexed into, never replaced by a bare slot number);
-    the worker then sees it as ``cuda:0`` (see ``PINNED``)."""
+    the worker then sees it as ``cuda:0`` (see ``runner.PINNED_GPU``)."""
     if not gpus:
         return
     choices = [d.strip() for d in visible.split(",") if d.strip()] if visible else None
     choices = choices or [str(i) for i in range(gpus)]
     os.environ["CUDA_VISIBLE_DEVICES"] = choices[slot % len(choices)]
-    os.environ[PINNED] = "1"
-
-
-PINNED = "BENCH_PINNED_GPU"  # set in a worker that sees exactly one GPU
+    os.environ[PINNED_GPU] = "1"

@@ -65,20 +65,19 @@ class RayExecutor(DetachedExecutor):
         futures = {}
 
         def submit(config):
-            self.attempts[config.run_id] = self.attempts.get(config.run_id, 0) + 1
+            self.submitted(config, events)
             # threads=None: the task takes as many torch threads as Ray granted it CPUs,
             # on whichever node it lands (never the driver's count).
             futures[remote.remote(config.to_dict(), None)] = config
 
         for config in todo:
-            events.started(config)
             submit(config)
         while futures:
             finished, _ = ray.wait(list(futures), num_returns=1)
             for ref in finished:
                 config = futures.pop(ref)
-                get = lambda r=ref: ray.get(r)  # noqa: E731
-                if self.retry(config, get):
+                stored = self.collect(config, lambda r=ref: ray.get(r))
+                if stored is None:
                     submit(config)  # a lost worker or node, not the run's own error
                 else:
-                    yield self.collect(config, get)
+                    yield stored
