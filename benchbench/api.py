@@ -37,9 +37,7 @@ def plan_runs(
     components = components or load_components()
     config = config.validated()
     components.check(config)  # unknown names fail here, before any data is loaded
-    device = devices.resolve(config.device)
-    precision = devices.resolve_precision(config.precision, device)
-    config = replace(config, device=str(device), precision=precision)
+    config = replace(config, device=str(devices.resolve(config.device)))
     return [replace(config, seed=s) for s in seeds] if seeds else [config]
 
 

@@ -84,6 +84,26 @@ class RunConfig:
             lr_milestones=tuple(sorted(self.lr_milestones)),
         )
 
+    def scaled(self) -> RunConfig:
+        """The schedule training follows: epochs, lr step, milestones and patience times
+        ``scale`` (each rounded, at least 1), and ``scale`` 1. A validated config keeps the
+        recipe's values and its scale; only the training loop (and displays of its
+        progress) read the scaled ones."""
+        if self.scale == 1:
+            return self
+
+        def times(n: int) -> int:
+            return max(1, round(n * self.scale))
+
+        return replace(
+            self,
+            epochs=times(self.epochs),
+            lr_step=None if self.lr_step is None else times(self.lr_step),
+            lr_milestones=tuple(sorted({times(m) for m in self.lr_milestones})),
+            early_stopping=None if self.early_stopping is None else times(self.early_stopping),
+            scale=1.0,
+        )
+
     def as_smoke(self) -> RunConfig:
         """This run shrunk to a wiring check: tiny fake data (digits stay digits), one
         epoch, small batches, no downloads or resizing; marked ``smoke``, so it never shares

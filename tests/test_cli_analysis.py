@@ -39,8 +39,8 @@ def test_ensemble_of_stored_runs(runs, isolated):
     assert [r["models"] for r in rows] == [1, 2, 4]
     # Recompute soft voting over all four runs from the stored logits.
     folders = sorted((isolated / "results" / "runs").iterdir())
-    logits = np.stack([np.load(f / "test_logits.npy") for f in folders])
-    labels = np.load(folders[0] / "test_labels.npy")
+    logits = np.stack([np.load(f / "test_predictions.npz")["logits"] for f in folders])
+    labels = np.load(folders[0] / "test_predictions.npz")["labels"]
     probabilities = np.exp(logits - logits.max(2, keepdims=True))
     probabilities /= probabilities.sum(2, keepdims=True)
     expected = (probabilities.mean(0).argmax(1) == labels).mean()

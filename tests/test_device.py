@@ -154,26 +154,50 @@ def test_a_pinned_worker_trains_on_its_own_cuda0(monkeypatch):
     assert seen["device"] == "cuda:0"
 
 
-def test_precision_auto_picks_bf16_only_where_native_and_faster(monkeypatch):
+def test_precision_auto_considers_bf16_only_where_native(monkeypatch):
     cpu = torch.device("cpu")
     monkeypatch.setattr(devices, "cpu_has_bf16", lambda: False)
-    assert devices.resolve_precision("auto", cpu) == "fp32"
+    assert devices.precision_candidates("auto", cpu) == ("fp32",)
     monkeypatch.setattr(devices, "cpu_has_bf16", lambda: True)
-    monkeypatch.setattr(devices, "probe_step_ms", lambda device: (10.0, 4.0))
-    assert devices.resolve_precision("auto", cpu) == "bf16"
-    monkeypatch.setattr(devices, "probe_step_ms", lambda device: (10.0, 9.5))
-    assert devices.resolve_precision("auto", cpu) == "fp32"  # not clearly faster
-    assert devices.resolve_precision("fp16", cpu) == "fp16"  # asked for: kept
+    assert devices.precision_candidates("auto", cpu) == ("fp32", "bf16")  # probed per run
+    assert devices.precision_candidates("fp16", cpu) == ("fp16",)  # asked for: kept
     gpu = torch.device("cuda", 0)
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (7, 5))
-    assert devices.resolve_precision("auto", gpu) == "fp32"
+    assert devices.precision_candidates("auto", gpu) == ("fp32",)
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (9, 0))
-    assert devices.resolve_precision("auto", gpu) == "bf16"
+    assert devices.precision_candidates("auto", gpu) == ("bf16",)
 
 
-def test_a_run_stores_the_precision_auto_chose(bench, isolated):
-    result = bench("run", "--arch", "mlp", "--epochs", "1", "--precision", "auto", "--json")
+def test_precision_auto_keeps_fp32_unless_bf16_is_clearly_faster():
+    assert devices.pick_precision({"fp32": [10.0, 11.0, 10.5], "bf16": [4.0, 4.2, 9.0]}) == "bf16"
+    assert devices.pick_precision({"fp32": [10.0, 10.0, 10.0], "bf16": [9.5, 9.4, 9.6]}) == "fp32"
+    assert devices.pick_precision({"fp32": [10.0], "bf16": [30.0]}) == "fp32"
+    assert devices.pick_precision({"fp16": [1.0]}) == "fp16"
+
+
+def test_layout_auto_is_channels_last_for_conv_nets_only():
+    conv = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Flatten())
+    mlp = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 2))
+    cpu = torch.device("cpu")
+    assert devices.resolve_layout("auto", cpu, conv) == "channels_last"
+    assert devices.resolve_layout("auto", torch.device("cuda", 0), conv) == "channels_last"
+    assert devices.resolve_layout("auto", cpu, mlp) == "contiguous"
+    assert devices.resolve_layout("auto", torch.device("mps"), conv) == "contiguous"
+    assert devices.resolve_layout("contiguous", cpu, conv) == "contiguous"  # asked for: kept
+
+
+@pytest.mark.parametrize(("arch", "layout"), [("mlp", "contiguous"), ("cnn_5x5", "channels_last")])
+def test_a_run_stores_the_precision_and_layout_auto_chose(
+    bench, isolated, monkeypatch, arch, layout
+):
+    monkeypatch.setattr(devices, "cpu_has_bf16", lambda: True)  # a choice to make, probed
+    result = bench(
+        "run", "--arch", arch, "--epochs", "1", "--subset", "64", "--precision", "auto", "--json"
+    )
     assert result.code == 0, result.err
     shown = json.loads(bench("show", json.loads(result.out)["run_id"], "--json").out)
-    assert shown["config"]["precision"] in ("fp32", "bf16")
-    assert shown["environment"]["precision"] == shown["config"]["precision"]
+    assert shown["config"]["precision"] == "auto"  # the id means "the fastest here"
+    environment = shown["environment"]
+    assert environment["precision"] in ("fp32", "bf16")
+    assert set(environment["precision_probe_ms"]) == {"fp32", "bf16"}
+    assert environment["layout"] == layout

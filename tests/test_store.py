@@ -18,11 +18,23 @@ def test_a_run_is_stored_with_config_environment_history_and_artifacts(bench, is
     history = store.history(record.id)
     assert [h["epoch"] for h in history] == [1, 2]
     folder = store.run_dir(record.id)
-    logits = np.load(folder / "test_logits.npy")
-    labels = np.load(folder / "test_labels.npy")
+    with np.load(folder / "test_predictions.npz") as stored:  # the documented format
+        logits, labels = stored["logits"], stored["labels"]
     assert (logits.argmax(1) == labels).mean() == summary["test_acc"]
     matrix = np.loadtxt(folder / "confusion.csv", delimiter=",")
     assert matrix.sum() == len(labels) and (folder / "model.pt").exists()
+
+
+def test_predictions_stored_by_earlier_versions_still_read(bench, isolated):
+    run_id = json.loads(bench("run", *FAST, "--json").out)["run_id"]
+    store = Store(isolated / "results")
+    logits, labels = store.predictions(run_id)
+    folder = store.run_dir(run_id)
+    (folder / "test_predictions.npz").unlink()  # as an earlier version left it: two .npy
+    np.save(folder / "test_logits.npy", logits)
+    np.save(folder / "test_labels.npy", labels)
+    old_logits, old_labels = store.predictions(run_id)
+    assert np.array_equal(old_logits, logits) and np.array_equal(old_labels, labels)
 
 
 def test_an_identical_run_is_skipped_unless_forced(bench):

@@ -118,7 +118,7 @@ def test_process_executor_trains_in_workers_and_the_driver_stores(isolated):
     assert tally.completed == 3 and not tally.failed
     for record in store.runs():
         assert record.status == "complete" and len(store.history(record.id)) == 2
-        assert (store.run_dir(record.id) / "test_logits.npy").exists()
+        assert (store.run_dir(record.id) / "test_predictions.npz").exists()
 
 
 def test_ray_executor_on_a_local_instance(isolated):

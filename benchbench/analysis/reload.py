@@ -45,4 +45,4 @@ def predict(run: Reloaded, images: torch.Tensor) -> torch.Tensor:
     from benchbench.training.loop import predict as model_predict
 
     images = images.to(run.device)
-    return model_predict(run.model, images, run.batcher, run.config, run.device).cpu()
+    return model_predict(run.model, images, run.batcher).cpu()

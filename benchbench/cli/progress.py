@@ -119,7 +119,7 @@ class SweepProgress:
                 self._progress.update(
                     self._run,
                     description=f"  {config.label} seed {config.seed}",
-                    total=config.epochs,
+                    total=config.scaled().epochs,
                     completed=0,
                     visible=True,
                 )
@@ -130,7 +130,9 @@ class SweepProgress:
                 self._run, completed=record["epoch"], status=f"val acc {record['val_acc']:.4f}"
             )
         elif self.show_epochs:  # CI logs and pipes: a line per epoch, never silence
-            line = f"  {config.label} seed {config.seed}: {epoch_line(record, config.epochs)}"
+            line = (
+                f"  {config.label} seed {config.seed}: {epoch_line(record, config.scaled().epochs)}"
+            )
             self.console.print(line, highlight=False, markup=False)
 
     def finished(self, config, status: str) -> None:

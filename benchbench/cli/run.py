@@ -117,7 +117,7 @@ def _progress(config: RunConfig):
     """Live progress of one run on stderr."""
     from benchbench.cli.progress import RunProgress
 
-    return RunProgress(err, _label(config), config.epochs)
+    return RunProgress(err, _label(config), config.scaled().epochs)
 
 
 def _print_result(config: RunConfig, result) -> None:

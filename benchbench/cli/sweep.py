@@ -81,6 +81,7 @@ def sweep(
             "own error), at most N times; the attempts are stored with the run."
         ),
     ] = 0,
+    scale: setting_option("scale", panel=False) = 1.0,
     device: setting_option("device", panel=False) = "auto",
     force: Annotated[bool, typer.Option(help="Re-run runs that are already stored.")] = False,
     results: ResultsOption = None,
@@ -98,7 +99,7 @@ def sweep(
             tally = api.sweep(
                 parsed,
                 results=store.root,
-                overrides=set_ or [],
+                overrides=[*(set_ or []), *([f"scale={scale}"] if scale != 1 else [])],
                 data_dir=data_dir,
                 smoke=smoke,
                 groups=group or [],

@@ -97,6 +97,7 @@ class Recording:
             self.begin()
         matrix = outcome_confusion(outcome)
         self.environment.setdefault("load_end", load_average())
+        self.environment.update(outcome.execution)  # what precision/layout auto chose
         try:
             self.store.finish(
                 self.config,
@@ -271,7 +272,11 @@ def environment_of(config: RunConfig) -> dict:
     from benchbench.training import device as devices
 
     environment = devices.describe(
-        devices.resolve(config.device), config.precision, config.deterministic, config.tf32
+        devices.resolve(config.device),
+        config.precision,
+        config.deterministic,
+        config.tf32,
+        config.layout,
     )
     warn_if_loaded(environment)
     return environment

@@ -79,8 +79,7 @@ def run_suite(
                         config = to_config(named, seed, items, smoke)
                     except BenchError as exc:
                         raise BenchError(f"suite {suite.name}: {exc}") from None
-                    precision = devices.resolve_precision(config.precision, device)
-                    out.append(replace(config, device=str(device), precision=precision))
+                    out.append(replace(config, device=str(device)))
         for config in {(c.arch, c.dataset, c.augs): c for c in out}.values():
             components.check(config)  # unknown names fail the sweep before any run
         return out

@@ -38,8 +38,8 @@ log = logging.getLogger(__name__)
 
 # A run's artifact files: the store alone writes and reads them.
 WEIGHTS = "model.pt"
-TEST_LOGITS = "test_logits.npy"
-TEST_LABELS = "test_labels.npy"
+PREDICTIONS = "test_predictions.npz"  # logits and labels, compressed (lossless)
+OLD_PREDICTIONS = ("test_logits.npy", "test_labels.npy")  # as stored by earlier versions
 CONFUSION = "confusion.csv"
 CLASSES = "classes.json"
 
@@ -350,8 +350,7 @@ class Store:
         try:
             staging.mkdir(parents=True)
             torch.save(weights, staging / WEIGHTS)
-            np.save(staging / TEST_LOGITS, test_logits)
-            np.save(staging / TEST_LABELS, test_labels)
+            np.savez_compressed(staging / PREDICTIONS, logits=test_logits, labels=test_labels)
             np.savetxt(staging / CONFUSION, confusion, fmt="%d", delimiter=",")
             (staging / CLASSES).write_text(json.dumps(classes))
         except OSError as exc:
@@ -484,7 +483,9 @@ class Store:
     def has_predictions(self, run_id: str) -> bool:
         """Whether the run's test logits and labels are stored."""
         folder = self.run_dir(run_id)
-        return (folder / TEST_LOGITS).exists() and (folder / TEST_LABELS).exists()
+        return (folder / PREDICTIONS).exists() or all(
+            (folder / name).exists() for name in OLD_PREDICTIONS
+        )
 
     def predictions(self, run_id: str):
         """``(test logits, test labels)`` as numpy arrays; a BenchError if not stored."""
@@ -493,7 +494,10 @@ class Store:
         if not self.has_predictions(run_id):
             raise BenchError(f"Run {run_id} has no stored test predictions: re-run it.")
         folder = self.run_dir(run_id)
-        return np.load(folder / TEST_LOGITS), np.load(folder / TEST_LABELS)
+        if (folder / PREDICTIONS).exists():
+            with np.load(folder / PREDICTIONS) as stored:
+                return stored["logits"], stored["labels"]
+        return tuple(np.load(folder / name) for name in OLD_PREDICTIONS)
 
     def weights(self, record: RunRecord) -> dict:
         """The run's final (or restored best) weights as a state dict, loaded on the CPU."""

@@ -91,54 +91,39 @@ def check_precision(device: torch.device, precision: str) -> None:
         )
 
 
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """``auto`` → ``bf16`` where ``device`` runs it natively and faster, else ``fp32``;
-    any other precision as given. What a run records is the resolved one."""
+def precision_candidates(precision: str, device: torch.device) -> tuple[str, ...]:
+    """What ``precision`` can resolve to on ``device``: itself unless ``auto``; under
+    ``auto``, bf16 where the device runs it natively (CUDA compute capability 8.0+), fp32
+    where not, and on a CPU with native bf16 both, for :func:`pick_precision` to choose
+    from a probe of the run's own model."""
     if precision != "auto":
-        return precision
+        return (precision,)
     if device.type == "cuda":
-        return "bf16" if torch.cuda.get_device_capability(device) >= (8, 0) else "fp32"
-    if not cpu_has_bf16():
-        return "fp32"
-    fp32, bf16 = probe_step_ms(device)
-    return "bf16" if bf16 < 0.9 * fp32 else "fp32"
+        return ("bf16",) if torch.cuda.get_device_capability(device) >= (8, 0) else ("fp32",)
+    if device.type == "cpu" and cpu_has_bf16():
+        return ("fp32", "bf16")
+    return ("fp32",)
 
 
-@functools.cache
-def probe_step_ms(device: torch.device) -> tuple[float, float]:
-    """Median milliseconds of one training step of a small conv net, fp32 and bf16 autocast
-    (channels-last), interleaved: a few seconds, once per process."""
+def pick_precision(step_seconds: dict[str, list[float]]) -> str:
+    """The precision to train in, from interleaved step times of each candidate: bf16 only
+    when its median step is at least 10% faster than fp32's (fp32 is the reference)."""
     import statistics
 
-    net = torch.nn.Sequential(
-        torch.nn.Conv2d(3, 32, 3, padding=1),
-        torch.nn.BatchNorm2d(32),
-        torch.nn.GELU(),
-        torch.nn.Conv2d(32, 64, 3, padding=1),
-        torch.nn.AdaptiveAvgPool2d(1),
-        torch.nn.Flatten(),
-        torch.nn.Linear(64, 10),
-    ).to(device, memory_format=torch.channels_last)
-    images = torch.randn(128, 3, 32, 32, device=device).contiguous(
-        memory_format=torch.channels_last
-    )
-    labels = torch.randint(0, 10, (128,), device=device)
-    optimizer = torch.optim.SGD(net.parameters(), lr=0.01)
+    if len(step_seconds) == 1:
+        return next(iter(step_seconds))
+    median = {p: statistics.median(times) for p, times in step_seconds.items()}
+    return "bf16" if median["bf16"] < 0.9 * median["fp32"] else "fp32"
 
-    def step(dtype) -> float:
-        with Stopwatch(device) as watch:
-            with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-                loss = torch.nn.functional.cross_entropy(net(images).float(), labels)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        return watch.seconds * 1000
 
-    times: dict = {None: [], torch.bfloat16: []}
-    for _ in range(5):  # the first of each is warm-up, dropped
-        for dtype in times:
-            times[dtype].append(step(dtype))
-    return statistics.median(times[None][1:]), statistics.median(times[torch.bfloat16][1:])
+def resolve_layout(layout: str, device: torch.device, model: torch.nn.Module) -> str:
+    """``auto`` → channels_last for a model with 2-D convolutions on a CPU or GPU (faster
+    on both: measured per architecture in ``benchmarks/layout_precision.py``), else
+    contiguous; any other layout as given."""
+    if layout != "auto":
+        return layout
+    convolves = any(isinstance(m, torch.nn.Conv2d) for m in model.modules())
+    return "channels_last" if convolves and device.type in ("cpu", "cuda") else "contiguous"
 
 
 def cpu_has_bf16() -> bool:
@@ -175,7 +160,11 @@ def synchronize(device: torch.device) -> None:
 
 
 def describe(
-    device: torch.device, precision: str = "fp32", deterministic: bool = False, tf32: str = "off"
+    device: torch.device,
+    precision: str = "fp32",
+    deterministic: bool = False,
+    tf32: str = "off",
+    layout: str = "auto",
 ) -> dict:
     """What a stored run records about where and how it ran, so that its timings are only
     ever compared with timings of the same kind
@@ -199,7 +188,7 @@ def describe(
         "cores": cores,
         "threads": torch.get_num_threads(),
         "precision": precision,
-        "layout": "channels_last" if device.type == "cuda" else "contiguous",
+        "layout": layout,  # "auto" until the run has chosen (see Outcome.execution)
         "deterministic": deterministic,
         "tf32": tf32,
         **gpu_facts(device),

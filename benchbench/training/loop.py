@@ -27,6 +27,7 @@ from benchbench.training import device as devices
 from benchbench.training.device import Stopwatch
 
 WARMUP_STEPS = 2
+PROBE_ROUNDS = 3  # timed steps per candidate precision under --precision auto
 EVAL_BATCH = 1024  # images per evaluation chunk
 
 
@@ -63,6 +64,9 @@ class Outcome:
     load_seconds: float = 0.0
     warmup_seconds: float = 0.0
     peak_memory_mb: float = math.nan
+    # How it ran, where the settings left a choice (precision and layout under auto):
+    # stored in the run's environment.
+    execution: dict = field(default_factory=dict)
 
 
 def prepare(config: RunConfig, components: Components) -> Splits:
@@ -241,11 +245,20 @@ def build_optimizer(config: RunConfig, model: torch.nn.Module, steps_per_epoch: 
 
 
 class Batcher:
-    """Turns uint8 device batches into normalized float inputs, channels-last on CUDA."""
+    """Turns uint8 device batches into normalized float inputs in the run's memory layout,
+    and runs the model in the run's precision (:meth:`autocast`)."""
 
-    def __init__(self, mean: torch.Tensor, std: torch.Tensor, device: torch.device):
+    def __init__(
+        self,
+        mean: torch.Tensor,
+        std: torch.Tensor,
+        device: torch.device,
+        precision: str = "fp32",
+        layout: str = "contiguous",
+    ):
         self.mean, self.std = mean.to(device), std.to(device)
-        self.channels_last = device.type == "cuda"
+        self.device, self.precision = device, precision
+        self.channels_last = layout == "channels_last"
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         return self.finish(images.float().div_(255))
@@ -255,25 +268,27 @@ class Batcher:
         x = x.sub_(self.mean).div_(self.std)
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
+    def autocast(self, precision: str | None = None):
+        """The autocast context of ``precision`` (default: the run's)."""
+        dtype = AUTOCAST_DTYPES[precision or self.precision]
+        return torch.autocast(
+            self.device.type, dtype=dtype or torch.float32, enabled=dtype is not None
+        )
 
-# One per choice of the `precision` setting (a test checks): the autocast dtype, if any.
+
+# One per choice of the `precision` setting but auto (a test checks): the autocast dtype.
 AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-def autocast(config: RunConfig, device: torch.device):
-    dtype = AUTOCAST_DTYPES[config.precision]
-    return torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
-
-
 @torch.inference_mode()
-def predict(model, images, batcher, config, device, batch_size=EVAL_BATCH) -> torch.Tensor:
-    """Float32 logits for ``images`` (uint8, on ``device``), in eval mode."""
+def predict(model, images, batcher, batch_size=EVAL_BATCH) -> torch.Tensor:
+    """Float32 logits for ``images`` (uint8, on the batcher's device), in eval mode."""
     model.eval()
     outputs = []
     for start in range(0, len(images), batch_size):
-        with autocast(config, device):
+        with batcher.autocast():
             outputs.append(model(batcher(images[start : start + batch_size])).float())
-    return torch.cat(outputs) if outputs else torch.empty(0, 0, device=device)
+    return torch.cat(outputs) if outputs else torch.empty(0, 0, device=batcher.device)
 
 
 def warmup_sizes(
@@ -300,9 +315,16 @@ def eval_sizes(val: int, test: int, available: int) -> list[int]:
     return sorted(s for s in sizes if s <= available)
 
 
-def _evaluate(model, split, batcher, config, device) -> tuple[float, float]:
+def _probe_ms(probe: dict[str, list[float]]) -> dict[str, float]:
+    """Median milliseconds per probed step, by precision."""
+    import statistics as stats
+
+    return {p: round(stats.median(t) * 1000, 2) for p, t in probe.items() if t}
+
+
+def _evaluate(model, split, batcher) -> tuple[float, float]:
     images, labels = split
-    logits = predict(model, images, batcher, config, device)
+    logits = predict(model, images, batcher)
     loss = F.cross_entropy(logits, labels).item()
     return loss, (logits.argmax(1) == labels).float().mean().item()
 
@@ -344,6 +366,7 @@ def train(
     error never gets that far), ``on_epoch`` with each epoch's record, ``on_batch`` with
     ``(batch, batches)`` for progress displays.
     """
+    config = config.scaled()  # --scale: the schedule this run follows
     device = devices.resolve(config.device)
     devices.check_precision(device, config.precision)
     devices.configure(device, config.deterministic, config.tf32)
@@ -356,10 +379,12 @@ def train(
 
     train_x, train_y = splits.train
     mean, std = statistics(config.normalize, cpu_splits.train[0])
-    batcher = Batcher(mean, std, device)
     model = build_model(config, components, len(splits.classes), splits.input_shape).to(device)
-    if device.type == "cuda":
+    layout = devices.resolve_layout(config.layout, device, model)
+    if layout == "channels_last":
         model = model.to(memory_format=torch.channels_last)
+    candidates = devices.precision_candidates(config.precision, device)
+    batcher = Batcher(mean, std, device, candidates[0], layout)
     augment = build_augment(config, components, splits)
 
     def batch_source(seed: int) -> BatchSource:
@@ -378,12 +403,11 @@ def train(
     if config.max_batches is not None:
         steps = min(steps, config.max_batches)
     optimizer, scheduler = build_optimizer(config, model, steps)
-    scaler = torch.amp.GradScaler(device.type, enabled=config.precision == "fp16")
     if on_start is not None:
         on_start()
 
-    def step(model, optimizer, scaler, images, targets):
-        with autocast(config, device):
+    def step(model, optimizer, scaler, images, targets, precision=None):
+        with batcher.autocast(precision):
             logits = model(batcher.finish(images))
             loss = F.cross_entropy(logits.float(), targets, label_smoothing=config.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
@@ -395,7 +419,9 @@ def train(
         scaler.update()
         return loss.detach(), logits.detach()
 
-    # Warm-up (kernel selection, allocator, lazy init) on throwaway copies, timed apart.
+    # Warm-up (kernel selection, allocator, lazy init) on throwaway copies, timed apart;
+    # under --precision auto with a choice to make, each candidate precision takes turns
+    # step by step and the faster is kept (devices.pick_precision).
     with Stopwatch(device) as warmup:
         spare_model = copy.deepcopy(model)
         spare_opt, _ = build_optimizer(config, spare_model, steps)
@@ -407,14 +433,25 @@ def train(
         sizes = warmup_sizes(
             len(spare_batches), config.batch_size, WARMUP_STEPS, config.max_batches
         )
+        probe: dict[str, list[float]] = {p: [] for p in candidates}
+        full = torch.arange(sizes[0], device=device)
+        for round_ in range(PROBE_ROUNDS + 1 if len(candidates) > 1 else 0):
+            for precision in candidates:
+                with Stopwatch(device) as watch:
+                    batch = spare_batches.batch(full)
+                    step(spare_model, spare_opt, spare_scaler, *batch, precision)
+                if round_:  # the first round warms each candidate up
+                    probe[precision].append(watch.seconds)
+        batcher.precision = devices.pick_precision(probe) if len(candidates) > 1 else candidates[0]
         for size in sizes:
             index = torch.arange(size, device=device)
             step(spare_model, spare_opt, spare_scaler, *spare_batches.batch(index))
         images = splits.val[0] if len(splits.val[0]) else splits.test[0]
         for size in eval_sizes(len(splits.val[0]), len(splits.test[0]), len(images)):
-            predict(spare_model, images[:size], batcher, config, device)
+            predict(spare_model, images[:size], batcher)
         del spare_model, spare_opt, spare_scaler, spare_batches
 
+    scaler = torch.amp.GradScaler(device.type, enabled=batcher.precision == "fp16")
     torch.manual_seed(config.seed)  # dropout and other global draws
     order_generator = torch.Generator().manual_seed(config.seed)
     stopper = EarlyStopping(config.monitor, config.early_stopping, config.min_delta)
@@ -423,6 +460,11 @@ def train(
         classes=splits.classes,
         load_seconds=load_seconds,
         warmup_seconds=warmup.seconds,
+        execution={
+            "precision": batcher.precision,
+            "layout": layout,
+            **({"precision_probe_ms": _probe_ms(probe)} if any(probe.values()) else {}),
+        },
         num_parameters=sum(p.numel() for p in model.parameters()),
     )
     best_state = None
@@ -465,9 +507,7 @@ def train(
         }
         if has_val and (epoch % config.val_every == 0 or epoch == config.epochs):
             with Stopwatch(device) as val_watch:
-                record["val_loss"], record["val_acc"] = _evaluate(
-                    model, splits.val, batcher, config, device
-                )
+                record["val_loss"], record["val_acc"] = _evaluate(model, splits.val, batcher)
             record["val_seconds"] = val_watch.seconds
         outcome.history.append(record)
         if on_epoch is not None:
@@ -485,7 +525,7 @@ def train(
     if best_state is not None:
         model.load_state_dict(best_state)
     test_x, test_y = splits.test
-    outcome.test_logits = predict(model, test_x, batcher, config, device).cpu()
+    outcome.test_logits = predict(model, test_x, batcher).cpu()
     outcome.test_labels = test_y.cpu()
     outcome.state_dict = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     outcome.peak_memory_mb = devices.peak_memory_mb(device)
