@@ -122,6 +122,24 @@ def test_resnet_skip_has_the_strided_skip_from_after_the_first_bn():
     assert torch.equal(seen["skip_input"], seen["bn1"])
 
 
+@pytest.mark.parametrize(("merge", "channels"), [("concat", 32), ("add", 16)])
+def test_resnet_skip_concatenates_the_skip_as_the_report_says_or_adds_it(merge, channels):
+    model = archs.resnet_skip(num_classes=10, input_shape=CIFAR, widths="16", merge=merge)
+    stage = model.features[0]
+    out = stage.eval()(torch.rand(2, *CIFAR))
+    assert out.shape == (2, channels, 16, 16)
+    skip = stage.skip(stage.conv1(torch.rand(2, *CIFAR)))
+    if merge == "concat":  # ReLU(conv3) first, then the skip's own channels, unchanged
+        x = torch.rand(2, *CIFAR)
+        out = stage(x)
+        assert torch.equal(out[:, 16:], stage.skip(stage.conv1(x)))
+        assert (out[:, :16] >= 0).all()
+    assert skip.shape == (2, 16, 16, 16)
+    assert model(torch.rand(2, *CIFAR)).shape == (2, 10)
+    with pytest.raises(BenchError, match="merge='sum'"):
+        archs.resnet_skip(num_classes=10, input_shape=CIFAR, merge="sum")
+
+
 # -- torchvision backbones ----------------------------------------------------------------
 
 

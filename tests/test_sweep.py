@@ -210,6 +210,40 @@ batch_size = [32, 64]
     assert wrong.code == 2 and "Did you mean 'lr'" in wrong.err
 
 
+def test_sweeping_one_group_keeps_the_other_groups_in_the_report(bench, tmp_path):
+    suite_file = tmp_path / "parts.toml"
+    suite_file.write_text(
+        TINY
+        + """
+[[grids]]
+name = "lr"
+lr = [1e-3, 3e-3]
+
+[[grids]]
+name = "batch"
+batch_size = [32, 64]
+
+[[tables]]
+title = "by lr"
+group = "lr"
+rows = "lr"
+metrics = ["test_acc"]
+
+[[tables]]
+title = "by batch"
+group = "batch"
+rows = "batch_size"
+metrics = ["test_acc"]
+"""
+    )
+    assert bench("sweep", suite_file, "--group", "lr").code == 0
+    assert bench("sweep", suite_file, "--group", "batch").code == 0  # in a later sitting
+    report = bench("report", "--suite", suite_file, "--format", "csv")
+    assert report.code == 0, report.err
+    for value in ("0.001", "0.003", "32", "64"):
+        assert value in report.out
+
+
 def test_a_sweep_logs_every_epoch_when_not_on_a_terminal(bench, tmp_path):
     suite_file = tmp_path / "log.toml"
     suite_file.write_text(TINY)

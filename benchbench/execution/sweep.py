@@ -103,7 +103,8 @@ def run_suite(
         if "tune" not in only:
             suite = replace(suite, tune=None)
     tally = Tally()
-    store.forget_suite(key)
+    # Only the groups swept now are rewritten: `--group X` leaves the others' rows.
+    store.forget_suite(key, [g for g, _ in groups] + (["tune"] if suite.tune else []))
     plan = [(group, configs_of(rows, suite.seeds)) for group, rows in groups]
     events.planned(sum(len(c) for _, c in plan) + _tune_size(suite))
     for group, configs in plan:

@@ -399,9 +399,16 @@ class Store:
         for run_id in run_ids:
             shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
 
-    def forget_suite(self, suite: str) -> None:
-        """Drop ``suite``'s membership list (never its runs): a new sweep rewrites it."""
-        self._write(("DELETE FROM suite_runs WHERE suite = ?", (suite,)))
+    def forget_suite(self, suite: str, groups: list[str] | None = None) -> None:
+        """Drop ``suite``'s membership list, or that of its ``groups`` (never the runs): a
+        new sweep of those groups rewrites it, and the other groups' rows stay."""
+        if groups is None:
+            self._write(("DELETE FROM suite_runs WHERE suite = ?", (suite,)))
+            return
+        marks = ",".join("?" * len(groups))
+        self._write(
+            (f"DELETE FROM suite_runs WHERE suite = ? AND grp IN ({marks})", (suite, *groups))
+        )
 
     def add_to_suite(self, suite: str, group: str, members: list[tuple]) -> None:
         """Record ``(run_id, tuned setting, value, row label)`` members of a suite's group,

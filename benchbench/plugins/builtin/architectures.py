@@ -64,7 +64,8 @@ def benchbench_register_architectures(registry):
         "resnet_skip",
         resnet_skip,
         description="report 003: conv-BN-ReLU stages with a "
-        "strided 1x1 skip from after the first BN; options widths, kernel, stride",
+        "strided 1x1 skip from after the first BN, concatenated; options widths, kernel, stride, "
+        "merge (concat or add)",
     )
     add(
         "vgg_blocks",
@@ -235,12 +236,18 @@ def resnet_skip(
     kernel: int = 3,
     stride: int = 2,
     dropout: float = 0.0,
+    merge: str = "concat",
 ):
-    """Report 003's skip-connection CNN (the layout is a reading; widths are options)."""
+    """Report 003's skip-connection CNN (the layout is a reading; widths are options).
+
+    ``merge``: ``concat`` (the report's text: the skip is concatenated with conv3's
+    ReLU output) or ``add`` (ResNet's sum, before the ReLU)."""
     from benchbench.plugins.builtin import nets
 
     if stride not in (1, 2):
         raise BenchError(f"arch stride={stride}: use 1 or 2.")
+    if merge not in ("concat", "add"):
+        raise BenchError(f"arch merge={merge!r}: use concat (the report's) or add (ResNet's).")
     return nets.resnet_skip(
         input_shape=input_shape,
         num_classes=num_classes,
@@ -248,6 +255,7 @@ def resnet_skip(
         kernel=_kernel(kernel),
         stride=stride,
         dropout=_dropout(dropout),
+        merge=merge,
     )
 
 

@@ -135,11 +135,15 @@ def lenet(*, input_shape, num_classes, dropout: tuple[float, float], padding: in
 
 
 class SkipStage(nn.Module):
-    """conv1-BN-ReLU, conv2-BN-ReLU, conv3(stride)-BN, plus a 1x1 strided skip taken
-    after BN1, added before the final ReLU."""
+    """conv1-BN-ReLU, conv2-BN-ReLU, conv3(stride)-BN, and a 1x1 strided skip taken after
+    BN1. ``merge="concat"`` (report 003's text: "bn_conv1 is concatenated with conv3_relu"
+    through the skip layer) stacks the skip's channels onto ReLU(conv3): ``2 * width``
+    out; ``merge="add"`` (ResNet's way) adds them before the ReLU: ``width`` out."""
 
-    def __init__(self, in_channels: int, width: int, kernel: int, stride: int):
+    def __init__(self, in_channels: int, width: int, kernel: int, stride: int, merge: str):
         super().__init__()
+        self.merge = merge
+        self.out_channels = 2 * width if merge == "concat" else width
         pad = kernel // 2
         self.conv1 = nn.Sequential(
             nn.Conv2d(in_channels, width, kernel, padding=pad, bias=False), nn.BatchNorm2d(width)
@@ -157,15 +161,19 @@ class SkipStage(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         a = self.conv1(x)
+        if self.merge == "concat":
+            return torch.cat([self.relu(self.body(a)), self.skip(a)], dim=1)
         return self.relu(self.body(a) + self.skip(a))
 
 
-def resnet_skip(*, input_shape, num_classes, widths, kernel, stride, dropout) -> Classifier:
+def resnet_skip(
+    *, input_shape, num_classes, widths, kernel, stride, dropout, merge="concat"
+) -> Classifier:
     """Report 003: skip stages, global average pooling, a linear classifier."""
     stages, channels = [], input_shape[0]
     for width in widths:
-        stages.append(SkipStage(channels, width, kernel, stride))
-        channels = width
+        stages.append(SkipStage(channels, width, kernel, stride, merge))
+        channels = stages[-1].out_channels
     features = nn.Sequential(*stages, nn.AdaptiveAvgPool2d(1))
     head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(channels, num_classes))
     return Classifier(features, head)
