@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shlex
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -211,82 +210,268 @@ def dry_run(number: str, plan: Plan) -> None:
     del to_config, overrides
 
 
-def _portable(arg: str) -> str:
-    """Paths as a reader can type them: relative to the repository, or under ~."""
-    path = Path(arg)
-    if not path.is_absolute():
-        return arg
-    if path.is_relative_to(HERE.parent.parent):
-        return os.path.relpath(path, HERE.parent)
-    if path.is_relative_to(Path.home()):
-        return "~/" + str(path.relative_to(Path.home()))
-    return arg
+# Where the seeds' own timings came from, as far as each report says.
+SEED_HARDWARE = {
+    "000": "a Google Colab GPU (model not stated)",
+    "001": "MATLAB with GPU acceleration (model not stated)",
+    "002": "not stated (training minutes per table)",
+    "003": "not stated",
+    "004": "not stated",
+}
 
 
-def write_report(
-    number: str, suite_name: str, sweep: list[str], scale: str, results: Path, seconds: float
-) -> None:
-    from benchbench import api
-    from benchbench.render import figures as plots
-    from benchbench.results.query import suite_runs
-    from benchbench.training.metrics import commission_omission
+class Figures:
+    """Draws a report's figures into ``reports/figures`` under the seed's figure numbers."""
 
-    suite = api.find_suite(suite_name)
-    store = api.open_store(results)
-    runs = suite_runs(store, api.suite_key(suite))
-    done = [r for r in runs if r.status == "complete"]
-    environment = done[0].environment if done else {}
-    tables = api.suite_report(suite, results=results, fmt="markdown")
-    figures_dir = HERE / "figures"
-    figure_lines = []
-    if done:
-        best = max(done, key=lambda r: r.summary["test_acc"])
-        matrix, classes = store.confusion(best.id)
-        commission, omission = commission_omission(matrix)
-        for kind, fig in (
-            (
-                "curves",
-                plots.curves(store.history(best.id), f"{best.label}: loss and accuracy per epoch"),
-            ),
-            (
-                "confusion",
-                plots.confusion(matrix, classes, f"{best.label}: normalized confusion matrix"),
-            ),
-            (
-                "errors",
-                plots.class_errors(
-                    classes, commission, omission, f"{best.label}: commission and omission errors"
-                ),
-            ),
-        ):
-            path = figures_dir / f"{suite.name}-{kind}"
-            plots.save(fig, path, ("png",))
-            figure_lines.append(f"![{kind}](figures/{path.name}.png)")
-        figure_lines.insert(
-            0,
-            f"Figures of the best run by test accuracy: **{best.label}** "
-            f"(run `{best.id}`; `bench show {best.id}` for its details).\n",
+    def __init__(self, number: str, store, suite, key: str, runs: list):
+        self.number, self.store, self.suite, self.key = number, store, suite, key
+        self.runs = {r.label: r for r in runs if r.status == "complete"}
+        self.lines: list[str] = []
+
+    def add(self, figure: str, caption: str, fig) -> None:
+        from benchbench.render.figures import save
+
+        stem = HERE / "figures" / f"report{self.number}-fig{figure}"
+        save(fig, stem, ("png",))
+        self.lines.append(
+            f"**Figure {figure}.** {caption}\n\n![Figure {figure}](figures/{stem.name}.png)\n"
         )
-    show = shlex.join(["bench", *[_portable(a) for a in sweep]])
+
+    def missing(self, figure: str, caption: str, why: str) -> None:
+        self.lines.append(f"**Figure {figure}.** {caption} — *not drawn: {why}.*\n")
+
+    def run(self, label: str):
+        return self.runs.get(label)
+
+    def curves(self, figure: str, label: str, caption: str) -> None:
+        from benchbench.render import figures as plots
+
+        record = self.run(label)
+        if record is None:
+            return self.missing(figure, caption, f"no complete run of {label} yet")
+        title = f"{label}: loss and accuracy per epoch"
+        self.add(
+            figure,
+            f"{caption} (run `{record.id}`)",
+            plots.curves(self.store.history(record.id), title),
+        )
+
+    def confusion(self, figure: str, label: str, caption: str) -> None:
+        from benchbench.render import figures as plots
+
+        record = self.run(label)
+        if record is None:
+            return self.missing(figure, caption, f"no complete run of {label} yet")
+        matrix, classes = self.store.confusion(record.id)
+        title = f"{label}: normalized confusion matrix"
+        self.add(figure, f"{caption} (run `{record.id}`)", plots.confusion(matrix, classes, title))
+
+    def errors(self, figure: str, label: str, caption: str) -> None:
+        from benchbench.render import figures as plots
+        from benchbench.training.metrics import commission_omission
+
+        record = self.run(label)
+        if record is None:
+            return self.missing(figure, caption, f"no complete run of {label} yet")
+        matrix, classes = self.store.confusion(record.id)
+        commission, omission = commission_omission(matrix)
+        title = f"{label}: commission and omission errors"
+        self.add(
+            figure,
+            f"{caption} (run `{record.id}`)",
+            plots.class_errors(classes, commission, omission, title),
+        )
+
+    def samples(self, figure: str, label: str, caption: str, which: str, count: int) -> None:
+        """``count`` test images (``which``: wrong, correct or any) with predicted and true
+        labels, from the stored predictions."""
+        import numpy as np
+
+        from benchbench.plugins.manager import load_components
+        from benchbench.render import figures as plots
+        from benchbench.training.loop import prepare
+
+        record = self.run(label)
+        if record is None:
+            return self.missing(figure, caption, f"no complete run of {label} yet")
+        logits, labels = self.store.predictions(record.id)
+        predicted = logits.argmax(1)
+        pool = {
+            "wrong": np.flatnonzero(predicted != labels),
+            "correct": np.flatnonzero(predicted == labels),
+            "any": np.arange(len(labels)),
+        }[which]
+        chosen = np.sort(np.random.default_rng(0).permutation(pool)[:count])
+        try:
+            splits = prepare(record.run_config, load_components())
+        except Exception as exc:  # the data folder is not where the run found it
+            return self.missing(figure, caption, f"its test images are not available ({exc})")
+        images = splits.test[0].numpy()
+        title = f"{label}: test images, predicted (true)"
+        fig = plots.samples(
+            images[chosen],
+            labels[chosen],
+            predicted[chosen],
+            splits.classes,
+            title,
+            columns=min(8, count),
+        )
+        self.add(figure, f"{caption} (run `{record.id}`)", fig)
+
+    def loaded(self, figure: str, label: str, caption: str):
+        """``label``'s run with its model rebuilt from stored weights, or None (said why)."""
+        from benchbench.analysis.reload import reload
+        from benchbench.plugins.manager import load_components
+
+        record = self.run(label)
+        if record is None:
+            self.missing(figure, caption, f"no complete run of {label} yet")
+            return None
+        if not (self.store.run_dir(record.id) / "model.pt").exists():
+            self.missing(figure, caption, f"run {record.id}'s weights are not stored here")
+            return None
+        try:
+            return reload(self.store, record, load_components())
+        except Exception as exc:  # the data folder is not where the run found it
+            self.missing(figure, caption, f"its data are not available ({exc})")
+            return None
+
+    def gradcam(self, figure: str, label: str, caption: str, which: str, count: int) -> None:
+        import numpy as np
+        import torch
+
+        from benchbench.analysis.gradcam import heatmaps
+        from benchbench.analysis.reload import predict
+        from benchbench.render import figures as plots
+
+        loaded = self.loaded(figure, label, caption)
+        if loaded is None:
+            return
+        images, labels = loaded.splits.test
+        logits, _ = self.store.predictions(self.run(label).id)
+        hits = logits.argmax(1) == labels.numpy()
+        pool = np.flatnonzero(~hits if which == "wrong" else hits)
+        chosen = torch.as_tensor(np.sort(np.random.default_rng(1).permutation(pool)[:count]))
+        predicted = predict(loaded, images[chosen]).argmax(1)
+        maps = heatmaps(loaded.model, loaded.batcher(images[chosen]), predicted)
+        fig = plots.heatmaps(
+            images[chosen].numpy(),
+            maps.numpy(),
+            labels[chosen].tolist(),
+            predicted.tolist(),
+            loaded.splits.classes,
+            f"{label}: Grad-CAM of the last convolution, predicted (true)",
+        )
+        self.add(figure, caption, fig)
+
+    def ood(self, figures: tuple[str, str], label: str, table, captions: tuple[str, str]) -> None:
+        """The OOD histogram of the table's last layer with its threshold, and a grid of
+        images detected as in- and out-of-distribution (report 001, Figs. 8-9)."""
+        import numpy as np
+        import torch
+
+        from benchbench.analysis.ood import _outside_images, probe_run
+        from benchbench.plugins.manager import load_components
+        from benchbench.render import figures as plots
+
+        loaded = self.loaded(figures[0], label, captions[0])
+        if loaded is None:
+            return self.missing(figures[1], captions[1], "as Figure " + figures[0])
+        o = table.options
+        components = load_components()
+        results, inside, outside = probe_run(
+            self.store,
+            self.run(label),
+            components,
+            dataset=o["ood_dataset"],
+            options=dict(o["ood_options"]),
+            layers=list(o["layers"]) or None,
+            ood_when=o["ood_when"],
+        )
+        last = results[-1]
+        title = f"{label}: mean activation of {last.layer} (accuracy {last.accuracy:.3f})"
+        hist = plots.histogram(inside[last.layer], outside[last.layer], last.threshold, title)
+        self.add(figures[0], captions[0], hist)
+        ood_images = _outside_images(
+            components, o["ood_dataset"], None, dict(o["ood_options"]), loaded
+        )
+        rng = np.random.default_rng(0)
+        pick_in = rng.choice(len(inside[last.layer]), 8, replace=False)
+        pick_out = rng.choice(len(outside[last.layer]), 8, replace=False)
+        images = torch.cat([loaded.splits.test[0][pick_in], ood_images[pick_out]]).numpy()
+        values = np.concatenate([inside[last.layer][pick_in], outside[last.layer][pick_out]])
+        flagged = values < last.threshold if last.ood_below else values > last.threshold
+        true = [0] * 8 + [1] * 8
+        detected = [int(v) for v in flagged]
+        grid = plots.samples(
+            images, true, detected, ["ID", "OOD"], f"{label}: detected by {last.layer}"
+        )
+        self.add(figures[1], captions[1], grid)
+
+    def box(self, figure: str, caption: str, groups: dict, xlabel: str, ylabel: str) -> None:
+        from benchbench.render import figures as plots
+
+        if not groups:
+            return self.missing(figure, caption, "no complete runs yet")
+        self.add(figure, caption, plots.box(groups, xlabel, ylabel, caption))
+
+
+def tables_markdown(suite, results: Path) -> str:
+    """The suite's tables, one at a time: a table that cannot be computed here (its runs
+    are not trained yet, or it needs weights that are not committed) says why."""
+    from benchbench import api
+    from benchbench.errors import BenchError
+
+    out = []
+    for table in suite.tables:
+        try:
+            out.append(api.suite_report(replace(suite, tables=[table]), results=results))
+        except (BenchError, FileNotFoundError) as exc:
+            out.append(f"**{table.title}**\n\n*Not computed here: {exc}*\n")
+    return "\n".join(out)
+
+
+def compute_time(runs: list) -> tuple[float, float]:
+    """Stored training and validation seconds of ``runs`` (not the time of rendering)."""
+    train = sum(r.summary.get("train_seconds_total", 0.0) or 0.0 for r in runs)
+    wall = sum((r.finished or r.started) - r.started for r in runs)
+    return train, wall
+
+
+def write_report(number: str, plan: Plan, results: Path) -> None:
+    from benchbench import api
+    from benchbench.results.query import suite_runs
+
+    suite = reproduction_suite(number, plan)
+    store = api.open_store(results)
+    key = api.suite_key(suite)
+    members = store.suite_members(key)
+    runs = suite_runs(store, key) if members else []
+    done = [r for r in runs if r.status == "complete"]
+    figures = Figures(number, store, suite, key, runs)
+    FIGURES[number](figures)
+    tables = tables_markdown(suite, results) if runs else "*No runs stored yet.*\n"
+    train, wall = compute_time(done)
+    planned = len({m["run_id"] for m in members})
+    environment = done[0].environment if done else {}
+    hosts = sorted({r.environment.get("host", "?") for r in done})
+    chosen = sorted(
+        {f"{r.environment.get('precision')} {r.environment.get('layout')}" for r in done}
+    )
     text = f"""# Reproduction of report {number}
 
 {suite.description}.
 
-*Generated by `python reports/generate.py --only {number}`; do not edit by hand.*
+*Generated by `python reports/generate.py --only {number}` from the results committed in
+`reports/results`; do not edit by hand. `--train` trains whatever is missing first.*
 
-**These are short CPU runs, not the report's full training.** Scale: {scale}. The
-numbers measure that benchbench runs the report's recipes end to end; they are not
-expected to reach the report's accuracies (shown beside ours in the "Report" column where
-the suite records them).
+**Scale.** {plan.scale}. Every run's stored config records its settings (`bench show RUN
+--results reports/results`).
 
-## Commands
-
-```bash
-{show}
-bench report --suite {suite.name} --results {_portable(str(results))}
-```
-
-The sweep took {seconds:.0f} s here ({len(done)} runs complete, {len(runs) - len(done)} not).
+**Compute.** {len(done)} of {planned} runs complete: {train / 60:.1f} minutes of training
+(stored train time), {wall / 60:.1f} minutes from first to last epoch including validation
+and testing, on {", ".join(hosts) or "?"} with {", ".join(chosen) or "?"} (chosen per run
+by `--precision auto --layout auto`). The seed's timings came from {SEED_HARDWARE[number]}.
 
 ## Hardware and software
 
@@ -295,19 +480,114 @@ The sweep took {seconds:.0f} s here ({len(done)} runs complete, {len(runs) - len
 | device | {environment.get("device", "?")} ({environment.get("device_name", "?")}) |
 | threads | {environment.get("threads", "?")} |
 | torch | {environment.get("torch", "?")} |
-| benchbench | {environment.get("benchbench", "?")} |
+| benchbench | {environment.get("benchbench", "?")} (commit {str(environment.get("commit"))[:12]}) |
 | Python | {environment.get("python", platform.python_version())} |
-| platform | {environment.get("platform", platform.platform())} |
 
 ## Tables
 
 {tables}
 ## Figures
 
-{chr(10).join(figure_lines) or "No complete runs."}
+{chr(10).join(figures.lines) or "No figures."}
 """
     (HERE / f"report{number}.md").write_text(text)
     print(f"wrote {HERE / f'report{number}.md'}", flush=True)
+
+
+def figures_000(f: Figures) -> None:
+    f.curves("1", "Model A", "Training and validation loss and accuracy of Model A")
+    f.confusion("2", "Model A", "Normalized confusion matrix of Model A")
+    f.errors("3", "Model A", "Commission and omission errors of Model A")
+
+
+def figures_001(f: Figures) -> None:
+    rows = ["Base", "Improved", "No Scheduler", "No L2", "No BN", "No Dropout"]
+    for letter, label in zip("abcdef", rows, strict=True):
+        f.curves(f"2{letter}", label, f"Training progress: {label}")
+    for letter, label in zip("abcdef", rows, strict=True):
+        f.confusion(f"3{letter}", label, f"Confusion matrix: {label}")
+    f.samples("4", "Improved", "Wrongly predicted test images of the improved model", "wrong", 16)
+    f.samples(
+        "5",
+        "Improved",
+        "Correctly predicted test images of the improved model",
+        "correct",
+        16,
+    )
+    f.gradcam("6", "Improved", "Grad-CAM of wrongly classified images", "wrong", 4)
+    f.gradcam("7", "Improved", "Grad-CAM of correctly classified images", "correct", 4)
+    (ood,) = [t for t in f.suite.tables if t.kind == "ood"]
+    f.ood(
+        ("8", "9"),
+        "Improved",
+        ood,
+        (
+            "Histogram of the per-image mean activation of the last ReLU; the dashed line is "
+            "the threshold (OOD below it, the report's rule)",
+            "Sample images detected as ID and OOD by the last ReLU (top: CIFAR-10 test "
+            "images; bottom: digits); a green title is a correct detection",
+        ),
+    )
+
+
+def figures_002(f: Figures) -> None:
+    for i, label in enumerate(["MLP", "PyTorch tutorial CNN"]):
+        f.curves(f"{5 + 2 * i}", label, f"Training progress: {label}")
+        f.confusion(
+            f"{6 + 2 * i}", label, f"Validation-set confusion matrix: {label} (here: test set)"
+        )
+
+
+def figures_003(f: Figures) -> None:
+    f.samples(
+        "2",
+        "resnet_skip",
+        "Sample test images with the model's classification",
+        "any",
+        7,
+    )
+    f.curves("3", "resnet_skip", "Loss of each epoch")
+
+
+def figures_004(f: Figures) -> None:
+    from benchbench.results.query import suite_members
+
+    members = suite_members(f.store, f.key, "tune")
+    for i, setting in enumerate(["lr", "batch_size", "dropout", "weight_decay"], start=1):
+        groups: dict = {}
+        for m in members:
+            record = f.store.get(m["run_id"])
+            if m["setting"] == setting and record is not None and record.status == "complete":
+                groups.setdefault(str(m["value"]), []).append(record.summary["best_val_acc"])
+        f.box(
+            str(i),
+            f"Tuning {setting}: validation accuracy per value (custom CNN)",
+            groups,
+            setting,
+            "Best validation accuracy",
+        )
+    runs = [r for r in f.runs.values() if r.config.get("aug_mode") == "offline"]
+    groups = {}
+    for r in runs:
+        groups.setdefault("+".join(r.config.get("augs") or ["none"]), []).append(
+            r.summary["test_acc"]
+        )
+    f.box(
+        "5",
+        "Offline augmentations: test accuracy (custom CNN)",
+        groups,
+        "augmentation",
+        "Test accuracy",
+    )
+
+
+FIGURES = {
+    "000": figures_000,
+    "001": figures_001,
+    "002": figures_002,
+    "003": figures_003,
+    "004": figures_004,
+}
 
 
 if __name__ == "__main__":

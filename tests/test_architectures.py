@@ -229,3 +229,18 @@ def test_bad_options_are_refused():
         archs.resnet_skip(num_classes=10, input_shape=CIFAR, widths="a,b")
     with pytest.raises(BenchError, match="head='huge'"):
         archs.torchvision_model(num_classes=10, input_shape=CIFAR, variant="resnet18", head="huge")
+
+
+def test_cnn_5x5_can_start_as_matlab_does():
+    torch.manual_seed(0)
+    glorot = archs.cnn_5x5(num_classes=10, input_shape=CIFAR, init="glorot")
+    torch.manual_seed(0)
+    default = archs.cnn_5x5(num_classes=10, input_shape=CIFAR)
+    conv = glorot.features[0]
+    bound = (6 / (conv.in_channels * 25 + conv.out_channels * 25)) ** 0.5
+    assert conv.weight.abs().max() <= bound and conv.weight.abs().max() > 0.9 * bound
+    assert torch.count_nonzero(conv.bias) == 0
+    deep, deep_default = glorot.features[4].weight, default.features[4].weight  # 32 -> 32
+    assert deep.std() > 1.5 * deep_default.std()  # wider than PyTorch's where fan-in is large
+    with pytest.raises(BenchError, match="arch init='he'"):
+        archs.cnn_5x5(num_classes=10, input_shape=CIFAR, init="he")

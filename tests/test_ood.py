@@ -1,7 +1,9 @@
 import numpy as np
+import pytest
 import torch
 
 from benchbench.analysis.ood import choose_threshold, default_layers, detect, mean_activations
+from benchbench.errors import BenchError
 
 
 def test_a_clean_separation_is_found_on_either_side():
@@ -11,6 +13,19 @@ def test_a_clean_separation_is_found_on_either_side():
     assert ood_below and 0.3 < threshold < 0.5
     threshold, ood_below = choose_threshold(outside, inside)
     assert not ood_below and 0.3 < threshold < 0.5
+
+
+def test_the_seeds_rule_keeps_ood_below_the_threshold_even_where_above_separates():
+    inside = np.linspace(0.0, 0.3, 100)  # in-distribution activations are the low ones here
+    outside = np.linspace(0.5, 1.0, 100)
+    threshold, ood_below = choose_threshold(inside, outside, "below")
+    assert ood_below  # report 001's rule, whatever the data say
+    below = detect({"relu": inside}, {"relu": outside}, ood_when="below")[0]
+    either = detect({"relu": inside}, {"relu": outside}, ood_when="either")[0]
+    assert below.ood_below and below.accuracy <= 0.5 + 1e-9
+    assert not either.ood_below and either.accuracy == 1.0
+    with pytest.raises(BenchError, match="ood_when 'left': choose one of below, above, either"):
+        choose_threshold(inside, outside, "left")
 
 
 def test_detection_accuracy_is_scored_on_held_out_halves():

@@ -250,3 +250,48 @@ def test_a_sweep_logs_every_epoch_when_not_on_a_terminal(bench, tmp_path):
     result = bench("sweep", suite_file)
     assert result.code == 0, result.err
     assert "epoch 1/2" in result.err and "epoch 2/2" in result.err  # CI logs are not silent
+
+
+def test_a_table_shows_the_seed_reports_numbers_and_our_difference(bench, tmp_path):
+    suite_file = tmp_path / "seeded.toml"
+    suite_file.write_text(
+        TINY
+        + """
+[[variants]]
+name = "A"
+
+[[tables]]
+title = "with the seed's numbers"
+metrics = ["test_acc", "epochs_run"]
+[tables.reference]
+test_acc = { "A" = 0.5 }
+epochs_run = { "A" = 30 }
+"""
+    )
+    assert bench("sweep", suite_file).code == 0
+    ours = json.loads(bench("runs", "--json").out)[0]
+    report = bench("report", "--suite", suite_file)
+    assert report.code == 0, report.err
+    header, _, row = report.out.splitlines()[2:5]
+    cells = dict(zip(header.split("|"), row.split("|"), strict=True))
+    cells = {k.strip(): v.strip() for k, v in cells.items()}
+    assert cells["Accuracy (seed)"] == "0.5000" and cells["Epochs (seed)"] == "30"
+    assert cells["Δ Accuracy"] == f"{ours['test_acc'] - 0.5:+.4f}"
+    assert cells["Δ Epochs"] == "-28"  # two epochs here, thirty in the seed
+    raw = json.loads(bench("report", "--suite", suite_file, "--format", "json").out)[0]
+    assert raw["rows"][0]["epochs_run_seed"] == 30 and raw["rows"][0]["epochs_run_vs_seed"] == -28
+
+
+def test_a_reference_to_a_metric_the_table_lacks_is_a_clear_error(bench, tmp_path):
+    suite_file = tmp_path / "bad.toml"
+    suite_file.write_text(
+        TINY
+        + """
+[[tables]]
+metrics = ["test_acc"]
+reference = { best_val_acc = { "A" = 0.5 } }
+"""
+    )
+    result = bench("sweep", suite_file)
+    assert result.code == 2
+    assert "'best_val_acc': not one of the table's metrics (test_acc)" in result.err

@@ -1,8 +1,9 @@
 """Out-of-distribution detection by mean activation (report 001, Table 2).
 
 For a layer, every image gets one number: the mean of that layer's activations. Images
-whose number falls on the far side of a threshold are called out of distribution. The
-threshold (and which side is "out") is chosen on one half of the in- and
+whose number falls on the far side of a threshold are called out of distribution: below
+it, as report 001 does (``ood_when="below"``), above it, or whichever side separates better
+(``"either"``). The threshold (and, under ``either``, the side) is chosen on one half of the in- and
 out-of-distribution images and scored on the other half, so the accuracy is not
 flattered by fitting the threshold to the images it is judged on. Accuracy is balanced:
 the mean of the in-distribution and out-of-distribution hit rates.
@@ -91,14 +92,22 @@ def _balanced(inside, outside, threshold: float, ood_below: bool) -> float:
     return ((inside <= threshold).mean() + (outside > threshold).mean()) / 2
 
 
-def choose_threshold(inside: np.ndarray, outside: np.ndarray) -> tuple[float, bool]:
-    """The threshold and side that separate ``inside`` from ``outside`` best."""
+SIDES = {"below": (True,), "above": (False,), "either": (True, False)}
+
+
+def choose_threshold(
+    inside: np.ndarray, outside: np.ndarray, ood_when: str = "either"
+) -> tuple[float, bool]:
+    """The threshold (and side, of those ``ood_when`` allows) that separates ``inside``
+    from ``outside`` best."""
+    if ood_when not in SIDES:
+        raise BenchError(f"ood_when {ood_when!r}: choose one of {', '.join(SIDES)}.")
     values = np.unique(np.concatenate([inside, outside]))
     candidates = np.concatenate(
         [values[:1] - 1e-6, (values[1:] + values[:-1]) / 2, values[-1:] + 1e-6]
     )
     best = (-1.0, 0.0, True)
-    for ood_below in (True, False):
+    for ood_below in SIDES[ood_when]:
         scores = [_balanced(inside, outside, t, ood_below) for t in candidates]
         i = int(np.argmax(scores))
         if scores[i] > best[0]:
@@ -107,7 +116,10 @@ def choose_threshold(inside: np.ndarray, outside: np.ndarray) -> tuple[float, bo
 
 
 def detect(
-    inside: dict[str, np.ndarray], outside: dict[str, np.ndarray], seed: int = 0
+    inside: dict[str, np.ndarray],
+    outside: dict[str, np.ndarray],
+    seed: int = 0,
+    ood_when: str = "either",
 ) -> list[Detection]:
     """One detection result per layer: threshold from one half, accuracy on the other."""
     results = []
@@ -117,7 +129,7 @@ def detect(
         a, b = inside[layer], outside[layer]
         fit_a, test_a = halves(len(a), seed)
         fit_b, test_b = halves(len(b), seed + 1)
-        threshold, ood_below = choose_threshold(a[fit_a], b[fit_b])
+        threshold, ood_below = choose_threshold(a[fit_a], b[fit_b], ood_when)
         accuracy = _balanced(a[test_a], b[test_b], threshold, ood_below)
         results.append(
             Detection(
@@ -137,6 +149,7 @@ def probe_run(
     options: dict | None = None,
     layers: list[str] | None = None,
     device: str = "cpu",
+    ood_when: str = "either",
 ):
     """Detection per layer for a stored run: its test images against ``dataset``'s.
 
@@ -158,7 +171,7 @@ def probe_run(
 
     a = mean_activations(loaded.model, batches(inside), names)
     b = mean_activations(loaded.model, batches(outside), names)
-    return detect(a, b), a, b
+    return detect(a, b, ood_when=ood_when), a, b
 
 
 def _outside_images(components, name: str, data_dir, options: dict, loaded) -> torch.Tensor:

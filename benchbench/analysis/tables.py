@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchbench.analysis import stats
-from benchbench.errors import BenchError
+from benchbench.errors import BenchError, did_you_mean
 from benchbench.results.query import setting, timing_key
 from benchbench.results.store import RunRecord
 from benchbench.training.metrics import DEFAULT_METRICS, METRICS
@@ -41,7 +41,8 @@ class Spec:
     group_by: tuple[str, ...] = ()  # aggregate over these settings instead of whole configs
     ci: bool = False
     baseline: str | None = None  # row to compare the others against (ablations)
-    reference: dict[str, float] = field(default_factory=dict)  # the seed report's numbers
+    # the seed report's numbers: metric -> row label -> value
+    reference: dict[str, dict[str, float]] = field(default_factory=dict)
     keep_order: bool = False
     title: str | None = None
 
@@ -258,12 +259,49 @@ def build(records: list[RunRecord], spec: Spec) -> Part:
     if spec.baseline is not None:
         _add_deltas(part, raw, spec, first.key, first.title)
     if spec.reference:
-        shown["Report"] = [
-            number(spec.reference[label], first.digits) if label in spec.reference else "–"
-            for label in raw["label"].map(_unmarked)
-        ]
-        part.notes.append("Report: the seed report's own number, for comparison.")
+        _add_references(part, raw, spec)
     return part
+
+
+def _add_references(part: Part, raw, spec: Spec) -> None:
+    """Beside each metric the seed report gives: its number and ours minus it."""
+    labels = raw["label"].map(_unmarked)
+    for key, values in spec.reference.items():
+        metric = METRICS[key]
+        at = list(part.shown.columns).index(metric.title) + 1
+        seed = [values.get(label) for label in labels]
+        part.raw[f"{key}_seed"] = [math.nan if v is None else v for v in seed]
+        part.raw[f"{key}_vs_seed"] = part.raw[f"{key}_mean"] - part.raw[f"{key}_seed"]
+        part.shown.insert(
+            at,
+            f"{metric.title} (seed)",
+            ["–" if v is None else number(v, metric.digits) for v in seed],
+        )
+        part.shown.insert(
+            at + 1,
+            f"Δ {metric.title}",
+            [
+                "–" if v is None or ours != ours else f"{ours - v:+.{metric.digits}f}"
+                for ours, v in zip(raw[f"{key}_mean"], seed, strict=True)
+            ],
+        )
+    part.notes.append(
+        "(seed): the seed report's own number; Δ: ours minus the seed's, in the metric's units."
+    )
+
+
+def references(given: dict, metrics: list[str]) -> dict[str, dict[str, float]]:
+    """A suite table's ``reference``: ``{row: value}`` (of its first metric) or
+    ``{metric: {row: value}}``, as metric -> row -> value."""
+    if not (given and all(isinstance(v, dict) for v in given.values())):
+        given = {metrics[0]: given} if given else {}
+    for metric in given:
+        if metric not in metrics:
+            raise BenchError(
+                f"table reference {metric!r}: not one of the table's metrics "
+                f"({', '.join(metrics)}).{did_you_mean(metric, list(metrics))}"
+            )
+    return {m: {str(k): float(v) for k, v in rows.items()} for m, rows in given.items()}
 
 
 def _unmarked(label) -> str:
@@ -499,7 +537,7 @@ def _runs_table(request: Request) -> Part:
         rows=o["rows"],
         ci=request.ci,
         baseline=o["baseline"],
-        reference={str(k): float(v) for k, v in o["reference"].items()},
+        reference=references(o["reference"], o["metrics"]),
         keep_order=True,
         title=request.title,
     )
@@ -537,6 +575,8 @@ def _ensemble_table(request: Request) -> Part:
     ood_dataset="fake",
     ood_options={},
     layers=[],
+    ood_when="either",
+    reference={},
 )
 def _ood_table(request: Request) -> Part:
     from benchbench.analysis.ood import probe_run
@@ -555,8 +595,17 @@ def _ood_table(request: Request) -> Part:
         dataset=o["ood_dataset"],
         options=dict(o["ood_options"]),
         layers=list(o["layers"]) or None,
+        ood_when=o["ood_when"],
     )
-    return ood_part(results, named[0], o["ood_dataset"], request.title)
+    part = ood_part(results, named[0], o["ood_dataset"], request.title)
+    if o["reference"]:  # the seed's accuracy per layer: {our layer: value}
+        seed = [o["reference"].get(layer) for layer in part.raw["layer"]]
+        part.shown["Detection accuracy (seed)"] = [
+            "–" if v is None else f"{float(v):.4f}" for v in seed
+        ]
+        part.raw["accuracy_seed"] = [math.nan if v is None else float(v) for v in seed]
+        part.notes.append("(seed): the seed report's own number for that layer.")
+    return part
 
 
 def suite_parts(store, suite, key: str, ci: bool = False) -> list[Part]:

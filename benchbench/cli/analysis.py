@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.text import Text
@@ -62,6 +62,13 @@ def ood(
         str | None,
         typer.Option(help="Comma-separated layer names.", show_default="every activation"),
     ] = None,
+    ood_when: Annotated[
+        Literal["below", "above", "either"],
+        typer.Option(
+            help="Which side of the threshold is out of distribution: below (report 001's "
+            "rule), above, or whichever separates the fitting half better."
+        ),
+    ] = "either",
     plot: Annotated[
         Path | None, typer.Option(help="Write a histogram per layer here.", show_default=False)
     ] = None,
@@ -89,6 +96,7 @@ def ood(
         options=options,
         layers=names,
         device=device,
+        ood_when=ood_when,
     )
     print(emit([ood_part(results_, record, ood_dataset)], format), end="")
     if plot is not None:

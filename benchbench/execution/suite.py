@@ -48,7 +48,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from benchbench.analysis.tables import TABLE_KINDS
+from benchbench.analysis.tables import TABLE_KINDS, references
 from benchbench.config import RunConfig
 from benchbench.errors import BenchError, did_you_mean
 from benchbench.settings import LABEL_KEYS, parse_value, plugin_options
@@ -433,6 +433,11 @@ def parse(text: str, source: str, default_name: str) -> Suite:
             )
         options = copy.deepcopy(kind.options)
         options.update({k: v for k, v in table.items() if k in kind.options})
+        if options.get("reference") and kind_name == "runs":
+            try:
+                references(options["reference"], options.get("metrics") or ["test_acc"])
+            except BenchError as exc:
+                fail("reference", str(exc), "tables")
         tables.append(Table(table.get("title", f"Table {i + 1}"), group, kind_name, options))
     suite = Suite(
         data.get("name", default_name),

@@ -172,14 +172,38 @@ def _report000(input_shape, num_classes, blocks, hidden, kernel, bn, dropout):
 
 
 def cnn_5x5(
-    *, num_classes: int, input_shape: tuple[int, int, int], bn: bool = False, dropout: float = 0.0
+    *,
+    num_classes: int,
+    input_shape: tuple[int, int, int],
+    bn: bool = False,
+    dropout: float = 0.0,
+    init: str = "torch",
 ):
-    """Report 001's CNN; its "Improved" model is bn=true with dropout 0.2."""
+    """Report 001's CNN; its "Improved" model is bn=true with dropout 0.2.
+
+    ``init``: ``torch`` (PyTorch's default initialization) or ``glorot`` (MATLAB's, which
+    report 001 trained with: Glorot-uniform weights, zero biases)."""
     from benchbench.plugins.builtin import nets
 
-    return nets.cnn_5x5(
+    model = nets.cnn_5x5(
         input_shape=input_shape, num_classes=num_classes, bn=bool(bn), dropout=_dropout(dropout)
     )
+    return _initialized(model, init)
+
+
+def _initialized(model, init: str):
+    """``model`` with its convolution and linear layers initialized by scheme ``init``."""
+    import torch
+
+    if init not in ("torch", "glorot"):
+        raise BenchError(f"arch init={init!r}: use torch (PyTorch's) or glorot (MATLAB's).")
+    if init == "glorot":
+        for module in model.modules():
+            if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)):
+                torch.nn.init.xavier_uniform_(module.weight)
+                if module.bias is not None:
+                    torch.nn.init.zeros_(module.bias)
+    return model
 
 
 def mlp(*, num_classes: int, input_shape: tuple[int, int, int], hidden="255", dropout: float = 0.0):
