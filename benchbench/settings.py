@@ -270,6 +270,17 @@ _SETTINGS = [
         choices=("all", "head"),
     ),
     Setting(
+        "l2_style",
+        str,
+        "decay",
+        "How --weight-decay is read: decay (PyTorch's: every parameter in scope decays by "
+        "it) or keras (Keras' kernel_regularizer l2(λ): a penalty λ·Σw² on weight matrices "
+        "and kernels only, so twice the decay and no biases or normalization parameters).",
+        TRAINING,
+        added=2,
+        choices=("decay", "keras"),
+    ),
+    Setting(
         "scheduler",
         str,
         "none",

@@ -33,6 +33,7 @@ class Plan:
     scale: str  # what the reduction means, for the reader
     sets: list[str] = field(default_factory=list)  # `--set` on every run
     variants: dict[str, dict] = field(default_factory=dict)  # variant name -> settings
+    grids: dict[str, dict] = field(default_factory=dict)  # grid name -> settings (None: drop)
     groups: list[str] = field(default_factory=list)  # only these (default: all)
     seeds: list[int] | None = None  # replaces the suite's seeds and tuning repeats
     data: str = "cifar10"  # or "fruit stand-in" (report 002)
@@ -64,7 +65,7 @@ PLANS = {
         sets=["dataset.keep_size=32x32"],
         variants={
             name: {"skip": True}
-            for name in ("VGG16 (frozen)", "ResNet50 (frozen)", "EfficientNet-B2 (fine-tuned)")
+            for name in ("VGG16 (frozen)", "ResNet50 (frozen)", "EfficientNet-B2 (frozen)")
         },
         data="fruit stand-in",
     ),
@@ -80,6 +81,7 @@ PLANS = {
         groups=["tune", "augmentation"],
         seeds=[0, 1],
         sets=["subset=10000"],
+        grids={"augmentation": {"arch": "vgg_blocks", "arch.head": None, "arch.resize": None}},
         variants={
             name: {"skip": True}
             for name in (
@@ -105,15 +107,10 @@ def reproduction_suite(number: str, plan: Plan):
         changes = plan.variants.get(variant.get("name"), {})
         if not changes.get("skip"):
             variants.append({**variant, **changes})
-    grids = suite.grids
-    if number == "004":  # the augmentation grid trains the custom CNN here (see PLANS)
-        grids = [
-            {k: v for k, v in g.items() if k not in ("arch", "arch.head", "arch.resize")}
-            | {"arch": "vgg_blocks"}
-            if g.get("name") == "augmentation"
-            else g
-            for g in grids
-        ]
+    grids = []
+    for grid in suite.grids:
+        changed = {**grid, **plan.grids.get(grid.get("name"), {})}
+        grids.append({k: v for k, v in changed.items() if v is not None})
     return replace(suite, variants=variants, grids=grids)
 
 
@@ -177,6 +174,55 @@ def fruit_standin(cifar: Path) -> Path:
 STANDIN_CLASSES = ("automobile", "ship", "truck")
 
 
+# Runs whose weights are committed: the few that figures and tables reload (report 001's
+# improved model, for Grad-CAM and OOD detection; 400 kB). (report, row label)
+KEEP_WEIGHTS = {("001", "Improved")}
+
+
+def publish(source: Path, target: Path = RESULTS) -> None:
+    """Copy the reports' runs from the results store ``source`` (where they trained) into
+    ``target`` for committing: a consistent copy of the database taken while ``source``
+    may still be training, each member run's folder without its weights (but those of
+    KEEP_WEIGHTS), and no runs that no report uses."""
+    import shutil
+    import sqlite3
+
+    from benchbench import api
+    from benchbench.results.query import suite_runs
+
+    target.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(source / "bench.db") as src, sqlite3.connect(target / "bench.db") as dst:
+        src.backup(dst)  # SQLite's online backup: a transaction-consistent snapshot
+    store = api.open_store(target)
+    keep, weights = set(), set()
+    for number, plan in PLANS.items():
+        suite = reproduction_suite(number, plan)
+        for record in suite_runs(store, api.suite_key(suite)):
+            if record.status not in ("complete", "diverged", "failed"):
+                continue  # still training: published once it has finished
+            keep.add(record.id)
+            if (number, record.label) in KEEP_WEIGHTS:
+                weights.add(record.id)
+    stale = [r.id for r in store.runs(statuses=None, smoke=None) if r.id not in keep]
+    for run_id in stale:
+        shutil.rmtree(store.run_dir(run_id), ignore_errors=True)
+    store.delete(stale)
+    for run_id in sorted(keep):
+        src_dir, dst_dir = source / "runs" / run_id, store.run_dir(run_id)
+        if not src_dir.is_dir():
+            continue
+        dst_dir.mkdir(parents=True, exist_ok=True)
+        for item in src_dir.iterdir():
+            if item.name != "model.pt" or run_id in weights:
+                shutil.copy2(item, dst_dir / item.name)
+    with sqlite3.connect(target / "bench.db") as db:
+        db.execute("DELETE FROM claims")  # this machine's processes mean nothing elsewhere
+    with sqlite3.connect(target / "bench.db") as db:
+        db.execute("VACUUM")
+    size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
+    print(f"published {len(keep)} runs ({size / 1e6:.1f} MB) into {target}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
@@ -186,28 +232,54 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="the seeds' scale (a GPU's work)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dry-run", action="store_true", help="list the runs, train none")
+    parser.add_argument(
+        "--publish-from",
+        type=Path,
+        metavar="DIR",
+        help="copy the reports' runs from the store DIR into reports/results (no weights)",
+    )
     args = parser.parse_args()
+    if args.publish_from:
+        publish(args.publish_from.resolve(), args.results)
     plans = FULL if args.full else PLANS
     for number in args.only:
         if args.dry_run:
-            dry_run(number, plans[number])
+            dry_run(number, plans[number], args.device)
             continue
         if args.train or args.full:
             train(number, plans[number], args.data_dir.resolve(), args.results, args.device)
         write_report(number, plans[number], args.results)
 
 
-def dry_run(number: str, plan: Plan) -> None:
-    """Print the runs ``plan`` would train for report ``number``, without data."""
+def dry_run(number: str, plan: Plan, device: str) -> int:
+    """Print the runs ``plan`` would train for report ``number`` on ``device``, each config
+    validated against the installed plugins, without data or training; returns the count."""
     from benchbench.execution.suite import to_config
+    from benchbench.plugins.manager import load_components
 
     suite = reproduction_suite(number, plan)
-    overrides = [*EVERY_RUN, *plan.sets]
-    rows = [*suite.variants, *[g for g in suite.grids]] or [suite.base]
-    for row in rows:
-        settings = {**suite.base, **{k: v for k, v in row.items() if k != "name"}}
-        print(f"report {number}: {row.get('name', 'base')}: {settings}")
-    del to_config, overrides
+    components = load_components()
+    overrides = [*EVERY_RUN, "dataset=imagefolder", *plan.sets, f"device={device}"]
+    count = 0
+    for group, rows in suite.groups():
+        if plan.groups and group not in plan.groups:
+            continue
+        for row in rows:
+            for seed in suite.seeds:
+                config = to_config(row, seed, overrides)
+                components.check(config)
+                count += 1
+                print(
+                    f"report {number} [{group}] {config.label} seed {seed}: {config.arch} "
+                    f"{config.scaled().epochs} epochs, batch {config.batch_size}, "
+                    f"{config.subset or 'all'} training images, {config.device}"
+                )
+    if suite.tune is not None and (not plan.groups or "tune" in plan.groups):
+        steps = sum(len(v) for v in suite.tune.values.values()) * suite.tune.repeats
+        rows = max(1, len(suite.variants))
+        print(f"report {number} [tune] {rows} model(s) x {steps} runs, one step at a time")
+        count += rows * steps
+    return count
 
 
 # Where the seeds' own timings came from, as far as each report says.

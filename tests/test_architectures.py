@@ -240,6 +240,7 @@ def test_cnn_5x5_can_start_as_matlab_does():
     bound = (6 / (conv.in_channels * 25 + conv.out_channels * 25)) ** 0.5
     assert conv.weight.abs().max() <= bound and conv.weight.abs().max() > 0.9 * bound
     assert torch.count_nonzero(conv.bias) == 0
+
     def second_conv(model):
         return [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)][1].weight
 

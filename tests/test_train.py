@@ -146,3 +146,28 @@ def test_subsets_are_stratified_and_fixed(components):
     assert splits.train[1].bincount().min() >= 9  # every class kept
     again = prepare(config(subset=100, test_subset=50), components)
     assert torch.equal(again.train[0], splits.train[0])
+
+
+@pytest.mark.parametrize(
+    ("scope", "style", "decays"),
+    [
+        ("all", "decay", {"features.0.weight": 0.5, "features.0.bias": 0.5, "head.1.bias": 0.5}),
+        ("head", "decay", {"features.0.weight": 0.0, "head.1.weight": 0.5, "head.1.bias": 0.5}),
+        # Keras' l2(0.5): 0.5 * sum(w**2) on kernels only, whose gradient is 1.0 * w
+        ("head", "keras", {"features.0.weight": 0.0, "head.1.weight": 1.0, "head.1.bias": 0.0}),
+        ("all", "keras", {"features.0.weight": 1.0, "features.0.bias": 0.0, "head.1.bias": 0.0}),
+    ],
+)
+def test_weight_decay_reaches_the_parameters_its_scope_and_style_name(scope, style, decays):
+    from benchbench.training.loop import build_optimizer
+
+    model = torch.nn.Module()
+    model.features = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+    model.head = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2))
+    run = RunConfig(weight_decay=0.5, l2_scope=scope, l2_style=style, optimizer="sgd")
+    optimizer, _ = build_optimizer(run.validated(), model, 1)
+    names = {id(p): n for n, p in model.named_parameters()}
+    got = {names[id(p)]: g["weight_decay"] for g in optimizer.param_groups for p in g["params"]}
+    assert {k: got[k] for k in decays} == decays
+    if style == "keras":
+        assert got["features.1.weight"] == 0.0  # a norm layer's scale is not a kernel

@@ -217,17 +217,13 @@ OPTIMIZERS = {
 def build_optimizer(config: RunConfig, model: torch.nn.Module, steps_per_epoch: int):
     params = [p for p in model.parameters() if p.requires_grad]
     decay = config.weight_decay
-    if config.l2_scope == "head" and decay:
-        head = getattr(model, "head", None)
-        if not isinstance(head, torch.nn.Module):
-            raise BenchError(
-                f"--l2-scope head: architecture {config.arch!r} has no `head` "
-                "submodule to regularize. Use --l2-scope all."
-            )
-        in_head = {id(p) for p in head.parameters()}
+    if decay and (config.l2_scope == "head" or config.l2_style == "keras"):
+        decayed = _decayed(config, model)
+        if config.l2_style == "keras":  # λ·Σw² has the gradient 2λ·w
+            decay = 2 * decay
         params = [
-            {"params": [p for p in params if id(p) in in_head], "weight_decay": decay},
-            {"params": [p for p in params if id(p) not in in_head], "weight_decay": 0.0},
+            {"params": [p for p in params if id(p) in decayed], "weight_decay": decay},
+            {"params": [p for p in params if id(p) not in decayed], "weight_decay": 0.0},
         ]
     optimizer = OPTIMIZERS[config.optimizer](params, config, decay)
     schedulers = {  # one per choice of the `scheduler` setting (a test checks)
@@ -242,6 +238,20 @@ def build_optimizer(config: RunConfig, model: torch.nn.Module, steps_per_epoch: 
         ),
     }
     return optimizer, schedulers[config.scheduler]()
+
+
+def _decayed(config: RunConfig, model: torch.nn.Module) -> set[int]:
+    """The ids of the parameters weight decay applies to (--l2-scope, --l2-style)."""
+    scope = model
+    if config.l2_scope == "head":
+        scope = getattr(model, "head", None)
+        if not isinstance(scope, torch.nn.Module):
+            raise BenchError(
+                f"--l2-scope head: architecture {config.arch!r} has no `head` "
+                "submodule to regularize. Use --l2-scope all."
+            )
+    # keras: kernels and weight matrices only (2-D and up), as kernel_regularizer does
+    return {id(p) for p in scope.parameters() if config.l2_style != "keras" or p.ndim >= 2}
 
 
 class Batcher:

@@ -40,7 +40,7 @@ def benchbench_register_augmentations(registry):
     add(
         "contrast",
         contrast,
-        description="scale contrast by a factor in [low=0, high=2] (report 004)",
+        description="raise contrast by a factor in [low=1, high=2] (report 004: up to 200%)",
     )
     add(
         "color_jitter",
@@ -217,8 +217,10 @@ def _blend(images, other, factor):
 
 
 def contrast(
-    *, num_classes: int, input_shape: tuple[int, int, int], low: float = 0.0, high: float = 2.0
+    *, num_classes: int, input_shape: tuple[int, int, int], low: float = 1.0, high: float = 2.0
 ):
+    """Contrast scaled by a random factor in [low, high] about each image's mean grey:
+    report 004's "increasing the image contrast by up to 200%" (low 0 also lowers it)."""
     low, high = _range("contrast", low, high)
 
     def augment(images, targets, rng):
