@@ -20,8 +20,8 @@ BACKBONES = {
     "head, resize",
     "efficientnet_b0": "report 004: EfficientNet-B0 from torchvision (resize=64 in the "
     "report); options pretrained, weights, freeze, head, resize",
-    "efficientnet_b2": "report 002: EfficientNet-B2 from torchvision (frozen in the report); options "
-    "pretrained, weights, freeze, head, resize",
+    "efficientnet_b2": "report 002: EfficientNet-B2 from torchvision (frozen in the "
+    "report); options pretrained, weights, freeze, head, resize",
     "mobilenet_v3_small": "report 004: MobileNetV3-small from torchvision (resize=128 in "
     "the report); options pretrained, weights, freeze, head, resize",
 }
