@@ -377,6 +377,37 @@ _SETTINGS = [
         choices=("val_loss", "val_acc"),
     ),
     Setting(
+        "target_acc",
+        float,
+        None,
+        "Time to accuracy (DAWNBench's metric): record the training seconds (synchronized, "
+        "training only) and epochs after which --target-on accuracy first reaches this.",
+        TRAINING,
+        optional=True,
+        added=2,
+        check=lambda v: None if 0 < v <= 1 else "give an accuracy in (0, 1], e.g. 0.94.",
+    ),
+    Setting(
+        "target_on",
+        str,
+        "val",
+        "Which accuracy --target-acc watches: validation, or test (evaluated after every "
+        "epoch, with --tta, outside the training time).",
+        TRAINING,
+        added=2,
+        choices=("val", "test"),
+    ),
+    Setting(
+        "tta",
+        str,
+        "none",
+        "Test-time augmentation of test evaluations: the mean logits over the image and "
+        "its mirror (flip), or also both shifted by a pixel either way (flip-translate).",
+        TRAINING,
+        added=2,
+        choices=("none", "flip", "flip-translate"),
+    ),
+    Setting(
         "restore_best",
         bool,
         None,

@@ -64,6 +64,9 @@ class Outcome:
     load_seconds: float = 0.0
     warmup_seconds: float = 0.0
     peak_memory_mb: float = math.nan
+    # --target-acc: the epoch and training seconds at which it was first reached
+    epochs_to_target: int | None = None
+    seconds_to_target: float = math.nan
     # How it ran, where the settings left a choice (precision and layout under auto):
     # stored in the run's environment.
     execution: dict = field(default_factory=dict)
@@ -291,14 +294,33 @@ AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 @torch.inference_mode()
-def predict(model, images, batcher, batch_size=EVAL_BATCH) -> torch.Tensor:
-    """Float32 logits for ``images`` (uint8, on the batcher's device), in eval mode."""
+def predict(model, images, batcher, batch_size=EVAL_BATCH, tta: str = "none") -> torch.Tensor:
+    """Float32 logits for ``images`` (uint8, on the batcher's device), in eval mode; with
+    ``tta``, the mean logits over the test-time views of each image (:func:`tta_views`)."""
     model.eval()
     outputs = []
     for start in range(0, len(images), batch_size):
+        x = batcher(images[start : start + batch_size])
         with batcher.autocast():
-            outputs.append(model(batcher(images[start : start + batch_size])).float())
+            views = [model(view).float() for view in tta_views(x, tta)]
+        outputs.append(views[0] if len(views) == 1 else torch.stack(views).mean(0))
     return torch.cat(outputs) if outputs else torch.empty(0, 0, device=batcher.device)
+
+
+def tta_views(x: torch.Tensor, tta: str) -> list[torch.Tensor]:
+    """The images ``x`` (N, C, H, W) as test-time augmentation sees them: as they are;
+    with ``flip`` also mirrored; with ``flip-translate`` also both shifted one pixel up-left
+    and one down-right (reflected borders). One per choice of the ``tta`` setting."""
+    views = [x]
+    if tta in ("flip", "flip-translate"):
+        views.append(x.flip(3))
+    if tta == "flip-translate":
+        height, width = x.shape[2:]
+        for base in list(views):
+            padded = F.pad(base, (1, 1, 1, 1), mode="reflect")
+            views.append(padded[:, :, 2 : 2 + height, 2 : 2 + width])
+            views.append(padded[:, :, :height, :width])
+    return views
 
 
 def warmup_sizes(
@@ -325,6 +347,23 @@ def eval_sizes(val: int, test: int, available: int) -> list[int]:
     return sorted(s for s in sizes if s <= available)
 
 
+def _check_target(config, record, outcome, model, splits, batcher, device) -> None:
+    """Note the first epoch at which the watched accuracy reaches ``--target-acc``, and
+    the training seconds until then (evaluation time never counts)."""
+    if config.target_on == "test":
+        with Stopwatch(device) as watch:
+            record["test_loss"], record["test_acc"] = _evaluate(
+                model, splits.test, batcher, config.tta
+            )
+        record["test_seconds"] = watch.seconds
+    accuracy = record[f"{config.target_on}_acc"]
+    if not math.isnan(accuracy) and accuracy >= config.target_acc:
+        outcome.epochs_to_target = record["epoch"]
+        outcome.seconds_to_target = record["train_seconds"] + sum(
+            h["train_seconds"] for h in outcome.history
+        )
+
+
 def _probe_ms(probe: dict[str, list[float]]) -> dict[str, float]:
     """Median milliseconds per probed step, by precision."""
     import statistics as stats
@@ -332,9 +371,9 @@ def _probe_ms(probe: dict[str, list[float]]) -> dict[str, float]:
     return {p: round(stats.median(t) * 1000, 2) for p, t in probe.items() if t}
 
 
-def _evaluate(model, split, batcher) -> tuple[float, float]:
+def _evaluate(model, split, batcher, tta: str = "none") -> tuple[float, float]:
     images, labels = split
-    logits = predict(model, images, batcher)
+    logits = predict(model, images, batcher, tta=tta)
     loss = F.cross_entropy(logits, labels).item()
     return loss, (logits.argmax(1) == labels).float().mean().item()
 
@@ -519,6 +558,8 @@ def train(
             with Stopwatch(device) as val_watch:
                 record["val_loss"], record["val_acc"] = _evaluate(model, splits.val, batcher)
             record["val_seconds"] = val_watch.seconds
+        if config.target_acc is not None and outcome.epochs_to_target is None:
+            _check_target(config, record, outcome, model, splits, batcher, device)
         outcome.history.append(record)
         if on_epoch is not None:
             on_epoch(record)
@@ -535,7 +576,7 @@ def train(
     if best_state is not None:
         model.load_state_dict(best_state)
     test_x, test_y = splits.test
-    outcome.test_logits = predict(model, test_x, batcher).cpu()
+    outcome.test_logits = predict(model, test_x, batcher, tta=config.tta).cpu()
     outcome.test_labels = test_y.cpu()
     outcome.state_dict = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     outcome.peak_memory_mb = devices.peak_memory_mb(device)

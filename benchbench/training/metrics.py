@@ -122,6 +122,14 @@ METRICS: dict[str, Metric] = {
         Metric("final_train_loss", "Final train loss", 3, lambda e: e.last("train_loss")),
         Metric("final_val_loss", "Final val loss", 3, lambda e: e.last("val_loss")),
         Metric("test_loss", "Test loss", 3, _test_loss),
+        Metric(
+            "seconds_to_target",
+            "Time to target s",
+            1,
+            lambda e: e.outcome.seconds_to_target,
+            timing=True,
+        ),
+        Metric("epochs_to_target", "Epochs to target", 0, lambda e: e.outcome.epochs_to_target),
     )
 }
 DEFAULT_METRICS = ("test_acc", "train_seconds_per_epoch", "val_seconds_per_epoch")
