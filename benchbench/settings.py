@@ -472,6 +472,16 @@ _SETTINGS = [
         choices=("fp32", "bf16", "fp16", "auto"),
     ),
     Setting(
+        "compile",
+        bool,
+        False,
+        "torch.compile the model (inductor). Compiling happens in the warm-up and is timed "
+        "apart (compile_seconds); refused where the backend cannot run (no C++ compiler on "
+        "a CPU, no Triton on a GPU).",
+        EXECUTION,
+        added=2,
+    ),
+    Setting(
         "layout",
         str,
         "auto",

@@ -116,6 +116,24 @@ def pick_precision(step_seconds: dict[str, list[float]]) -> str:
     return "bf16" if median["bf16"] < 0.9 * median["fp32"] else "fp32"
 
 
+def compile_unsupported(device: torch.device) -> str | None:
+    """Why ``torch.compile`` cannot run on ``device`` here, or None if it can."""
+    import shutil
+
+    import torch._dynamo
+
+    if not torch._dynamo.is_dynamo_supported():
+        return f"TorchDynamo does not support Python {platform.python_version()}"
+    if device.type == "cuda":
+        from torch.utils._triton import has_triton
+
+        return None if has_triton() else "Triton, which inductor needs on a GPU, is missing"
+    compiler = os.environ.get("CXX") or "c++"
+    if device.type == "cpu" and not (shutil.which(compiler) or shutil.which("g++")):
+        return f"no C++ compiler ({compiler}), which inductor needs on a CPU"
+    return None
+
+
 def resolve_layout(layout: str, device: torch.device, model: torch.nn.Module) -> str:
     """``auto`` → channels_last for a model with 2-D convolutions on a CPU or GPU (faster
     on both: measured per architecture in ``benchmarks/layout_precision.py``), else

@@ -63,6 +63,7 @@ class Outcome:
     num_parameters: int = 0
     load_seconds: float = 0.0
     warmup_seconds: float = 0.0
+    compile_seconds: float = 0.0  # --compile: compiling the training and evaluation graphs
     peak_memory_mb: float = math.nan
     # --target-acc: the epoch and training seconds at which it was first reached
     epochs_to_target: int | None = None
@@ -364,6 +365,21 @@ def _check_target(config, record, outcome, model, splits, batcher, device) -> No
         )
 
 
+def _compiled_step(step, model, optimizer, scaler, batches, index) -> None:
+    """The first step of a compiled model, where compiling happens: a failure of the
+    compiler becomes a usage error, not a crash."""
+    try:
+        step(model, optimizer, scaler, *batches.batch(index))
+    except Exception as exc:
+        if isinstance(exc, BenchError):
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise BenchError(
+            f"--compile: torch.compile failed on this model here ({type(exc).__name__}: "
+            f"{first[:300]}). Run without --compile."
+        ) from None
+
+
 def _probe_ms(probe: dict[str, list[float]]) -> dict[str, float]:
     """Median milliseconds per probed step, by precision."""
     import statistics as stats
@@ -447,6 +463,12 @@ def train(
             num_classes=len(splits.classes),
         )
 
+    runner = model  # what trains and predicts: the model, or its compiled form
+    if config.compile:
+        why = devices.compile_unsupported(device)
+        if why:
+            raise BenchError(f"--compile: {why}. Run without --compile.")
+        runner = torch.compile(model)
     batches = batch_source(config.seed)
     steps = max(1, math.ceil(len(batches) / config.batch_size))
     if config.max_batches is not None:
@@ -470,9 +492,12 @@ def train(
 
     # Warm-up (kernel selection, allocator, lazy init) on throwaway copies, timed apart;
     # under --precision auto with a choice to make, each candidate precision takes turns
-    # step by step and the faster is kept (devices.pick_precision).
+    # step by step and the faster is kept (devices.pick_precision). A compiled model warms
+    # up itself (so its graphs are compiled once) and gets its initial weights back after.
+    initial = copy.deepcopy(model.state_dict()) if config.compile else None
+    compile_seconds = 0.0
     with Stopwatch(device) as warmup:
-        spare_model = copy.deepcopy(model)
+        spare_model = runner if config.compile else copy.deepcopy(model)
         spare_opt, _ = build_optimizer(config, spare_model, steps)
         spare_scaler = torch.amp.GradScaler(device.type, enabled=config.precision == "fp16")
         spare_batches = batch_source(config.seed)
@@ -484,6 +509,10 @@ def train(
         )
         probe: dict[str, list[float]] = {p: [] for p in candidates}
         full = torch.arange(sizes[0], device=device)
+        if config.compile:  # the first step compiles the training graph: timed apart
+            with Stopwatch(device) as compiling:
+                _compiled_step(step, spare_model, spare_opt, spare_scaler, spare_batches, full)
+            compile_seconds += compiling.seconds
         for round_ in range(PROBE_ROUNDS + 1 if len(candidates) > 1 else 0):
             for precision in candidates:
                 with Stopwatch(device) as watch:
@@ -496,9 +525,14 @@ def train(
             index = torch.arange(size, device=device)
             step(spare_model, spare_opt, spare_scaler, *spare_batches.batch(index))
         images = splits.val[0] if len(splits.val[0]) else splits.test[0]
-        for size in eval_sizes(len(splits.val[0]), len(splits.test[0]), len(images)):
-            predict(spare_model, images[:size], batcher)
+        for i, size in enumerate(eval_sizes(len(splits.val[0]), len(splits.test[0]), len(images))):
+            with Stopwatch(device) as evaluating:
+                predict(spare_model, images[:size], batcher)
+            if config.compile and i == 0:  # the evaluation graph compiles here
+                compile_seconds += evaluating.seconds
         del spare_model, spare_opt, spare_scaler, spare_batches
+        if initial is not None:
+            model.load_state_dict(initial)  # the warm-up's steps leave no trace
 
     scaler = torch.amp.GradScaler(device.type, enabled=batcher.precision == "fp16")
     torch.manual_seed(config.seed)  # dropout and other global draws
@@ -508,7 +542,8 @@ def train(
         "complete",
         classes=splits.classes,
         load_seconds=load_seconds,
-        warmup_seconds=warmup.seconds,
+        warmup_seconds=warmup.seconds - compile_seconds,
+        compile_seconds=compile_seconds,
         execution={
             "precision": batcher.precision,
             "layout": layout,
@@ -529,7 +564,7 @@ def train(
             for b, (images, targets) in enumerate(
                 batches.batches(config.batch_size, order_generator)
             ):
-                loss, logits = step(model, optimizer, scaler, images, targets)
+                loss, logits = step(runner, optimizer, scaler, images, targets)
                 hard = targets if targets.ndim == 1 else targets.argmax(1)
                 loss_sum += loss * len(images)
                 correct += (logits.argmax(1) == hard).sum()
@@ -556,10 +591,10 @@ def train(
         }
         if has_val and (epoch % config.val_every == 0 or epoch == config.epochs):
             with Stopwatch(device) as val_watch:
-                record["val_loss"], record["val_acc"] = _evaluate(model, splits.val, batcher)
+                record["val_loss"], record["val_acc"] = _evaluate(runner, splits.val, batcher)
             record["val_seconds"] = val_watch.seconds
         if config.target_acc is not None and outcome.epochs_to_target is None:
-            _check_target(config, record, outcome, model, splits, batcher, device)
+            _check_target(config, record, outcome, runner, splits, batcher, device)
         outcome.history.append(record)
         if on_epoch is not None:
             on_epoch(record)
@@ -576,7 +611,7 @@ def train(
     if best_state is not None:
         model.load_state_dict(best_state)
     test_x, test_y = splits.test
-    outcome.test_logits = predict(model, test_x, batcher, tta=config.tta).cpu()
+    outcome.test_logits = predict(runner, test_x, batcher, tta=config.tta).cpu()
     outcome.test_labels = test_y.cpu()
     outcome.state_dict = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     outcome.peak_memory_mb = devices.peak_memory_mb(device)

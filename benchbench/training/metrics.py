@@ -117,6 +117,13 @@ METRICS: dict[str, Metric] = {
         Metric("best_epoch", "Best epoch", 0, lambda e: e.outcome.best_epoch, True),
         Metric("num_parameters", "Parameters", 0, lambda e: e.outcome.num_parameters),
         Metric("warmup_seconds", "Warm-up s", 2, lambda e: e.outcome.warmup_seconds, timing=True),
+        Metric(
+            "compile_seconds",
+            "Compile s",
+            2,
+            lambda e: getattr(e.outcome, "compile_seconds", 0.0),
+            timing=True,
+        ),
         Metric("load_seconds", "Load s", 2, lambda e: e.outcome.load_seconds, timing=True),
         Metric("peak_memory_mb", "Peak MB", 0, lambda e: e.outcome.peak_memory_mb),
         Metric("final_train_loss", "Final train loss", 3, lambda e: e.last("train_loss")),
