@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import torch
 from conftest import FAST
 
@@ -42,3 +43,33 @@ def test_a_compiled_run_times_compiling_apart_and_learns_like_eager(bench):
     assert compiled["run_id"] != eager["run_id"]
     assert compiled["compile_seconds"] > 0 and eager["compile_seconds"] == 0
     assert abs(compiled["test_acc"] - eager["test_acc"]) < 0.05
+
+
+@pytest.mark.parametrize("mode", ["online", "offline"])
+def test_a_compiled_model_compiles_per_shape_not_per_batch(mode):
+    """Augmentation and batching run eagerly around the compiled model: their per-batch
+    Python state (seeds, draw counters, copies) never reaches a graph, so longer training
+    compiles nothing more."""
+    from torch._dynamo.utils import counters
+
+    from benchbench.config import RunConfig
+    from benchbench.plugins.manager import load_components
+    from benchbench.training.loop import train
+
+    components = load_components(use_entry_points=False)
+    graphs = []
+    for epochs in (1, 3):
+        torch._dynamo.reset()
+        counters.clear()
+        config = RunConfig(
+            dataset="digits",
+            arch="cnn_5x5",
+            augs=("standard", "cutmix"),
+            aug_mode=mode,
+            epochs=epochs,
+            compile=True,
+            device="cpu",
+        ).validated()
+        train(config, components)
+        graphs.append(counters["stats"]["unique_graphs"])
+    assert graphs[0] == graphs[1] > 0

@@ -71,6 +71,19 @@ def plan(mode: str, n: int, fraction: float, seed: int) -> Copies:
     return Copies(source, flips, augmented, seeds, partner)
 
 
+def _with_originals(copies: Copies, n: int) -> Copies:
+    """``copies`` preceded by ``n`` rows for the originals, indexed as training items are."""
+    device = copies.source.device
+    zeros = torch.zeros(n, dtype=torch.long, device=device)
+    return Copies(
+        torch.cat([torch.arange(n, device=device), copies.source]),
+        torch.cat([zeros, copies.flips]),
+        torch.cat([zeros.bool(), copies.augmented]),
+        torch.cat([zeros, copies.seed]),
+        torch.cat([zeros, copies.partner]),
+    )
+
+
 class BatchSource:
     """The training batches of one run, as float images in [0, 1] and targets."""
 
@@ -91,6 +104,8 @@ class BatchSource:
         self.copies = (
             plan(mode, len(images), fraction, seed).to(self.device) if mode != "online" else None
         )
+        # originals and copies in one table (an original: itself, unflipped, unaugmented)
+        self.table = None if self.copies is None else _with_originals(self.copies, len(images))
         self.generator = torch.Generator(self.device).manual_seed(seed + 1)
 
     def __len__(self) -> int:
@@ -113,44 +128,40 @@ class BatchSource:
             yield self.batch(index)
 
     def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The images and targets of training items ``index`` (originals below
+        ``len(images)``, copies above), originals first. No step depends on the values in
+        ``index`` on the host: every shape is the batch's, so a GPU never waits."""
         if self.copies is None:
             images = self.images[index].float().div_(255)
             return self.augment(
                 images, self.labels[index], batch_random(images, self.labels[index], self.generator)
             )
         n = len(self.images)
-        is_copy = index >= n
-        originals = index[~is_copy]
-        parts = [(self.images[originals].float().div_(255), self.labels[originals])]
-        if bool(is_copy.any()):
-            parts.append(self.derive(index[is_copy] - n))
-        soft = any(t.ndim == 2 for _, t in parts)
-        images = torch.cat([i for i, _ in parts])
-        targets = torch.cat([soft_targets(t, self.num_classes) if soft else t for _, t in parts])
-        return images, targets
+        # originals first, each part in drawing order (a stable sort of a 0/1 key)
+        index = index[torch.argsort((index >= n).to(torch.uint8), stable=True)]
+        return self.derive(index)
 
-    def derive(self, which: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Copies ``which`` (indices into the copies), rebuilt from their sources."""
-        c = self.copies
-        source = c.source[which]
+    def derive(self, items: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Training items ``items`` rebuilt: originals as they are, copies from their
+        sources, flipped and augmented with their fixed seeds. The whole batch goes through
+        the pipeline and ``torch.where`` keeps what each item is, so shapes never depend
+        on how many copies were drawn (each sample's randomness is its own seed's alone)."""
+        t = self.table
+        source = t.source[items]
         images = self.images[source].float().div_(255)
         targets = self.labels[source]
-        flips = c.flips[which]
+        flips = t.flips[items]
         images = torch.where((flips & 1).bool().view(-1, 1, 1, 1), images.flip(-2), images)
         images = torch.where((flips & 2).bool().view(-1, 1, 1, 1), images.flip(-1), images)
-        augmented = c.augmented[which]
-        if not bool(augmented.any()):
-            return images, targets
-        chosen = augmented.nonzero().squeeze(1)
-        partner = c.partner[which[chosen]]
+        partner = t.partner[items]
         rng = SampleRandom(
-            c.seed[which[chosen]],
+            t.seed[items],
             partners=lambda: (self.images[partner].float().div_(255), self.labels[partner]),
         )
-        new_images, new_targets = self.augment(images[chosen], targets[chosen], rng)
-        images = images.index_copy(0, chosen, new_images.to(images.dtype))
-        if new_targets.ndim == 2:
-            targets = soft_targets(targets, self.num_classes).index_copy(0, chosen, new_targets)
-        else:
-            targets = targets.index_copy(0, chosen, new_targets)
-        return images, targets
+        new_images, new_targets = self.augment(images, targets, rng)
+        augmented = t.augmented[items]
+        images = torch.where(augmented.view(-1, 1, 1, 1), new_images.to(images.dtype), images)
+        if new_targets.ndim == 2:  # mixing augmentations give class probabilities
+            targets = soft_targets(targets, self.num_classes)
+            return images, torch.where(augmented.view(-1, 1), new_targets, targets)
+        return images, torch.where(augmented, new_targets, targets)
