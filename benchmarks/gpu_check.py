@@ -4,9 +4,11 @@
 
 1. Every built-in architecture trains twice with ``--deterministic``: the per-epoch
    histories (losses, accuracies) must be identical, bit for bit.
-2. One epoch of each runs under ``torch.cuda.set_sync_debug_mode("warn")``: the number
-   of host-device synchronizations is printed (the loop reads its epoch totals once per
-   epoch; anything per batch is a stall worth fixing).
+2. One epoch of each runs under ``torch.cuda.set_sync_debug_mode("warn")``, with online
+   augmentation and with offline copies: the number of host-device synchronizations is
+   printed (the loop reads its epoch totals once per epoch, so "error" mode would stop at
+   that legitimate read; a count that grows with the batches is a stall worth fixing).
+   Then one ``--compile`` run with ``--precision auto`` (bf16 on compute capability 8.0+).
 3. Prints s/epoch, peak GPU memory and the environment each run recorded (compute
    capability, memory, cuDNN, TF32 and determinism switches).
 
@@ -76,23 +78,36 @@ def main(argv: list[str] | None = None) -> int:
                 )
             identical = histories[0] == histories[1]
             failures += not identical
-            torch.cuda.set_sync_debug_mode("warn")
-            try:
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    api.run(
-                        RunConfig(**{**config.to_dict(), "epochs": 1}),
-                        results=results,
-                        force=True,
-                    )
-            finally:
-                torch.cuda.set_sync_debug_mode("default")
+            syncs = {}
+            for mode, augs in (("online", ("standard",)), ("offline", ("shift", "cutmix"))):
+                torch.cuda.set_sync_debug_mode("warn")
+                try:
+                    with warnings.catch_warnings(record=True) as caught:
+                        warnings.simplefilter("always")
+                        api.run(
+                            RunConfig.from_dict(
+                                {**config.to_dict(), "epochs": 1, "augs": augs, "aug_mode": mode}
+                            ),
+                            results=results,
+                            force=True,
+                        )
+                finally:
+                    torch.cuda.set_sync_debug_mode("default")
+                syncs[mode] = len(caught)
+            (compiled,) = api.run(
+                RunConfig(
+                    **{**config.to_dict(), "epochs": 1, "compile": True, "precision": "auto"}
+                ),
+                results=results,
+            )
             record = store.get(summary["run_id"])
             rows.append(
                 {
                     "arch": arch,
                     "deterministic_identical": identical,
-                    "syncs_in_one_epoch": len(caught),
+                    "syncs_in_one_epoch": syncs,
+                    "compiled_s_per_epoch": compiled["train_seconds_per_epoch"],
+                    "compile_seconds": compiled["compile_seconds"],
                     "train_s_per_epoch": summary["train_seconds_per_epoch"],
                     "peak_memory_mb": summary["peak_memory_mb"],
                     "environment": record.environment,
