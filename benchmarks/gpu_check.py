@@ -95,8 +95,8 @@ def main(argv: list[str] | None = None) -> int:
                     torch.cuda.set_sync_debug_mode("default")
                 syncs[mode] = len(caught)
             (compiled,) = api.run(
-                RunConfig(
-                    **{**config.to_dict(), "epochs": 1, "compile": True, "precision": "auto"}
+                RunConfig.from_dict(
+                    {**config.to_dict(), "epochs": 1, "compile": True, "precision": "auto"}
                 ),
                 results=results,
             )
