@@ -65,3 +65,25 @@ def test_a_multirun_sweep_stores_every_point_with_its_label(bench, tmp_path):
     assert json.loads(result.out)["completed"] == 4
     labels = {r.label for r in Store(tmp_path / "results").runs()}
     assert "lr=0.001 batch_size=128" in labels and len(labels) == 4
+
+
+def test_a_builtin_recipe_runs_and_command_line_options_win(bench):
+    listed = json.loads(bench("list", "recipes", "--json").out)["recipes"]
+    assert [r["name"] for r in listed] == ["speedrun"] and listed[0]["description"]
+    shown = bench("run", "--recipe", "speedrun", "--epochs", "3", "--print-config")
+    assert shown.code == 0, shown.err
+    assert 'arch = "speedrun"' in shown.out and "epochs = 3" in shown.out
+    assert 'tta = "flip-translate"' in shown.out
+    result = bench("run", "--recipe", "speedrun", "--smoke", "--json")
+    assert result.code == 0, result.err
+    stored = json.loads(bench("show", json.loads(result.out)["run_id"], "--json").out)
+    assert stored["config"]["arch"] == "speedrun" and stored["config"]["tta"] == "flip-translate"
+
+
+def test_an_unknown_recipe_or_two_run_files_is_a_clear_error(bench, tmp_path):
+    wrong = bench("run", "--recipe", "speedrn")
+    assert wrong.code == 2 and "Did you mean 'speedrun'?" in wrong.err
+    run_file = tmp_path / "run.toml"
+    run_file.write_text('arch = "mlp"\n')
+    both = bench("run", "--recipe", "speedrun", "--config", run_file)
+    assert both.code == 2 and "give one of them" in both.err

@@ -24,8 +24,10 @@ KIND_ALIASES = {
     "dataset": "dataset",
     "suites": "suite",
     "suite": "suite",
+    "recipes": "recipe",
+    "recipe": "recipe",
 }
-KINDS = ("architecture", "augmentation", "dataset", "suite")
+KINDS = ("architecture", "augmentation", "dataset", "suite", "recipe")
 
 
 def _entries(kind: str, pattern: str) -> list[dict]:
@@ -39,6 +41,16 @@ def _entries(kind: str, pattern: str) -> list[dict]:
             for name in suite.builtin_names()
             if fnmatch.fnmatchcase(name, pattern)
         ]
+    if kind == "recipe":
+        import fnmatch
+
+        from benchbench.execution import suite
+
+        return [
+            {"name": name, "description": suite.recipe_about(name), "plugin": "builtin.recipes"}
+            for name in suite.recipe_names()
+            if fnmatch.fnmatchcase(name, pattern)
+        ]
     return [
         {"name": e.name, "description": e.description, "plugin": e.plugin}
         for e in components().registry(kind).list(pattern)
@@ -48,17 +60,19 @@ def _entries(kind: str, pattern: str) -> list[dict]:
 def list_components(
     kind: Annotated[
         str | None,
-        typer.Argument(help="archs, augs, datasets or suites; all if omitted.", show_default=False),
+        typer.Argument(
+            help="archs, augs, datasets, suites or recipes; all if omitted.", show_default=False
+        ),
     ] = None,
     filter: Annotated[
         str, typer.Option("--filter", "-f", help="Shell-style wildcard on names, e.g. 'cnn*'.")
     ] = "*",
     as_json: JsonOption = False,
 ) -> None:
-    """List the architectures, augmentations, datasets and suites on offer."""
+    """List the architectures, augmentations, datasets, suites and recipes on offer."""
     if kind is not None and kind not in KIND_ALIASES:
         raise BenchError(
-            f"`bench list {kind}`: list archs, augs, datasets or suites."
+            f"`bench list {kind}`: list archs, augs, datasets, suites or recipes."
             f"{did_you_mean(kind, KIND_ALIASES)}"
         )
     kinds = [KIND_ALIASES[kind]] if kind else list(KINDS)

@@ -21,6 +21,7 @@ from benchbench.cli.context import (
     with_settings,
 )
 from benchbench.config import RunConfig
+from benchbench.errors import BenchError
 from benchbench.settings import EXECUTION, SETTINGS, TRAINING, parse_seeds, parse_sets
 
 
@@ -33,6 +34,16 @@ def run(
         typer.Option(
             "--config",
             help="A TOML file of settings (a suite's base keys); options given here win.",
+            rich_help_panel=EXECUTION,
+            show_default=False,
+        ),
+    ] = None,
+    recipe: Annotated[
+        str | None,
+        typer.Option(
+            "--recipe",
+            help="A built-in recipe's settings (`bench list recipes`), e.g. speedrun; "
+            "options given here win.",
             rich_help_panel=EXECUTION,
             show_default=False,
         ),
@@ -73,6 +84,12 @@ def run(
     from benchbench import api
 
     values = setting_values(settings)
+    if recipe is not None:
+        from benchbench.execution.suite import recipe_file
+
+        if config is not None:
+            raise BenchError("--recipe and --config both name a run file: give one of them.")
+        config = recipe_file(recipe)
     if config is not None:  # the file, then every option given on the command line
         given = {
             name: values[name]

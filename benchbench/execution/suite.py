@@ -257,6 +257,33 @@ def smoke_suite(suite: Suite) -> Suite:
 # -- loading and validation -----------------------------------------------------------------
 
 
+def recipe_names() -> list[str]:
+    """The built-in recipes: run files shipped in ``benchbench/recipes``."""
+    folder = resources.files("benchbench") / "recipes"
+    return sorted(
+        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+    )
+
+
+def recipe_file(name: str) -> Path:
+    """Built-in recipe ``name``'s run file (``bench run --recipe NAME``)."""
+    names = recipe_names()
+    if name not in names:
+        raise BenchError(
+            f"--recipe {name!r}: no such recipe.{did_you_mean(name, names)} Recipes: "
+            f"{', '.join(names)} (`bench list recipes`); or give a run file with --config."
+        )
+    return Path(str(resources.files("benchbench") / "recipes" / f"{name}.toml"))
+
+
+def recipe_about(name: str) -> str:
+    """A recipe's description: the first line of its leading comment."""
+    for line in recipe_file(name).read_text().splitlines():
+        if line.startswith("#"):
+            return line.lstrip("# ").strip()
+    return ""
+
+
 def builtin_names() -> list[str]:
     folder = resources.files("benchbench") / "suites"
     return sorted(

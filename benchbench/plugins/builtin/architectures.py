@@ -50,6 +50,12 @@ def benchbench_register_architectures(registry):
         "FC64; options bn (after the first ReLU), dropout (after the second pool)",
     )
     add(
+        "speedrun",
+        speedrun,
+        description="the speedrun recipe's net (after airbench): a 2x2 stem, Conv-Pool-BN-"
+        "GELU groups, max pooling, a scaled linear head; options widths, stem, scale",
+    )
+    add(
         "mlp",
         mlp,
         description="report 002: Flatten-FC255-ReLU-FC baseline; options hidden, dropout",
@@ -204,6 +210,29 @@ def _initialized(model, init: str):
                 if module.bias is not None:
                     torch.nn.init.zeros_(module.bias)
     return model
+
+
+def speedrun(
+    *,
+    num_classes: int,
+    input_shape: tuple[int, int, int],
+    widths="64,256,256",
+    stem: int = 24,
+    scale: float = 1 / 9,
+):
+    """``bench run --recipe speedrun``'s network. ``widths``: one ConvGroup each (each
+    halves the image); ``stem``: channels of the 2x2 stem; ``scale``: the logits' factor."""
+    from benchbench.plugins.builtin import nets
+
+    if not 0 < float(scale):
+        raise BenchError(f"arch scale={scale}: give a factor above 0, e.g. 0.111.")
+    return nets.speedrun(
+        input_shape=input_shape,
+        num_classes=num_classes,
+        widths=_ints("widths", widths),
+        stem=_ints("stem", stem)[0],
+        scale=float(scale),
+    )
 
 
 def mlp(*, num_classes: int, input_shape: tuple[int, int, int], hidden="255", dropout: float = 0.0):

@@ -74,6 +74,51 @@ def flat_size(features: nn.Module, input_shape) -> int:
     return size
 
 
+class ConvGroup(nn.Module):
+    """Conv3x3 -> MaxPool2 -> BN -> GELU -> Conv3x3 -> BN -> GELU (the fast CIFAR-10 nets'
+    block: pooling before normalizing halves the work of the first normalization)."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
+            nn.MaxPool2d(2),
+            nn.BatchNorm2d(out_channels, momentum=0.4, eps=1e-12),
+            nn.GELU(),
+            nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(out_channels, momentum=0.4, eps=1e-12),
+            nn.GELU(),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
+class Scaled(nn.Module):
+    """Multiply by a constant (the speedrun head's temperature)."""
+
+    def __init__(self, factor: float):
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.factor
+
+
+def speedrun(*, input_shape, num_classes, widths, stem, scale) -> Classifier:
+    """The fast CIFAR-10 recipe's net, after the public airbench/hlb-CIFAR10 designs: a
+    2x2 stem convolution, then ConvGroups, global max pooling and a scaled linear head."""
+    channels = input_shape[0]
+    layers: list[nn.Module] = [nn.Conv2d(channels, stem, 2, padding=0, bias=True), nn.GELU()]
+    channels = stem
+    for width in widths:
+        layers.append(ConvGroup(channels, width))
+        channels = width
+    layers += [nn.AdaptiveMaxPool2d(1), nn.Flatten()]
+    head = nn.Sequential(nn.Linear(channels, num_classes, bias=False), Scaled(scale))
+    return Classifier(nn.Sequential(*layers), head)
+
+
 def pooled_cnn(*, input_shape, num_classes, blocks, hidden, kernel, bn, dropout) -> Classifier:
     """Report 000's CNNs and report 004's VGG blocks: conv blocks, then a dense head."""
     features = vgg_blocks(input_shape, blocks, kernel, bn)
