@@ -105,19 +105,39 @@ def run(
     components: Components | None = None,
     progress: Callable[[RunConfig], Any] | None = None,
     on_result: Callable[[RunConfig, Any], None] | None = None,
+    vectorize: bool = False,
 ) -> list[dict]:
     """Run ``config`` (once per seed), skipping what is stored unless ``force``.
 
     ``progress(config)`` may return a context manager whose value has ``epoch(record)``
     and ``batch(done, total)`` methods (a live display); ``on_result(config, result)`` is
-    called as each run ends. Returns one summary dict per run.
+    called as each run ends. With ``vectorize``, the seeds train as one batched model
+    where a probe finds that faster (:mod:`benchbench.training.vectorized`), else one
+    after another. Returns one summary dict per run.
     """
-    from benchbench.execution.runner import execute
+    from benchbench.execution.runner import execute, execute_vectorized
 
     components = components or load_components()
     store = open_store(results)
+    planned = plan_runs(config, seeds, components)
+    if vectorize and len(planned) > 1:
+        first = planned[0]
+        with progress(first) if progress else nullcontext() as display:
+            shown = getattr(display, "epoch", None)
+            batched = execute_vectorized(
+                planned,
+                components,
+                store,
+                force=force,
+                on_epoch=lambda one, record: shown(record) if shown and one is first else None,
+            )
+        if batched is not None:
+            for one, result in zip(planned, batched, strict=True):
+                if on_result is not None:
+                    on_result(one, result)
+            return [run_summary(one, r, store) for one, r in zip(planned, batched, strict=True)]
     summaries = []
-    for one in plan_runs(config, seeds, components):
+    for one in planned:
         with progress(one) if progress else nullcontext() as display:
             result = execute(
                 one,

@@ -76,6 +76,15 @@ def run(
         bool,
         typer.Option(help="Re-run even if an identical run is stored.", rich_help_panel=EXECUTION),
     ] = False,
+    vectorize: Annotated[
+        bool,
+        typer.Option(
+            help="With --seeds: train the seeds as one batched model (torch.func.vmap), each "
+            "stored as its own run, where a short probe finds that faster than one after "
+            "another (GPUs); else one after another, said so.",
+            rich_help_panel=EXECUTION,
+        ),
+    ] = False,
     results: ResultsOption = None,
     as_json: JsonOption = False,
     **settings,
@@ -121,6 +130,7 @@ def run(
             components=components(),
             progress=_progress,
             on_result=_print_result,
+            vectorize=vectorize,
         )
     if as_json:
         print_json(summaries if seeds else summaries[0])

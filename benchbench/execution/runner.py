@@ -172,6 +172,65 @@ def execute(
     return Result(stored, skipped=False)
 
 
+def execute_vectorized(
+    configs: list[RunConfig],
+    components: Components,
+    store: Store,
+    *,
+    force: bool = False,
+    on_epoch: Callable[[RunConfig, dict], None] | None = None,
+) -> list[Result] | None:
+    """Run the seeds ``configs`` of one configuration as one batched model, each stored as
+    its own run; those already stored are skipped. None (nothing trained) when the probe
+    finds batching slower here than one run after another: the caller runs them so."""
+    from benchbench.training.vectorized import train_replicas
+
+    done = {c.run_id: reuse(store, c) for c in configs} if not force else {}
+    todo = [c for c in configs if done.get(c.run_id) is None]
+    if len(todo) < 2:
+        return None
+    recordings = [Recording(store, c, environment_of(c)) for c in todo]
+
+    def begin() -> None:
+        for recording in recordings:
+            recording.begin()
+
+    def record_epoch(k: int, epoch: dict) -> None:
+        recordings[k].epoch(epoch)
+        if on_epoch is not None:
+            on_epoch(todo[k], epoch)
+
+    try:
+        with user_interrupts() as interrupts:
+            outcomes, timed = train_replicas(todo, components, begin, record_epoch)
+        if outcomes is None:
+            log.warning(
+                "--vectorize: %d seeds batched took %.3f s a step, one after another %.3f s "
+                "(a probe on this machine): training them one after another.",
+                len(todo),
+                *timed,
+            )
+            return None
+        stored = {
+            c.run_id: r.complete(o) for c, r, o in zip(todo, recordings, outcomes, strict=True)
+        }
+    except BaseException as exc:
+        by_user = isinstance(exc, KeyboardInterrupt) and interrupts.by_user
+        blamed = None if by_user else blame(exc, todo[0], components)
+        for recording in recordings:
+            if recording.started:
+                recording.failed(blamed or exc)
+        if blamed is not None:
+            raise blamed from exc
+        raise
+    return [
+        Result(done[c.run_id], skipped=True)
+        if done.get(c.run_id) is not None
+        else Result(stored[c.run_id], skipped=False)
+        for c in configs
+    ]
+
+
 class _Interrupts:
     by_user = False
 

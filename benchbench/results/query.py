@@ -78,4 +78,5 @@ def timing_key(environment: dict, config: dict) -> str:
     host = environment.get("host") or environment.get("device_name") or "unknown host"
     precision = environment.get("precision") or config.get("precision", "fp32")
     layout = environment.get("layout") or "contiguous"
-    return f"{host}, {precision}, {layout}"
+    batched = environment.get("vectorized")
+    return f"{host}, {precision}, {layout}" + (f", {batched} seeds batched" if batched else "")

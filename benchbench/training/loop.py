@@ -230,18 +230,25 @@ def build_optimizer(config: RunConfig, model: torch.nn.Module, steps_per_epoch: 
             {"params": [p for p in params if id(p) not in decayed], "weight_decay": 0.0},
         ]
     optimizer = OPTIMIZERS[config.optimizer](params, config, decay)
-    schedulers = {  # one per choice of the `scheduler` setting (a test checks)
-        "none": lambda: None,
-        "step": lambda: torch.optim.lr_scheduler.StepLR(optimizer, config.lr_step, config.lr_gamma),
-        "piecewise": lambda: torch.optim.lr_scheduler.MultiStepLR(
-            optimizer, list(config.lr_milestones), config.lr_gamma
-        ),
-        "cosine": lambda: torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.epochs),
-        "onecycle": lambda: torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=config.lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch
-        ),
-    }
-    return optimizer, schedulers[config.scheduler]()
+    return optimizer, SCHEDULERS[config.scheduler](config, optimizer, steps_per_epoch)
+
+
+# One per choice of the `scheduler` setting (a test checks): config, optimizer, steps/epoch.
+SCHEDULERS = {
+    "none": lambda config, optimizer, steps: None,
+    "step": lambda config, optimizer, steps: torch.optim.lr_scheduler.StepLR(
+        optimizer, config.lr_step, config.lr_gamma
+    ),
+    "piecewise": lambda config, optimizer, steps: torch.optim.lr_scheduler.MultiStepLR(
+        optimizer, list(config.lr_milestones), config.lr_gamma
+    ),
+    "cosine": lambda config, optimizer, steps: torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimizer, config.epochs
+    ),
+    "onecycle": lambda config, optimizer, steps: torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=config.lr, epochs=config.epochs, steps_per_epoch=steps
+    ),
+}
 
 
 def _decayed(config: RunConfig, model: torch.nn.Module) -> set[int]:

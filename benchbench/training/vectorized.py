@@ -1,0 +1,360 @@
+"""Vectorized seeds: the replicas of one configuration trained as one batched model.
+
+``bench run --seeds 0-4 --vectorize``: each seed's model is built as a sequential run
+builds it (same initialization), their weights are stacked
+(:func:`torch.func.stack_module_state`) and one ``torch.vmap``-ed forward pass trains them
+all. Each replica keeps its own batch order, augmentation seeds, dropout draws, batch-norm
+statistics, optimizer state, gradient clipping and early stopping; each is stored as its
+own run, its environment saying it was vectorized. On a GPU this is where repeats become
+cheap; on a CPU one run already fills the cores, so :func:`pays` times both ways first and
+the caller falls back to sequential runs when batching is not faster.
+
+A replica matches its seed's sequential run to float rounding, with one exception: dropout
+masks come from vmap's per-replica stream (seeded by the first seed), not from each seed's
+own, so with dropout a replica is an equally valid but different draw (and the same one
+every time). fp16 is not vectorized (one GradScaler would skip every replica's step for one
+replica's overflow); under ``--precision auto`` replicas use bf16 wherever the device runs
+it natively, without the per-run probe.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from benchbench.config import RunConfig
+from benchbench.data.batches import BatchSource
+from benchbench.data.normalize import statistics as norm_statistics
+from benchbench.errors import BenchError
+from benchbench.plugins.manager import Components
+from benchbench.training import device as devices
+from benchbench.training.device import Stopwatch
+from benchbench.training.loop import (
+    EVAL_BATCH,
+    OPTIMIZERS,
+    SCHEDULERS,
+    Batcher,
+    EarlyStopping,
+    Outcome,
+    _decayed,
+    build_augment,
+    build_model,
+    prepare,
+)
+
+PROBE_STEPS = 3
+
+
+def check(configs: list[RunConfig]) -> None:
+    """Replicas must differ in their seed alone."""
+    if len({c.group_id for c in configs}) != 1:
+        raise BenchError("--vectorize trains the seeds of one configuration: give one config.")
+    if configs[0].precision == "fp16":
+        raise BenchError(
+            "--vectorize with --precision fp16: one loss scaler would skip every replica's "
+            "step when one overflows. Use bf16 or fp32, or drop --vectorize."
+        )
+    if configs[0].compile:
+        raise BenchError("--vectorize with --compile: choose one of them.")
+
+
+class Replicas:
+    """K models of one architecture as stacked parameters and buffers, run by vmap."""
+
+    def __init__(self, models: list[torch.nn.Module], config: RunConfig):
+        self.names = [n for n, p in models[0].named_parameters() if p.requires_grad]
+        params, self.buffers = torch.func.stack_module_state(models)
+        self.params = {n: params[n] for n in self.names}
+        self.frozen = {n: p for n, p in params.items() if n not in self.params}
+        self.base = copy.deepcopy(models[0]).to("meta")
+        self.count = len(models)
+        decayed = _decayed(config, models[0]) if config.weight_decay else set()
+        by_id = {id(p): n for n, p in models[0].named_parameters()}
+        self.decayed = {by_id[i] for i in decayed if i in by_id}
+
+        def forward(params, buffers, x):
+            return torch.func.functional_call(self.base, (params, buffers), (x,))
+
+        self.train_forward = torch.vmap(forward, in_dims=(0, 0, 0), randomness="different")
+        self.eval_forward = torch.vmap(forward, in_dims=(0, 0, None), randomness="same")
+
+    def __call__(self, x: torch.Tensor, shared: bool = False) -> torch.Tensor:
+        """Logits ``(K, B, classes)``: ``x`` is ``(K, B, ...)``, or ``(B, ...)`` if shared."""
+        weights = {**self.params, **self.frozen}
+        forward = self.eval_forward if shared else self.train_forward
+        return forward(weights, self.buffers, x)
+
+    def train(self, mode: bool = True) -> None:
+        self.base.train(mode)
+
+    def optimizer(self, config: RunConfig):
+        decay = config.weight_decay * (2 if config.l2_style == "keras" else 1)
+        groups = [
+            {
+                "params": [self.params[n] for n in self.names if n in self.decayed],
+                "weight_decay": decay,
+            },
+            {
+                "params": [self.params[n] for n in self.names if n not in self.decayed],
+                "weight_decay": 0.0,
+            },
+        ]
+        return OPTIMIZERS[config.optimizer]([g for g in groups if g["params"]], config, decay)
+
+    def clip(self, max_norm: float) -> None:
+        """Clip each replica's gradient norm on its own, as its own run would."""
+        grads = [self.params[n].grad for n in self.names if self.params[n].grad is not None]
+        norms = torch.stack([g.flatten(1).pow(2).sum(1) for g in grads]).sum(0).sqrt()
+        factor = (max_norm / (norms + 1e-6)).clamp(max=1.0)
+        for g in grads:
+            g.mul_(factor.view(-1, *([1] * (g.ndim - 1))))
+
+    def state(self, k: int) -> dict[str, torch.Tensor]:
+        """Replica ``k``'s state dict, with the original names."""
+        everything = {**self.params, **self.frozen, **self.buffers}
+        return {n: t[k].detach().clone() for n, t in everything.items()}
+
+    def load(self, k: int, state: dict[str, torch.Tensor]) -> None:
+        with torch.no_grad():
+            for n, t in {**self.params, **self.frozen, **self.buffers}.items():
+                t[k].copy_(state[n])
+
+
+def pays(models: list[torch.nn.Module], config: RunConfig, input_shape, num_classes, batcher):
+    """``(vectorized, sequential)`` median seconds of one training step of all replicas on
+    random data of the run's shape, interleaved: whether batching the seeds is faster here.
+    Runs on copies: the models themselves are untouched."""
+    device = batcher.device
+    models = [copy.deepcopy(m) for m in models]
+    count, batch = len(models), config.batch_size
+    x = torch.randn(count, batch, *input_shape, device=device)
+    y = torch.randint(0, num_classes, (count, batch), device=device)
+    replicas = Replicas([copy.deepcopy(m) for m in models], config)
+    stacked_opt = torch.optim.SGD(list(replicas.params.values()), lr=1e-3)
+    single_opts = [torch.optim.SGD(m.parameters(), lr=1e-3) for m in models]
+
+    def vectorized():
+        with batcher.autocast():
+            logits = replicas(x)
+        loss = F.cross_entropy(logits.float().flatten(0, 1), y.flatten())
+        stacked_opt.zero_grad()
+        loss.backward()
+        stacked_opt.step()
+
+    def sequential():
+        for model, opt, xs, ys in zip(models, single_opts, x, y, strict=True):
+            with batcher.autocast():
+                loss = F.cross_entropy(model(xs).float(), ys)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    times: dict = {vectorized: [], sequential: []}
+    for i in range(PROBE_STEPS + 1):  # the first round warms both up
+        for step in times:
+            with Stopwatch(device) as watch:
+                step()
+            if i:
+                times[step].append(watch.seconds)
+    return statistics.median(times[vectorized]), statistics.median(times[sequential])
+
+
+def train_replicas(
+    configs: list[RunConfig],
+    components: Components,
+    on_start: Callable[[], None] | None = None,
+    on_epoch: Callable[[int, dict], None] | None = None,
+    probe: bool = True,
+) -> tuple[list[Outcome] | None, tuple[float, float] | None]:
+    """Train ``configs`` (one configuration, several seeds) as one batched model: one
+    :class:`Outcome` per config, in order (``on_epoch(k, record)`` per replica and epoch),
+    and the probe's ``(vectorized, sequential)`` step seconds. With ``probe``, nothing is
+    trained (outcomes None) when batching is not faster than one run after another."""
+    check(configs)
+    configs = [c.scaled() for c in configs]
+    config, count = configs[0], len(configs)
+    device = devices.resolve(config.device)
+    devices.check_precision(device, config.precision)
+    devices.configure(device, config.deterministic, config.tf32)
+    devices.reset_peak_memory(device)
+    started = time.perf_counter()
+    cpu_splits = prepare(config, components)
+    splits = cpu_splits.to(device)
+    devices.synchronize(device)
+    load_seconds = time.perf_counter() - started
+    classes = len(splits.classes)
+    models = [build_model(c, components, classes, splits.input_shape).to(device) for c in configs]
+    layout = devices.resolve_layout(config.layout, device, models[0])
+    if layout == "channels_last":
+        models = [m.to(memory_format=torch.channels_last) for m in models]
+    precision = devices.precision_candidates(config.precision, device)[-1]  # no probe: see pays
+    mean, std = norm_statistics(config.normalize, cpu_splits.train[0])
+    batcher = Batcher(mean, std, device, precision, layout)
+    augment = build_augment(config, components, splits)
+    sources = [
+        BatchSource(
+            *splits.train,
+            augment,
+            mode=c.aug_mode,
+            fraction=c.aug_fraction,
+            seed=c.seed,
+            num_classes=classes,
+        )
+        for c in configs
+    ]
+    timed = None
+    if probe:
+        timed = pays(models, config, splits.input_shape, classes, batcher)
+        if timed[0] >= timed[1]:
+            return None, timed
+    replicas = Replicas(models, config)
+    num_parameters = sum(p.numel() for p in models[0].parameters())
+    del models
+    steps = max(1, math.ceil(len(sources[0]) / config.batch_size))
+    if config.max_batches is not None:
+        steps = min(steps, config.max_batches)
+    optimizer = replicas.optimizer(config)
+    scheduler = SCHEDULERS[config.scheduler](config, optimizer, steps)
+    if on_start is not None:
+        on_start()
+
+    def step(images, targets):
+        with batcher.autocast():
+            logits = replicas(batcher.finish(images.flatten(0, 1)).unflatten(0, (count, -1)))
+            flat = targets.flatten(0, 1)
+            losses = F.cross_entropy(
+                logits.float().flatten(0, 1),
+                flat,
+                label_smoothing=config.label_smoothing,
+                reduction="none",
+            ).view(count, -1)
+        optimizer.zero_grad(set_to_none=True)
+        losses.mean(1).sum().backward()  # each replica's gradient is its own loss's
+        if config.clip_grad is not None:
+            replicas.clip(config.clip_grad)
+        optimizer.step()
+        return losses.detach(), logits.detach()
+
+    torch.manual_seed(config.seed)
+    generators = [torch.Generator().manual_seed(c.seed) for c in configs]
+    stoppers = [EarlyStopping(c.monitor, c.early_stopping, c.min_delta) for c in configs]
+    outcomes = [
+        Outcome(
+            "complete",
+            classes=splits.classes,
+            load_seconds=load_seconds,
+            num_parameters=num_parameters,
+            execution={
+                "precision": precision,
+                "layout": layout,
+                "vectorized": count,
+                **({"vectorized_probe_s": [round(t, 4) for t in timed]} if timed else {}),
+            },
+        )
+        for _ in configs
+    ]
+    kept: list[dict | None] = [None] * count  # a replica's weights to test: best or at stop
+    active = [True] * count
+    has_val = len(splits.val[0]) > 0
+    for epoch in range(1, config.epochs + 1):
+        replicas.train()
+        loss_sum = torch.zeros(count, device=device)
+        correct = torch.zeros(count, device=device, dtype=torch.long)
+        seen = 0
+        lr = optimizer.param_groups[0]["lr"]
+        with Stopwatch(device) as watch:
+            streams = [
+                s.batches(config.batch_size, g) for s, g in zip(sources, generators, strict=True)
+            ]
+            for b, drawn in enumerate(zip(*streams, strict=True)):
+                images = torch.stack([i for i, _ in drawn])
+                targets = torch.stack([t for _, t in drawn])
+                losses, logits = step(images, targets)
+                hard = targets if targets.ndim == 2 else targets.argmax(2)
+                loss_sum += losses.sum(1)
+                correct += (logits.argmax(2) == hard).sum(1)
+                seen += images.shape[1]
+                if scheduler is not None and config.scheduler == "onecycle":
+                    scheduler.step()
+                if b + 1 == steps:
+                    break
+            train_loss = (loss_sum / max(seen, 1)).tolist()
+            train_acc = (correct.float() / max(seen, 1)).tolist()
+        if scheduler is not None and config.scheduler != "onecycle":
+            scheduler.step()
+        val = [(math.nan, math.nan)] * count
+        val_seconds = 0.0
+        if has_val and (epoch % config.val_every == 0 or epoch == config.epochs):
+            with Stopwatch(device) as val_watch:
+                val = _evaluate(replicas, splits.val, batcher)
+            val_seconds = val_watch.seconds
+        for k in range(count):
+            if not active[k]:
+                continue
+            record = {
+                "epoch": epoch,
+                "lr": lr,
+                "train_loss": train_loss[k],
+                "train_acc": train_acc[k],
+                "val_loss": val[k][0],
+                "val_acc": val[k][1],
+                "train_seconds": watch.seconds,  # the whole batch of replicas' epoch
+                "val_seconds": val_seconds,
+            }
+            outcomes[k].history.append(record)
+            if on_epoch is not None:
+                on_epoch(k, record)
+            if not math.isfinite(train_loss[k]):
+                outcomes[k].status, active[k] = "diverged", False
+                kept[k] = replicas.state(k)
+                continue
+            validated = not math.isnan(record["val_loss"])
+            if validated and stoppers[k].update(record) and configs[k].restore_best:
+                kept[k] = replicas.state(k)
+            if stoppers[k].should_stop:
+                active[k] = False
+                if not configs[k].restore_best:
+                    kept[k] = replicas.state(k)
+        if not any(active):
+            break
+    for k in range(count):
+        outcomes[k].best_epoch = stoppers[k].best_epoch
+        if kept[k] is not None:
+            replicas.load(k, kept[k])
+    test_logits = _predict(replicas, splits.test[0], batcher, config.tta)
+    peak = devices.peak_memory_mb(device)
+    for k, outcome in enumerate(outcomes):
+        outcome.test_logits = test_logits[k].cpu()
+        outcome.test_labels = splits.test[1].cpu()
+        outcome.state_dict = {n: t.cpu() for n, t in replicas.state(k).items()}
+        outcome.peak_memory_mb = peak
+    return outcomes, timed
+
+
+@torch.inference_mode()
+def _predict(replicas: Replicas, images, batcher, tta: str = "none") -> torch.Tensor:
+    """Float32 logits ``(K, N, classes)`` of every replica for ``images``."""
+    from benchbench.training.loop import tta_views
+
+    replicas.train(False)
+    out = []
+    for start in range(0, len(images), EVAL_BATCH):
+        x = batcher(images[start : start + EVAL_BATCH])
+        with batcher.autocast():
+            views = [replicas(v, shared=True).float() for v in tta_views(x, tta)]
+        out.append(torch.stack(views).mean(0))
+    return torch.cat(out, dim=1)
+
+
+def _evaluate(replicas: Replicas, split, batcher) -> list[tuple[float, float]]:
+    images, labels = split
+    logits = _predict(replicas, images, batcher)
+    losses = [F.cross_entropy(lg, labels).item() for lg in logits]
+    accs = (logits.argmax(2) == labels).float().mean(1).tolist()
+    return list(zip(losses, accs, strict=True))
