@@ -292,6 +292,47 @@ SEED_HARDWARE = {
 }
 
 
+# Where the seed leaves room, or its text and RECIPES.md's reading differ: what we ran.
+READINGS = {
+    "000": [
+        "Validation on a held-out 10% of the training images; the report validated on the "
+        "test set. Test accuracy is on the full 10,000 test images.",
+        "Adam (lr 1e-3), batch 100, gradient-norm clip 1.0, normalization 0.5/0.5, flip + "
+        "random crop with 4 pixels of zero padding, as RECIPES.md reads the report's code.",
+    ],
+    "001": [
+        "Normalization: zero mean and unit variance per channel, as the report's text says "
+        '(RECIPES.md\'s reading, the mean image, is `normalize = "zero_center"`).',
+        "Initialization: Glorot-uniform weights and zero biases, MATLAB's default (the "
+        'report trained in MATLAB); PyTorch\'s default is `"arch.init" = "torch"`.',
+        "OOD (Table 2): the mean activation of the last two ReLUs (the report's relu_9 and "
+        "relu_10), out of distribution *below* the threshold as in the report, against a "
+        "real image set from elsewhere (sklearn's handwritten digits, enlarged to 32x32) "
+        "instead of the course's OOD set; the threshold is fitted on one half of the images "
+        "and scored on the other.",
+        "The piecewise schedule (x0.1 every 16 epochs) is a step schedule; L2 4e-3 is "
+        "PyTorch weight decay on every parameter (MATLAB's L2Regularization).",
+    ],
+    "002": [
+        "The fruit folder is not available: three CIFAR-10 classes stand in (see the scale).",
+        "EfficientNet-B2 is frozen with a new two-layer head, as the report's text says "
+        "(all pretrained layers frozen, the last two replaced and trained).",
+    ],
+    "003": [
+        "The skip branch is concatenated with conv3's ReLU output, as the report's text "
+        'says; ResNet\'s sum is `"arch.merge" = "add"`. Widths 32/64/128 in three stages '
+        "(the report gives none).",
+        "Trained on all 50,000 training images (the report names no validation split).",
+    ],
+    "004": [
+        "The optimizer is not named: SGD without momentum.",
+        "L2 as Keras' l2(λ): λ·Σw² on the head's kernels only, i.e. PyTorch weight decay "
+        '2λ, biases exempt (`l2_style = "keras"`).',
+        'Contrast "increasing up to 200%": a factor in [1, 2].',
+    ],
+}
+
+
 class Figures:
     """Draws a report's figures into ``reports/figures`` under the seed's figure numbers."""
 
@@ -543,7 +584,12 @@ def write_report(number: str, plan: Plan, results: Path) -> None:
 **Compute.** {len(done)} of {planned} runs complete: {train / 60:.1f} minutes of training
 (stored train time), {wall / 60:.1f} minutes from first to last epoch including validation
 and testing, on {", ".join(hosts) or "?"} with {", ".join(chosen) or "?"} (chosen per run
-by `--precision auto --layout auto`). The seed's timings came from {SEED_HARDWARE[number]}.
+by `--precision auto --layout auto`). Hardware behind the seed's own timings:
+{SEED_HARDWARE[number]}.
+
+## Readings
+
+{chr(10).join("- " + r for r in READINGS[number])}
 
 ## Hardware and software
 
