@@ -561,6 +561,8 @@ def write_report(number: str, plan: Plan, results: Path) -> None:
     members = store.suite_members(key)
     runs = suite_runs(store, key) if members else []
     done = [r for r in runs if r.status == "complete"]
+    for stale in (HERE / "figures").glob(f"report{number}-*.png"):
+        stale.unlink()  # figures are drawn afresh: none of an earlier layout lingers
     figures = Figures(number, store, suite, key, runs)
     FIGURES[number](figures)
     tables = tables_markdown(suite, results) if runs else "*No runs stored yet.*\n"

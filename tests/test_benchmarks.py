@@ -26,3 +26,20 @@ def test_the_speed_benchmark_runs_on_a_small_folder(tmp_path):
         arch="resnet_skip", data_dir=folder, subset=30, epochs=1, batch_size=16, val_fraction=0.2
     )
     assert len(script.bare_loop_epochs(args)) == 1
+
+
+def run_script(name, *args):
+    import subprocess
+    import sys
+
+    path = Path(__file__).parents[1] / "benchmarks" / name
+    return subprocess.run([sys.executable, str(path), *args], capture_output=True, text=True)
+
+
+def test_the_layout_and_seed_benchmarks_run():
+    layouts = run_script("layout_precision.py", "--only", "mlp", "lenet", "--steps", "1")
+    assert layouts.returncode == 0, layouts.stderr
+    assert "| mlp | 64 |" in layouts.stdout and "auto picks" in layouts.stdout
+    seeds = run_script("vectorized_seeds.py", "--arch", "mlp", "--seeds", "2", "--batch-size", "8")
+    assert seeds.returncode == 0, seeds.stderr
+    assert "| 2 seeds, batched (vmap) |" in seeds.stdout
