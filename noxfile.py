@@ -10,7 +10,9 @@ nox.options.reuse_existing_virtualenvs = True
 def install(session):
     # A venv made before the distribution was renamed (benchbench -> benchbench-harness).
     session.run("python", "-m", "pip", "uninstall", "-y", "-q", "benchbench", silent=True)
-    session.install("-e", ".[test,ray]")  # Ray: the ray executor is tested for real
+    # The extras are tested against the real libraries: Ray's executor, MLflow's SQLite
+    # tracking store, TensorBoard's event files.
+    session.install("-e", ".[test,ray,mlflow,tensorboard]")
     # Without the package index: the plugin's dependency must resolve to this project.
     session.install("--no-index", "--no-build-isolation", "./plugins/benchbench-example")
 

@@ -22,7 +22,7 @@ def test_the_example_plugin_is_loaded_from_its_distribution(bench):
     plugins = json.loads(bench("plugins", "--json").out)
     example = next(p for p in plugins if p["name"] == "example")
     assert example["distribution"] == "benchbench-example" and example["errors"] == []
-    assert len(example["hooks"]) == 3
+    assert len(example["hooks"]) == 4
 
 
 def test_bench_run_with_the_example_components(bench):
@@ -43,3 +43,15 @@ def test_bench_run_with_the_example_components(bench):
     assert result.code == 0, result.err
     summary = json.loads(result.out)
     assert summary["status"] == "complete" and summary["epochs_run"] == 2
+
+
+def test_a_third_party_sink_receives_every_epoch_and_the_stored_run(bench, tmp_path):
+    lines = tmp_path / "lines.csv"
+    args = ["--dataset", "stripes", "--arch", "tiny_cnn", "--epochs", "2", "--json"]
+    result = bench("run", *args, "--sink", f"csv_lines={lines}")
+    assert result.code == 0, result.err
+    run_id = json.loads(result.out)["run_id"]
+    rows = [line.split(",") for line in lines.read_text().splitlines()]
+    assert [r[0] for r in rows] == ["start", "epoch", "epoch", "end"]
+    assert rows[-1][:3] == ["end", run_id, "complete"]
+    assert "confusion.csv" in rows[-1][4] and "curves.png" in rows[-1][4]

@@ -12,7 +12,7 @@ import sys
 import typer
 
 from benchbench import __version__
-from benchbench.cli import analysis, catalog, data, plot, report, run, runs, summary, sweep
+from benchbench.cli import analysis, catalog, data, export, plot, report, run, runs, summary, sweep
 from benchbench.cli.context import err
 from benchbench.errors import BenchError
 
@@ -30,6 +30,7 @@ app.command()(sweep.sweep)
 app.command()(report.report)
 app.command()(report.show)
 app.command()(runs.runs)
+app.command()(export.export)
 app.command("list")(catalog.list_components)
 app.add_typer(catalog.plugins_app, name="plugins")
 app.command()(summary.summary)

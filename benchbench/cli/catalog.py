@@ -26,8 +26,10 @@ KIND_ALIASES = {
     "suite": "suite",
     "recipes": "recipe",
     "recipe": "recipe",
+    "sinks": "sink",
+    "sink": "sink",
 }
-KINDS = ("architecture", "augmentation", "dataset", "suite", "recipe")
+KINDS = ("architecture", "augmentation", "dataset", "suite", "recipe", "sink")
 
 
 def _entries(kind: str, pattern: str) -> list[dict]:
@@ -61,7 +63,8 @@ def list_components(
     kind: Annotated[
         str | None,
         typer.Argument(
-            help="archs, augs, datasets, suites or recipes; all if omitted.", show_default=False
+            help="archs, augs, datasets, suites, recipes or sinks; all if omitted.",
+            show_default=False,
         ),
     ] = None,
     filter: Annotated[
@@ -69,10 +72,10 @@ def list_components(
     ] = "*",
     as_json: JsonOption = False,
 ) -> None:
-    """List the architectures, augmentations, datasets, suites and recipes on offer."""
+    """List the architectures, augmentations, datasets, suites, recipes and sinks on offer."""
     if kind is not None and kind not in KIND_ALIASES:
         raise BenchError(
-            f"`bench list {kind}`: list archs, augs, datasets, suites or recipes."
+            f"`bench list {kind}`: list archs, augs, datasets, suites, recipes or sinks."
             f"{did_you_mean(kind, KIND_ALIASES)}"
         )
     kinds = [KIND_ALIASES[kind]] if kind else list(KINDS)

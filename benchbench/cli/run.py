@@ -20,6 +20,7 @@ from benchbench.cli.context import (
     stdout_to_stderr,
     with_settings,
 )
+from benchbench.cli.export import SinkOption, sinks_attached
 from benchbench.config import RunConfig
 from benchbench.errors import BenchError
 from benchbench.settings import EXECUTION, SETTINGS, TRAINING, parse_seeds, parse_sets
@@ -85,6 +86,7 @@ def run(
             rich_help_panel=EXECUTION,
         ),
     ] = False,
+    sink: SinkOption = None,
     results: ResultsOption = None,
     as_json: JsonOption = False,
     **settings,
@@ -121,7 +123,7 @@ def run(
         if as_json:
             print_json([{"run_id": c.run_id, "config": c.to_dict()} for c in planned])
         return
-    with stdout_to_stderr(as_json):  # stdout is for the JSON document alone
+    with stdout_to_stderr(as_json), sinks_attached(sink):  # stdout: the JSON document alone
         summaries = api.run(
             base,
             seeds=parse_seeds(seeds) if seeds else None,

@@ -20,6 +20,7 @@ from benchbench.cli.context import (
     setting_option,
     stdout_to_stderr,
 )
+from benchbench.cli.export import SinkOption, sinks_attached
 from benchbench.cli.progress import SweepProgress
 from benchbench.execution.executors import EXECUTORS, live_epochs
 from benchbench.execution.sweep import suite_key
@@ -84,6 +85,7 @@ def sweep(
     scale: setting_option("scale", panel=False) = 1.0,
     device: setting_option("device", panel=False) = "auto",
     force: Annotated[bool, typer.Option(help="Re-run runs that are already stored.")] = False,
+    sink: SinkOption = None,
     results: ResultsOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -95,7 +97,7 @@ def sweep(
     started = time.perf_counter()
     progress = SweepProgress(err, parsed.name, live_epochs(executor))
     try:
-        with stdout_to_stderr(as_json), progress:
+        with stdout_to_stderr(as_json), progress, sinks_attached(sink):
             tally = api.sweep(
                 parsed,
                 results=store.root,

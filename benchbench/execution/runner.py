@@ -21,6 +21,7 @@ from typing import Any
 
 from benchbench.config import RunConfig
 from benchbench.errors import BenchError, PluginError
+from benchbench.execution import sinks
 from benchbench.plugins.manager import Components
 from benchbench.results.store import DONE, RunRecord, Store
 
@@ -82,11 +83,15 @@ class Recording:
         if not self.replacing:
             self.store.begin(self.config, self.environment, self.started_at)
         self.started = True
+        sinks.run_started(
+            self.config.run_id, self.config.label, self.config.to_dict(), self.environment
+        )
 
     def epoch(self, record: dict) -> None:
         self.history.append(record)
         if not self.replacing:
             self.store.add_epoch(self.config.run_id, record)
+        sinks.epoch_ended(self.config.run_id, record)
 
     def complete(self, outcome) -> RunRecord:
         """Store a finished training outcome: summary, artifacts, history, status."""
@@ -114,7 +119,9 @@ class Recording:
             )
         finally:
             self.store.release(self.config.run_id)
-        return self.store.get(self.config.run_id)
+        stored = self.store.get(self.config.run_id)
+        sinks.run_ended(self.store, stored)
+        return stored
 
     def failed(self, exc: BaseException) -> None:
         """Record the failure; a replaced result is left exactly as it was."""
@@ -125,6 +132,7 @@ class Recording:
                 self.store.claim(self.config.run_id)
                 self.store.begin(self.config, self.environment, self.started_at)
             self.store.fail(self.config.run_id, failure_text(exc))
+            sinks.run_ended(self.store, self.store.get(self.config.run_id))
         finally:
             self.store.release(self.config.run_id)
 

@@ -65,3 +65,22 @@ def benchbench_register_datasets(registry):
     :class:`benchbench.errors.BenchError` with a fix in the message when the data cannot be
     found.
     """
+
+
+# --------------------------------------------------------------------------------------
+# Where results go
+# --------------------------------------------------------------------------------------
+
+
+@hookspec
+def benchbench_register_sinks(registry):
+    """Add result sinks (experiment trackers, exporters) to ``registry``.
+
+    ``registry.add(name, factory, description=...)`` where ``factory`` is called as
+    ``factory(*, target: str | None)`` (``bench run --sink NAME=TARGET``: a tracking URI,
+    a folder...; None when the user gave none) and returns an object with any of the
+    methods ``run_started(run_id, label, config, environment)``, ``epoch_ended(run_id,
+    record)``, ``run_ended(record, artifacts)`` and ``close()`` (see
+    :mod:`benchbench.execution.sinks`). Import the tracker's library inside the factory,
+    and raise :class:`benchbench.errors.BenchError` there if it is not installed.
+    """

@@ -28,8 +28,9 @@ BUILTIN_PLUGINS = (
     "benchbench.plugins.builtin.architectures",
     "benchbench.plugins.builtin.augmentations",
     "benchbench.plugins.builtin.datasets",
+    "benchbench.plugins.builtin.sinks",
 )
-KINDS = ("architecture", "augmentation", "dataset")
+KINDS = ("architecture", "augmentation", "dataset", "sink")
 
 
 @dataclass
@@ -50,6 +51,7 @@ class Components:
     architectures: Registry
     augmentations: Registry
     datasets: Registry
+    sinks: Registry
     plugins: list[PluginInfo]
 
     def check(self, config) -> None:
@@ -65,6 +67,7 @@ class Components:
             "architecture": self.architectures,
             "augmentation": self.augmentations,
             "dataset": self.datasets,
+            "sink": self.sinks,
         }[kind]
 
 
@@ -157,5 +160,6 @@ def load_components(use_entry_points: bool = True, extra_plugins=()) -> Componen
         registries["architecture"],
         registries["augmentation"],
         registries["dataset"],
+        registries["sink"],
         list(infos.values()),
     )

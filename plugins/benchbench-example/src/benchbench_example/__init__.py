@@ -24,6 +24,45 @@ def benchbench_register_datasets(registry):
     )
 
 
+@hookimpl
+def benchbench_register_sinks(registry):
+    registry.add(
+        "csv_lines",
+        build_csv_lines,
+        description="a CSV line per epoch and per finished run; target: the file "
+        "(example plugin: how a W&B or other tracker sink is written)",
+    )
+
+
+def build_csv_lines(*, target: str | None = None):
+    from pathlib import Path
+
+    return CsvLines(Path(target or "bench-lines.csv"))
+
+
+class CsvLines:
+    """A result sink: the methods benchbench calls as runs train and are stored."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def _write(self, *cells) -> None:
+        import csv
+
+        with self.path.open("a", newline="") as f:
+            csv.writer(f).writerow(cells)
+
+    def run_started(self, run_id, label, config, environment):
+        self._write("start", run_id, label, config["arch"], environment.get("host", ""))
+
+    def epoch_ended(self, run_id, record):
+        self._write("epoch", run_id, record["epoch"], record["train_loss"], record["val_acc"])
+
+    def run_ended(self, record, artifacts):
+        accuracy = record.summary.get("test_acc", "")
+        self._write("end", record.id, record.status, accuracy, " ".join(sorted(artifacts)))
+
+
 def build_tiny_cnn(
     *, num_classes: int, input_shape: tuple[int, int, int], width: int = 16, dropout: float = 0.0
 ):

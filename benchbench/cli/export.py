@@ -1,0 +1,116 @@
+"""``--sink`` on ``bench run`` and ``bench sweep``, and ``bench export``: runs out to
+experiment trackers (MLflow, TensorBoard, or a plugin's sink)."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from benchbench.cli.context import (
+    JsonOption,
+    ResultsOption,
+    WhereOption,
+    components,
+    err,
+    print_json,
+)
+
+SinkOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--sink",
+        metavar="NAME[=TARGET]",
+        help="Also send each run to a result sink as it trains: mlflow[=TRACKING_URI], "
+        "tensorboard[=FOLDER], or a plugin's (`bench list sinks`); repeatable.",
+        show_default=False,
+    ),
+]
+
+
+def make_sinks(specs: list[str]) -> list:
+    """The sinks ``NAME[=TARGET]`` names, created through their plugins."""
+    made = []
+    for spec in specs:
+        name, _, target = spec.partition("=")
+        entry = components().sinks.get(name.strip())
+        made.append(entry.create({"target": target.strip() or None}))
+    return made
+
+
+def figures_of(folder: Path):
+    """An artifacts function drawing a run's curves and confusion matrix into ``folder``."""
+
+    def draw(store, record) -> dict[str, Path]:
+        from benchbench.render import figures
+
+        if record.status != "complete":
+            return {}
+        out = {}
+        history = store.history(record.id)
+        stored = store.confusion(record.id)
+        drawn = [("curves", figures.curves(history, f"{record.label} [{record.id}]"))]
+        if stored is not None:
+            drawn.append(("confusion", figures.confusion(*stored, record.label)))
+        for kind, fig in drawn:
+            (path,) = figures.save(fig, folder / record.id / kind, ("png",))
+            out[path.name] = path
+        return out
+
+    return draw
+
+
+@contextlib.contextmanager
+def sinks_attached(specs: list[str] | None):
+    """Attach the ``--sink`` sinks (with figures) for the duration of a command."""
+    from benchbench.execution import sinks
+
+    if not specs:
+        yield
+        return
+    made = make_sinks(specs)
+    with tempfile.TemporaryDirectory(prefix="bench-sink-") as folder:
+        with sinks.attached(made, figures_of(Path(folder))):
+            yield
+
+
+def export(
+    sink: Annotated[
+        str, typer.Argument(metavar="NAME[=TARGET]", help="mlflow[=URI], tensorboard[=DIR], ...")
+    ],
+    where: WhereOption = None,
+    force: Annotated[bool, typer.Option(help="Export runs a tracker already holds again.")] = False,
+    results: ResultsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Send stored runs to an experiment tracker: config, environment, every epoch,
+    summary, confusion matrix and figures. Runs MLflow already holds are skipped."""
+    from benchbench import api
+    from benchbench.execution import sinks
+
+    records = [r for r in api.stored_runs(results, where or []) if r.status != "running"]
+    (made,) = make_sinks([sink])
+    store = api.open_store(results)
+    sent, skipped = [], []
+    with tempfile.TemporaryDirectory(prefix="bench-export-") as folder:
+        with sinks.attached([made], figures_of(Path(folder))):
+            for record in records:
+                exported = getattr(made, "exported", None)
+                if not force and exported is not None and exported(record.id):
+                    skipped.append(record.id)
+                    continue
+                sinks.replay(store, record)
+                sent.append(record.id)
+    if as_json:
+        print_json({"exported": sent, "skipped": skipped})
+    else:
+        err.print(
+            Text(
+                f"exported {len(sent)} run(s) to {sink}"
+                + (f"; {len(skipped)} already there (--force to send again)" if skipped else "")
+            )
+        )
