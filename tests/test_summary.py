@@ -13,12 +13,15 @@ def test_layer_table_of_report_002s_cnn():
         "output_shape": [-1, 6, 296, 296],
         "parameters": 456,
         "trainable": 456,
+        "mult_adds": 6 * 296 * 296 * (3 * 25 + 1),  # torchinfo counts the bias add too
     }
     assert next(r for r in rows if r["type"] == "Flatten")["output_shape"] == [-1, 82944]
     assert sum(r["parameters"] for r in rows) == 9_966_691
     sums = totals(model, (3, 300, 300))
     assert sums["total_parameters"] == 9_966_691
     assert round(sums["parameters_mb"], 2) == 38.02  # as printed in report 002
+    assert sums["mult_adds_per_image"] == sum(r["mult_adds"] for r in rows)
+    assert sums["forward_backward_mb_per_image"] > 0
 
 
 def test_bench_summary_counts_frozen_parameters_apart(bench):

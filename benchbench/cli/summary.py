@@ -35,7 +35,8 @@ def summary(
     set_: set_option("arch.OPTION=VALUE (and dataset.OPTION=VALUE).") = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Layer table (layer, output shape, parameters, trainable) and totals of a model."""
+    """Layer table (layer, output shape, parameters, trainable, mult-adds) and totals of a
+    model, with memory estimates (torchinfo)."""
     from benchbench.analysis.layers import layer_table, totals
     from benchbench.config import RunConfig
     from benchbench.settings import parse_sets
@@ -78,6 +79,7 @@ def summary(
         ("output shape", "right"),
         ("parameters", "right"),
         ("trainable", "right"),
+        ("mult-adds", "right"),
     ):
         table.add_column(column, justify=justify)
     for row in rows:
@@ -87,12 +89,15 @@ def summary(
             str(row["output_shape"]),
             f"{row['parameters']:,}",
             f"{row['trainable']:,}",
+            f"{row['mult_adds']:,}",
         )
     out.print(table)
     out.print(
         f"Total params: {sums['total_parameters']:,}   Trainable params: "
         f"{sums['trainable_parameters']:,}   Non-trainable params: "
-        f"{sums['non_trainable_parameters']:,}\nParams size (MB): "
-        f"{sums['parameters_mb']:.2f}   Input size per image (MB): "
+        f"{sums['non_trainable_parameters']:,}\nMult-adds per image: "
+        f"{sums['mult_adds_per_image']:,}\nParams size (MB): "
+        f"{sums['parameters_mb']:.2f}   Forward/backward pass size per image (MB): "
+        f"{sums['forward_backward_mb_per_image']:.2f}   Input size per image (MB): "
         f"{sums['input_mb_per_image']:.2f}"
     )
