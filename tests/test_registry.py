@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from benchbench.errors import BenchError, PluginError
@@ -46,3 +48,26 @@ def test_invalid_names_and_factories_are_refused():
         registry.add("has space", factory)
     with pytest.raises(PluginError, match="not callable"):
         registry.add("ok", 42)
+
+
+def test_families_list_their_variants_and_are_suggested_for_bare_names(bench):
+    listed = json.loads(bench("list", "archs", "--filter", "torchvision:resnet1*", "--json").out)
+    names = [a["name"] for a in listed["architectures"]]
+    assert "torchvision:resnet18" in names and "torchvision:resnet101" in names
+    assert all(n.startswith("torchvision:resnet1") for n in names)
+    plain = json.loads(bench("list", "archs", "--json").out)["architectures"]
+    assert not any(":" in a["name"] for a in plain)  # families are not expanded unasked
+    wrong = bench("run", "--arch", "resnet18", "--dry-run")
+    assert wrong.code == 2 and "Did you mean 'torchvision:resnet18'" in wrong.err
+
+
+def test_any_timm_model_trains_as_an_architecture(bench):
+    pytest.importorskip("timm", reason="the timm extra is not installed")
+    listed = json.loads(bench("list", "archs", "--filter", "timm:resnet1?", "--json").out)
+    assert "timm:resnet18" in [a["name"] for a in listed["architectures"]]
+    args = ["--arch", "timm:resnet10t", "--set", "arch.head=mlp", "--epochs", "1"]
+    result = bench("run", *args, "--subset", "100", "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["status"] == "complete"
+    typo = bench("run", "--arch", "timm:resnet1O", "--dry-run")
+    assert typo.code == 2 and "timm has no 'resnet1O'. Did you mean 'resnet18'" in typo.err

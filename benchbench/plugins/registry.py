@@ -8,7 +8,7 @@ import functools
 import inspect
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from benchbench.errors import BenchError, PluginError, did_you_mean
 
@@ -23,6 +23,8 @@ class Entry:
     description: str
     plugin: str
     distribution: str = ""
+    # A family (``torchvision``, ``timm``): the variant names ``family:variant`` may take.
+    variants: Callable[[], list[str]] | None = None
 
     @property
     def origin(self) -> str:
@@ -68,6 +70,14 @@ class Entry:
             ) from exc
 
 
+def _known(entry: Entry) -> list[str]:
+    """A family's variant names; none if listing them fails (a library not installed)."""
+    try:
+        return list(entry.variants())
+    except Exception:
+        return []
+
+
 def _natural_key(name: str):
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
@@ -104,8 +114,19 @@ class Registry:
         finally:
             self._current_plugin, self._current_distribution = previous
 
-    def add(self, name: str, factory: Callable, *, description: str = "") -> None:
+    def add(
+        self,
+        name: str,
+        factory: Callable,
+        *,
+        description: str = "",
+        variants: Callable[[], list[str]] | None = None,
+    ) -> None:
         """Register ``factory`` under ``name`` with a one-line ``description``.
+
+        A *family* takes a ``variant`` option and is used as ``name:VARIANT``;
+        ``variants()`` lists the names it knows, for listing (``bench list archs
+        --filter 'timm:resnet*'``) and for suggestions (``resnet18`` → ``timm:resnet18``).
 
         Raises :class:`~benchbench.errors.PluginError` if the name is taken, malformed, or
         the factory is not callable.
@@ -124,6 +145,7 @@ class Registry:
             description.strip(),
             self._current_plugin,
             self._current_distribution,
+            variants,
         )
 
     def get(self, name: str) -> Entry:
@@ -135,6 +157,13 @@ class Registry:
         family, sep, variant = name.partition(":")
         if sep and name not in self._entries and family in self._entries:
             entry = self._entries[family]
+            known = _known(entry) if entry.variants is not None else []
+            if known and variant not in known:
+                raise BenchError(
+                    f"Unknown {self.kind} {name!r}: {family} has no {variant!r}."
+                    f"{did_you_mean(variant, known)} `bench list {self.kind}s --filter "
+                    f"'{family}:*'` lists them."
+                )
             if "variant" in (entry.option_names() or {"variant"}):
                 return Entry(
                     self.kind,
@@ -147,15 +176,34 @@ class Registry:
         try:
             return self._entries[name]
         except KeyError:
+            in_families = [f"{e.name}:{name}" for e in self._families() if name in _known(e)]
+            hint = (
+                f" Did you mean {' or '.join(map(repr, in_families))}?"
+                if in_families
+                else did_you_mean(name, self._entries)
+            )
             raise BenchError(
-                f"Unknown {self.kind} {name!r}.{did_you_mean(name, self._entries)} "
+                f"Unknown {self.kind} {name!r}.{hint} "
                 f"Run `bench list {self.kind}s` to see the {len(self._entries)} available."
             ) from None
 
+    def _families(self) -> list[Entry]:
+        return [e for e in self._entries.values() if e.variants is not None]
+
     def list(self, pattern: str = "*") -> list[Entry]:
-        """Entries whose name matches the shell-style ``pattern``, in natural order."""
+        """Entries whose name matches the shell-style ``pattern``, in natural order; a
+        pattern naming a family (``timm:resnet*``) lists that family's variants."""
         names = [n for n in self._entries if fnmatch.fnmatchcase(n, pattern)]
-        return [self._entries[n] for n in sorted(names, key=_natural_key)]
+        found = [self._entries[n] for n in names]
+        family, sep, _ = pattern.partition(":")
+        for entry in self._families():
+            if sep and fnmatch.fnmatchcase(entry.name, family):
+                for variant in _known(entry):
+                    full = f"{entry.name}:{variant}"
+                    if fnmatch.fnmatchcase(full, pattern) and full not in self._entries:
+                        about = f"{entry.name} model {variant!r}: {entry.description}"
+                        found.append(replace(entry, name=full, description=about, variants=None))
+        return sorted(found, key=lambda e: _natural_key(e.name))
 
     def __contains__(self, name: str) -> bool:
         return name in self._entries

@@ -86,6 +86,14 @@ def benchbench_register_architectures(registry):
         torchvision_model,
         description="any torchvision classification model "
         "as torchvision:NAME, e.g. torchvision:convnext_tiny; same options as vgg16",
+        variants=_torchvision_models,
+    )
+    add(
+        "timm",
+        timm_model,
+        description="any timm model as timm:NAME (bench list archs --filter 'timm:resnet*'); "
+        "options pretrained, freeze, head, resize, dropout (extra: benchbench-harness[timm])",
+        variants=_timm_models,
     )
 
 
@@ -404,6 +412,75 @@ def _classifier(model):
         if linears:
             return attr, linears[0]
     raise BenchError("head=dense: this torchvision model has no fc/classifier/head module.")
+
+
+def _torchvision_models() -> list[str]:
+    import torchvision
+
+    return torchvision.models.list_models(module=torchvision.models)
+
+
+def _timm_models() -> list[str]:
+    import timm
+
+    return timm.list_models()
+
+
+def timm_model(
+    *,
+    num_classes: int,
+    input_shape: tuple[int, int, int],
+    variant: str | None = None,
+    pretrained: bool = False,
+    freeze: bool = False,
+    head: str = "linear",
+    resize=None,
+    dropout: float = 0.0,
+):
+    """A timm model (``timm.create_model``) without its classifier, plus a new head as for
+    torchvision models. ``pretrained`` fetches timm's weights (Hugging Face Hub, or its
+    cache); random initialization otherwise."""
+    try:
+        import timm
+    except ImportError:
+        raise BenchError(
+            "--arch timm:NAME needs timm: pip install 'benchbench-harness[timm]'."
+        ) from None
+    from torch import nn
+
+    from benchbench.plugins.builtin import nets
+
+    if variant is None:
+        raise BenchError("Name the timm model: --arch timm:NAME, e.g. timm:resnet18.")
+    if variant not in timm.list_models():
+        from benchbench.errors import did_you_mean
+
+        raise BenchError(
+            f"timm has no model {variant!r}.{did_you_mean(variant, timm.list_models())} "
+            "`bench list archs --filter 'timm:*'` lists them."
+        )
+    if head not in HEADS:
+        raise BenchError(f"arch head={head!r}: use one of {', '.join(HEADS)}.")
+    channels = input_shape[0]
+    size = parse_size(resize, what="arch resize")
+    try:
+        model = timm.create_model(variant, pretrained=bool(pretrained), num_classes=0, in_chans=3)
+    except Exception as exc:
+        if pretrained:
+            raise BenchError(
+                f"timm could not load the pretrained weights of {variant!r} ({exc}). Run "
+                "where the Hugging Face Hub is reachable once (they are cached), or drop "
+                "arch.pretrained."
+            ) from None
+        raise
+    features, dropout = model.num_features, _dropout(dropout)
+    if head == "dense":
+        new_head = nets.dense_head(features, num_classes, dropout)
+    elif head == "mlp":
+        new_head = nets.mlp_head(features, [256], num_classes, dropout)
+    else:
+        new_head = nn.Sequential(nn.Dropout(dropout), nn.Linear(features, num_classes))
+    return nets.Backbone(model, new_head, resize=size, channels=channels, frozen=bool(freeze))
 
 
 def torchvision_model(
