@@ -97,4 +97,9 @@ def test_misspelled_hook_names_are_reported():
 def test_autoload_can_be_disabled(monkeypatch):
     monkeypatch.setenv("BENCH_DISABLE_PLUGIN_AUTOLOAD", "1")
     names = [p.name for p in load_components().plugins]
-    assert names == ["builtin.architectures", "builtin.augmentations", "builtin.datasets"]
+    assert names == [
+        "builtin.architectures",
+        "builtin.augmentations",
+        "builtin.datasets",
+        "builtin.sinks",
+    ]

@@ -62,6 +62,24 @@ class _StderrHandler(logging.Handler):
         print(f"{record.levelname.lower()}: {record.getMessage()}", file=sys.stderr)
 
 
+def _with_plugin_commands() -> typer.Typer:
+    """``bench`` with the subcommands plugins add (a copy: nothing accumulates)."""
+    import copy
+
+    from benchbench.cli.context import components
+    from benchbench.plugins.manager import plugin_commands
+
+    taken = {c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands}
+    taken |= {g.name for g in app.registered_groups}
+    extra = plugin_commands(components(), taken)
+    if not extra.registered_commands and not extra.registered_groups:
+        return app
+    full = copy.copy(app)
+    full.registered_commands = [*app.registered_commands, *extra.registered_commands]
+    full.registered_groups = [*app.registered_groups, *extra.registered_groups]
+    return full
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``bench``: known errors become one paragraph and exit code 2."""
     debug = os.environ.get("BENCH_DEBUG") == "1"
@@ -69,7 +87,11 @@ def main(argv: list[str] | None = None) -> None:
     logger.setLevel(logging.DEBUG if debug else logging.WARNING)
     if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
         logger.addHandler(_StderrHandler())
-    command = typer.main.get_command(app)
+    try:
+        command = typer.main.get_command(_with_plugin_commands())
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
     try:
         code = command.main(args=argv, prog_name="bench", standalone_mode=False)
     except typer.Exit as exc:

@@ -84,3 +84,17 @@ def benchbench_register_sinks(registry):
     :mod:`benchbench.execution.sinks`). Import the tracker's library inside the factory,
     and raise :class:`benchbench.errors.BenchError` there if it is not installed.
     """
+
+
+# --------------------------------------------------------------------------------------
+# Commands
+# --------------------------------------------------------------------------------------
+
+
+@hookspec
+def benchbench_register_commands(cli):
+    """Add ``bench`` subcommands: ``cli`` is a ``typer.Typer``; decorate functions with
+    ``@cli.command()`` (or ``cli.add_typer(group, name=...)``). A name that a built-in
+    command (or another plugin) already uses is refused and reported by ``bench plugins``.
+    Import heavy libraries inside the command functions, not at module level.
+    """

@@ -53,6 +53,7 @@ class Components:
     datasets: Registry
     sinks: Registry
     plugins: list[PluginInfo]
+    manager: pluggy.PluginManager | None = None  # for hooks called later (commands)
 
     def check(self, config) -> None:
         """Raise a BenchError (with suggestions) if ``config`` names a component that no
@@ -162,4 +163,39 @@ def load_components(use_entry_points: bool = True, extra_plugins=()) -> Componen
         registries["dataset"],
         registries["sink"],
         list(infos.values()),
+        pm,
     )
+
+
+def plugin_commands(components: Components, taken: set[str]):
+    """A ``typer.Typer`` holding the commands plugins add (``benchbench_register_commands``);
+    a plugin whose command name is ``taken`` (or that raises) gets the error, its
+    commands are left out, and every other plugin's stay."""
+    import typer
+
+    commands = typer.Typer()
+    if components.manager is None:
+        return commands
+    infos = {info.name: info for info in components.plugins}
+    for impl in components.manager.hook.benchbench_register_commands.get_hookimpls():
+        own = typer.Typer()
+        try:
+            impl.function(cli=own)
+        except Exception as exc:
+            infos[impl.plugin_name].errors.append(
+                f"benchbench_register_commands: {_short_error(exc)}"
+            )
+            continue
+        names = [c.name or c.callback.__name__.replace("_", "-") for c in own.registered_commands]
+        names += [g.name for g in own.registered_groups]
+        clash = sorted(set(names) & taken)
+        if clash:
+            infos[impl.plugin_name].errors.append(
+                f"benchbench_register_commands: `bench {clash[0]}` exists already; "
+                "rename the command"
+            )
+            continue
+        taken |= set(names)
+        commands.registered_commands += own.registered_commands
+        commands.registered_groups += own.registered_groups
+    return commands
