@@ -106,3 +106,18 @@ def test_help_texts_keep_their_defaults_visible(bench, monkeypatch, command):
     assert "$BENCH_RESULTS" in text or command in (["ood"], ["data", "inspect"])
     # rich reads "[default: ...]" inside a help string as markup and drops it, leaving " ."
     assert not re.search(r"\w \.(\s|$)", text), text
+
+
+def test_quiet_runs_print_the_result_alone_and_decoding_says_so(bench, tmp_path):
+    from test_data import make_folder
+
+    folder = make_folder(tmp_path / "data", classes=["a", "b"], per_class=8, size=(8, 8))
+    args = ["run", "--dataset", "imagefolder", "--data-dir", folder, "--arch", "mlp"]
+    loud = bench(*args, "--epochs", "2")
+    assert loud.code == 0, loud.err
+    assert "decoding 16 images under" in loud.err and "(cached for next time)" in loud.err
+    assert "epoch 2/2" in loud.err
+    quiet = bench("--quiet", *args, "--epochs", "3", "--json")
+    assert quiet.code == 0, quiet.err
+    assert "epoch 1/3" not in quiet.err and "decoding" not in quiet.err  # cached, and quiet
+    assert json.loads(quiet.out)["epochs_run"] == 3

@@ -51,14 +51,28 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
     ),
+    quiet: bool = typer.Option(
+        False,
+        "--quiet",
+        "-q",
+        help="No progress displays, epoch lines or status lines; warnings, errors and "
+        "results only.",
+    ),
 ) -> None:
     """Seeded, timed benchmarks of image-classification training recipes."""
+    from benchbench.cli import context
+
+    context.QUIET = quiet
+    logging.getLogger("benchbench.status").setLevel(logging.WARNING if quiet else logging.INFO)
 
 
 class _StderrHandler(logging.Handler):
     """Warnings from benchbench's modules, one line each, on whatever stderr is now."""
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.name == "benchbench.status" and record.levelno == logging.INFO:
+            print(f"{record.getMessage()}", file=sys.stderr)  # a status line, not a warning
+            return
         print(f"{record.levelname.lower()}: {record.getMessage()}", file=sys.stderr)
 
 
@@ -85,6 +99,10 @@ def main(argv: list[str] | None = None) -> None:
     debug = os.environ.get("BENCH_DEBUG") == "1"
     logger = logging.getLogger("benchbench")
     logger.setLevel(logging.DEBUG if debug else logging.WARNING)
+    logging.getLogger("benchbench.status").setLevel(logging.INFO)
+    from benchbench.cli import context
+
+    context.QUIET = False
     if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
         logger.addHandler(_StderrHandler())
     try:

@@ -52,6 +52,9 @@ def components() -> Components:
     return load_components()
 
 
+QUIET = False  # `bench --quiet`: no progress, epoch or status lines
+
+
 @contextlib.contextmanager
 def stdout_to_stderr(active: bool = True):
     """While active, everything written to file descriptor 1 — by Python, a plugin, Ray's

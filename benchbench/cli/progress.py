@@ -14,6 +14,13 @@ from rich.progress import (
 from rich.text import Text
 
 
+def quiet() -> bool:
+    """``bench --quiet`` was given."""
+    from benchbench.cli import context
+
+    return context.QUIET
+
+
 def _live(console: Console, *extra) -> Progress:
     """A transient progress display: name, bar, n/total, status, elapsed (and extras)."""
     progress = Progress(
@@ -45,12 +52,12 @@ class RunProgress:
 
     def __init__(self, console: Console, label: str, epochs: int):
         self.console, self.label, self.epochs = console, label, epochs
-        self.live = console.is_terminal and not console.is_dumb_terminal
+        self.live = console.is_terminal and not console.is_dumb_terminal and not quiet()
         self._progress: Progress | None = None
 
     def __enter__(self) -> RunProgress:
         if self.live:
-            self._progress = _live(self.console)
+            self._progress = _live(self.console, TimeRemainingColumn())
             self._epochs = self._progress.add_task(self.label, total=self.epochs, status="")
             self._batches = self._progress.add_task("  batches", total=1, status="")
         return self
@@ -60,6 +67,8 @@ class RunProgress:
             self._progress.update(self._batches, completed=done, total=total)
 
     def epoch(self, record: dict) -> None:
+        if quiet():
+            return
         line = epoch_line(record, self.epochs)
         if self._progress is not None:
             self._progress.update(
@@ -84,8 +93,9 @@ class SweepProgress:
     """Overall progress (done / running / failed / skipped, ETA) and the current run."""
 
     def __init__(self, console: Console, name: str, show_epochs: bool):
-        self.console, self.name, self.show_epochs = console, name, show_epochs
-        self.live = console.is_terminal and not console.is_dumb_terminal
+        self.console, self.name = console, name
+        self.show_epochs = show_epochs and not quiet()
+        self.live = console.is_terminal and not console.is_dumb_terminal and not quiet()
         self.counts = {"done": 0, "skipped": 0, "failed": 0, "running": 0}
         self.total = 0
         self._running: set[str] = set()
@@ -115,12 +125,13 @@ class SweepProgress:
         self.counts["running"] = len(self._running)
         if self._progress is not None:
             self._progress.update(self._task, status=self._status())
-            if self.show_epochs:
-                self._progress.update(
+            if self.show_epochs:  # a fresh clock, bar and status for each run
+                self._progress.reset(
                     self._run,
                     description=f"  {config.label} seed {config.seed}",
                     total=config.scaled().epochs,
                     completed=0,
+                    status="",
                     visible=True,
                 )
 
@@ -149,5 +160,5 @@ class SweepProgress:
             self._progress.update(self._task, completed=finished, status=self._status())
             if status != "skipped":
                 self._progress.console.print(line)
-        else:
+        elif not quiet() or key == "failed":
             self.console.print(line)

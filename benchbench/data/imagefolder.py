@@ -17,6 +17,7 @@ import numpy as np
 from benchbench.errors import BenchError
 
 log = logging.getLogger(__name__)
+status = logging.getLogger("benchbench.status")  # what is happening now: `bench` shows it
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm"}
 CACHE_FORMAT = 1
 
@@ -181,6 +182,8 @@ def load(
         except Exception:  # a damaged cache is rebuilt, never trusted
             log.warning("ignoring unreadable cache %s", cached)
 
+    if use_cache:
+        status.info("decoding %d images under %s (cached for next time)", len(files), root)
     decoded = _decode_all(root, files, mode, size, size_filter(keep_size, min_size))
     for _, _, error in decoded:
         if error:
