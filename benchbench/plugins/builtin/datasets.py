@@ -31,6 +31,14 @@ def benchbench_register_datasets(registry):
         "test/CLASS/*, or one CLASS/* tree split by test_fraction; decoded once, cached",
     )
     registry.add(
+        "torchvision",
+        torchvision_dataset,
+        description="a torchvision dataset as torchvision:NAME (MNIST, FashionMNIST, KMNIST, "
+        "QMNIST, CIFAR10, CIFAR100, SVHN, STL10, USPS) through torchvision's own classes and "
+        "checksums; --data-dir is its root; downloaded when online (option download)",
+        variants=lambda: list(TORCHVISION_DATASETS),
+    )
+    registry.add(
         "cifar10",
         cifar10,
         description="reports 000, 001, 003, 004: the CIFAR-10 python archive under "
@@ -251,3 +259,98 @@ def cifar10(*, data_dir: Path | None = None, download: bool = True):
         test_x,
         test_y,
     )
+
+
+# torchvision datasets served as arrays, and how each names its train/test parts
+TORCHVISION_DATASETS = {
+    "MNIST": "train",
+    "FashionMNIST": "train",
+    "KMNIST": "train",
+    "QMNIST": "train",
+    "CIFAR10": "train",
+    "CIFAR100": "train",
+    "SVHN": "split",
+    "STL10": "split",
+    "USPS": "train",
+}
+
+
+class _SafePickle:
+    """What torchvision's dataset modules see as ``pickle``: loads go through the
+    restricted CIFAR unpickler, so a crafted file never runs code."""
+
+    def load(self, file, encoding="ASCII", **kwargs):
+        return _CifarUnpickler(file, encoding=encoding).load()
+
+    def __getattr__(self, name):
+        return getattr(pickle, name)
+
+
+def torchvision_dataset(
+    *, data_dir: Path | None = None, variant: str | None = None, download: bool = True
+):
+    """A torchvision dataset class's train and test parts as arrays (``torchvision:NAME``)."""
+    import contextlib
+    import importlib
+
+    import numpy as np
+    import torchvision.datasets as datasets
+
+    from benchbench.data import ImageData
+    from benchbench.data.imagefolder import cache_dir
+    from benchbench.errors import did_you_mean
+
+    if variant not in TORCHVISION_DATASETS:
+        raise BenchError(
+            f"--dataset torchvision:{variant}: not one of the array datasets benchbench "
+            f"serves from torchvision.{did_you_mean(str(variant), list(TORCHVISION_DATASETS))} "
+            f"Choose from {', '.join(TORCHVISION_DATASETS)}, or use --dataset imagefolder."
+        )
+    root = Path(data_dir) if data_dir else cache_dir() / "torchvision"
+    cls = getattr(datasets, variant)
+    module = importlib.import_module(cls.__module__)
+
+    def part(train: bool):
+        kind = TORCHVISION_DATASETS[variant]
+        which = {"train": train} if kind == "train" else {"split": "train" if train else "test"}
+        with contextlib.ExitStack() as stack:
+            if hasattr(module, "pickle"):  # CIFAR: never unpickle arbitrary objects
+                original = module.pickle
+                module.pickle = _SafePickle()
+                stack.callback(setattr, module, "pickle", original)
+            try:
+                return cls(root=str(root), download=bool(download), **which)
+            except pickle.UnpicklingError as exc:
+                raise BenchError(
+                    f"torchvision:{variant} under {root} holds a file that is not what the "
+                    f"dataset should hold ({exc}); nothing in it was run."
+                ) from None
+            except Exception as exc:
+                raise BenchError(
+                    f"torchvision:{variant} is not under {root} (or fails torchvision's "
+                    f"checksum) and could not be downloaded ({type(exc).__name__}: {exc}). "
+                    "Put the dataset's files there (as torchvision lays them out) and pass "
+                    "--data-dir, or run where the download works once."
+                ) from None
+
+    def arrays(data):
+        images = np.asarray(data.data)
+        if images.ndim == 3:  # (N, H, W): grey
+            images = images[:, None]
+        elif images.shape[-1] in (1, 3) and images.shape[1] not in (1, 3):  # (N, H, W, C)
+            images = images.transpose(0, 3, 1, 2)
+        labels = getattr(data, "targets", None)
+        if labels is None:
+            labels = data.labels
+        labels = np.asarray(labels, dtype=np.int64)
+        if labels.ndim == 2:  # QMNIST's extended targets: the class is the first column
+            labels = labels[:, 0]
+        return np.ascontiguousarray(images, dtype=np.uint8), labels
+
+    train, test = part(True), part(False)
+    train_x, train_y = arrays(train)
+    test_x, test_y = arrays(test)
+    classes = list(getattr(train, "classes", None) or [])
+    if len(classes) <= int(max(train_y.max(), test_y.max())):
+        classes = [str(i) for i in range(int(max(train_y.max(), test_y.max())) + 1)]
+    return ImageData([str(c) for c in classes], train_x, train_y, test_x, test_y)
