@@ -39,6 +39,13 @@ def benchbench_register_datasets(registry):
         variants=lambda: list(TORCHVISION_DATASETS),
     )
     registry.add(
+        "hf",
+        hf_dataset,
+        description="a Hugging Face dataset as hf:NAME (the Hub, or hf:local with --data-dir "
+        "holding a save_to_disk folder); options image_column, label_column, train_split, "
+        "test_split, size (HxW) (extra: benchbench-harness[hf])",
+    )
+    registry.add(
         "cifar10",
         cifar10,
         description="reports 000, 001, 003, 004: the CIFAR-10 python archive under "
@@ -354,3 +361,84 @@ def torchvision_dataset(
     if len(classes) <= int(max(train_y.max(), test_y.max())):
         classes = [str(i) for i in range(int(max(train_y.max(), test_y.max())) + 1)]
     return ImageData([str(c) for c in classes], train_x, train_y, test_x, test_y)
+
+
+def hf_dataset(
+    *,
+    data_dir: Path | None = None,
+    variant: str | None = None,
+    image_column: str | None = None,
+    label_column: str = "label",
+    train_split: str = "train",
+    test_split: str = "test",
+    size=None,
+):
+    """A Hugging Face dataset's train and test splits as arrays: ``hf:NAME`` loads NAME
+    from the Hub (``datasets.load_dataset``), ``hf:local`` the ``save_to_disk`` folder at
+    ``--data-dir`` (``datasets.load_from_disk``). Images of one size, or ``size=HxW``."""
+    try:
+        import datasets
+    except ImportError:
+        raise BenchError(
+            "--dataset hf:NAME needs the datasets library: pip install 'benchbench-harness[hf]'."
+        ) from None
+    import numpy as np
+
+    from benchbench.data import ImageData
+
+    if not variant:
+        raise BenchError("Name the dataset: --dataset hf:NAME, or hf:local --data-dir DIR.")
+    try:
+        if variant == "local":
+            if data_dir is None:
+                raise BenchError("--dataset hf:local needs --data-dir: a save_to_disk folder.")
+            loaded = datasets.load_from_disk(str(data_dir))
+        else:
+            loaded = datasets.load_dataset(variant, cache_dir=str(data_dir) if data_dir else None)
+    except BenchError:
+        raise
+    except Exception as exc:
+        raise BenchError(
+            f"--dataset hf:{variant}: could not load it ({type(exc).__name__}: {exc}). Offline, "
+            "save it once with save_to_disk where the Hub is reachable and use hf:local "
+            "--data-dir FOLDER."
+        ) from None
+    for split in (train_split, test_split):
+        if split not in loaded:
+            raise BenchError(
+                f"hf:{variant} has no split {split!r} (it has {', '.join(loaded)}): set "
+                "dataset.train_split / dataset.test_split."
+            )
+    train = loaded[train_split]
+    columns = train.column_names
+    image_column = image_column or next((c for c in ("image", "img") if c in columns), None)
+    for what, column in (("image_column", image_column), ("label_column", label_column)):
+        if column not in columns:
+            raise BenchError(
+                f"hf:{variant} has no column {column!r} ({', '.join(columns)}): set dataset.{what}."
+            )
+    shape = parse_size(size, what="dataset size")
+
+    def arrays(part):
+        images = []
+        for image in part[image_column]:
+            image = image.convert("RGB") if image.mode not in ("L", "RGB") else image
+            if shape is not None:
+                image = image.resize((shape[1], shape[0]))
+            array = np.asarray(image, dtype=np.uint8)
+            images.append(array[None] if array.ndim == 2 else array.transpose(2, 0, 1))
+        sizes = {a.shape for a in images}
+        if len(sizes) > 1:
+            raise BenchError(
+                f"hf:{variant}'s images come in {len(sizes)} sizes: resize them on load with "
+                "--set dataset.size=HxW."
+            )
+        return np.stack(images), np.asarray(part[label_column], dtype=np.int64)
+
+    train_x, train_y = arrays(train)
+    test_x, test_y = arrays(loaded[test_split])
+    feature = train.features.get(label_column)
+    names = getattr(feature, "names", None)
+    count = int(max(train_y.max(), test_y.max())) + 1
+    classes = list(names) if names and len(names) >= count else [str(i) for i in range(count)]
+    return ImageData(classes, train_x, train_y, test_x, test_y)
