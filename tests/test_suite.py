@@ -129,3 +129,16 @@ def test_the_readme_suite_example_is_valid():
     suite = parse(example)
     assert [v["name"] for v in suite.variants] == ["Adam", "SGD"]
     assert suite.tune.order == ["lr", "batch_size"] and suite.seeds == [0, 1, 2]
+
+
+def test_a_suite_without_tables_reports_each_of_its_groups():
+    parsed = suites.parse(
+        'seeds = [0]\n[base]\narch = "mlp"\n[[variants]]\nname = "A"\n'
+        '[[grids]]\nname = "lrs"\nlr = [0.1, 0.01]\n',
+        "inline",
+        "inline",
+    )
+    assert [(t.title, t.group, t.kind) for t in parsed.tables] == [
+        ("variants", "variants", "runs"),
+        ("lrs", "lrs", "runs"),
+    ]

@@ -466,6 +466,15 @@ def parse(text: str, source: str, default_name: str) -> Suite:
             except BenchError as exc:
                 fail("reference", str(exc), "tables")
         tables.append(Table(table.get("title", f"Table {i + 1}"), group, kind_name, options))
+    if not tables:  # none declared: one table of runs per group that has rows
+        present = (["variants"] if variants else []) + [g["name"] for g in grids]
+        for group in present or ["base"]:
+            options = copy.deepcopy(TABLE_KINDS["runs"].options)
+            tables.append(Table(group, group, "runs", options))
+        if tune is not None:
+            tables.append(
+                Table("tune", "tune", "tuning", copy.deepcopy(TABLE_KINDS["tuning"].options))
+            )
     suite = Suite(
         data.get("name", default_name),
         data.get("description", ""),
