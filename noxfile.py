@@ -11,8 +11,9 @@ def install(session):
     # A venv made before the distribution was renamed (benchbench -> benchbench-harness).
     session.run("python", "-m", "pip", "uninstall", "-y", "-q", "benchbench", silent=True)
     # The extras are tested against the real libraries: Ray's executor, MLflow's SQLite
-    # tracking store, TensorBoard's event files, timm's models, Hugging Face datasets.
-    session.install("-e", ".[test,ray,mlflow,tensorboard,timm,hf]")
+    # tracking store, TensorBoard's event files, timm's models, Hugging Face datasets,
+    # submitit's local executor (the Slurm executor's code path without a scheduler).
+    session.install("-e", ".[test,ray,mlflow,tensorboard,timm,hf,slurm]")
     # Without the package index: the plugin's dependency must resolve to this project.
     session.install("--no-index", "--no-build-isolation", "./plugins/benchbench-example")
 

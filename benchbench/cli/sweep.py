@@ -70,11 +70,25 @@ def sweep(
         typer.Option(help="Ray cluster address.", show_default="a local Ray instance"),
     ] = None,
     cpus_per_run: Annotated[
-        float, typer.Option(help="ray: CPUs per run (its torch threads), on whichever node.")
+        float,
+        typer.Option(help="ray, slurm: CPUs per run (its torch threads), on whichever node."),
     ] = 1,
     gpus_per_run: Annotated[
-        float, typer.Option(help="ray: GPUs per CUDA run; a fraction shares a card.")
+        float,
+        typer.Option(help="ray, slurm: GPUs per CUDA run; with Ray a fraction shares a card."),
     ] = 1,
+    slurm_partition: Annotated[
+        str | None, typer.Option(help="slurm: the partition to submit to.", show_default=False)
+    ] = None,
+    slurm_time: Annotated[int, typer.Option(help="slurm: time limit per run, in minutes.")] = 60,
+    slurm_cluster: Annotated[
+        str | None,
+        typer.Option(
+            help="slurm: submitit's cluster: slurm, or local (the same path as local "
+            "processes, to try a sweep without a scheduler).",
+            show_default="slurm where sbatch is found",
+        ),
+    ] = None,
     retries: Annotated[
         int,
         typer.Option(
@@ -114,7 +128,13 @@ def sweep(
                 events=progress,
                 **(
                     {"cpus_per_run": cpus_per_run, "gpus_per_run": gpus_per_run}
-                    if executor == "ray"
+                    if executor in ("ray", "slurm")
+                    else {}
+                ),
+                **(
+                    {"partition": slurm_partition, "time_minutes": slurm_time}
+                    | {"cluster": slurm_cluster}
+                    if executor == "slurm"
                     else {}
                 ),
                 **({"retries": retries} if executor != "local" else {}),

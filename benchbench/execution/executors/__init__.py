@@ -24,6 +24,10 @@ EXECUTORS = {
         "parallel worker processes on this machine",
     ),
     "ray": ("benchbench.execution.executors.ray:RayExecutor", "Ray tasks, local or a cluster"),
+    "slurm": (
+        "benchbench.execution.executors.slurm:SlurmExecutor",
+        "a Slurm job array through submitit",
+    ),
 }
 
 
@@ -78,6 +82,7 @@ def make_executor(
     **options,
 ) -> Executor:
     """The executor called ``name``, ready to run configs against ``store``; ``options``
-    are the executor's own (Ray: ``cpus_per_run``, ``gpus_per_run``)."""
+    are the executor's own (Ray: ``cpus_per_run``, ``gpus_per_run``; Slurm: those and
+    ``partition``, ``time_minutes``, ``cluster``)."""
     executor = _load(name)
     return executor(components, store, force=force, workers=workers, address=address, **options)
