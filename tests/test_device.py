@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -201,3 +202,68 @@ def test_a_run_stores_the_precision_and_layout_auto_chose(
     assert environment["precision"] in ("fp32", "bf16")
     assert set(environment["precision_probe_ms"]) == {"fp32", "bf16"}
     assert environment["layout"] == layout
+
+
+def test_a_slurm_task_trains_on_its_own_cuda0(monkeypatch):
+    from benchbench.execution import runner
+
+    seen = {}
+
+    def fake_train(config, components, on_epoch):
+        seen["device"] = config.device
+        raise RuntimeError("stop here")
+
+    monkeypatch.delenv("BENCH_PINNED_GPU", raising=False)
+    monkeypatch.setenv("SLURM_JOB_ID", "4242")
+    monkeypatch.setattr("benchbench.training.loop.train", fake_train)
+    monkeypatch.setattr(devices, "resolve", lambda name: torch.device("cpu"))
+    with pytest.raises(RuntimeError, match="stop here"):
+        runner.train_detached({"device": "cuda:3", "arch": "mlp"})
+    assert seen["device"] == "cuda:0"
+
+
+def test_a_node_without_the_data_says_which_node(tmp_path):
+    import socket
+
+    from benchbench.errors import BenchError
+    from benchbench.execution import runner
+
+    missing = tmp_path / "not-on-this-node"
+    with pytest.raises(BenchError, match=f"does not exist on node {socket.gethostname()}"):
+        runner.train_detached({"dataset": "imagefolder", "data_dir": str(missing)})
+
+
+def test_a_cluster_resolves_auto_for_its_nodes_not_the_driver(monkeypatch):
+    from benchbench.execution.executors.slurm import SlurmExecutor
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # a CPU-only login node
+    gpu_nodes = SlurmExecutor(None, types.SimpleNamespace(root="."), gpus_per_run=1)
+    assert gpu_nodes.resolve_device("auto") == "cuda:0"
+    assert gpu_nodes.resolve_device("cuda") == "cuda:0"  # spelled as a run id hashes it
+    assert gpu_nodes.resolve_device("cuda:2") == "cuda:2"
+    cpu_nodes = SlurmExecutor(None, types.SimpleNamespace(root="."), gpus_per_run=0)
+    assert cpu_nodes.resolve_device("auto") == "cpu"
+    with pytest.raises(Exception, match="use auto, cpu, cuda or cuda:INDEX"):
+        gpu_nodes.resolve_device("gpu")
+
+
+def test_the_local_executor_stops_a_sweep_after_a_cuda_error(isolated, monkeypatch):
+    from benchbench.config import RunConfig
+    from benchbench.errors import BenchError
+    from benchbench.execution.executors import Events, local
+    from benchbench.results.store import Store
+
+    def broken(config, components, store, **kwargs):
+        raise RuntimeError("CUDA error: device-side assert triggered")
+
+    monkeypatch.setattr(local, "execute", broken)
+    executor = local.LocalExecutor(None, Store(isolated / "results"))
+    configs = [RunConfig(device="cuda:0", seed=s) for s in range(3)]
+    results = executor.run(configs, Events())
+    first = next(results)
+    assert first[1] == "failed" and "device-side assert" in first[2]
+    with pytest.raises(BenchError, match="the sweep stops here"):
+        next(results)
+    cpu = local.LocalExecutor(None, Store(isolated / "results"))
+    cpu_results = list(cpu.run([RunConfig(device="cpu", seed=s) for s in range(2)], Events()))
+    assert [r[1] for r in cpu_results] == ["failed", "failed"]  # a CPU run's error is its own

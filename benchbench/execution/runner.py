@@ -11,12 +11,14 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from benchbench.config import RunConfig
@@ -316,9 +318,16 @@ def train_detached(config_data: dict, threads: int | None = None) -> tuple[Any, 
     if threads:
         torch.set_num_threads(threads)
     config = RunConfig.from_dict(config_data)
-    if os.environ.get(PINNED_GPU) and config.device.startswith("cuda"):
-        # This worker sees only its own card, as cuda:0, whatever index the driver chose.
+    if config.device.startswith("cuda") and gpu_granted():
+        # This worker sees only the card(s) granted to it, from cuda:0 on, whatever index
+        # the driver chose; the stored config keeps the driver's spelling.
         config = replace(config, device="cuda:0")
+    if config.data_dir and not Path(config.data_dir).exists():
+        raise BenchError(
+            f"--data-dir {config.data_dir} does not exist on node {socket.gethostname()}, "
+            "where this run was sent: every node needs the data at the same path (a shared "
+            "file system, or a copy on each node)."
+        )
     environment = environment_of(config)
     history: list[dict] = []
     components = load_components()
@@ -347,6 +356,20 @@ def environment_of(config: RunConfig) -> dict:
     )
     warn_if_loaded(environment)
     return environment
+
+
+def gpu_granted() -> bool:
+    """Whether this process was granted its own GPU(s), which it sees from ``cuda:0``: a
+    process-executor worker (pinned), a Ray task given GPUs, a Slurm task."""
+    if os.environ.get(PINNED_GPU) or os.environ.get("SLURM_JOB_ID"):
+        return True
+    ray = sys.modules.get("ray")
+    if ray is None or not ray.is_initialized():
+        return False
+    try:
+        return bool(ray.get_runtime_context().get_accelerator_ids().get("GPU"))
+    except Exception:  # not inside a task
+        return False
 
 
 def ray_granted_cpus() -> int | None:

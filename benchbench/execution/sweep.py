@@ -63,7 +63,9 @@ def run_suite(
     if smoke:
         suite = smoke_suite(suite)
     key = suite_key(suite, smoke)
-    device = devices.resolve(device)
+    # Where the runs execute decides what `auto` means (a cluster's nodes, not this one).
+    resolve = getattr(executor, "resolve_device", None)
+    device = resolve(device) if resolve is not None else str(devices.resolve(device))
 
     combos = expand_overrides(list(overrides))
 

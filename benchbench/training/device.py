@@ -49,6 +49,20 @@ def resolve(name: str) -> torch.device:
     return device
 
 
+def spelled(name: str) -> str:
+    """``name`` in the form a run id hashes (``cuda`` → ``cuda:0``), checked only for its
+    spelling: for devices of other machines (a cluster's nodes), which this one may lack."""
+    if name in ("cpu", "auto"):
+        return name
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        device = None
+    if device is None or device.type != "cuda":
+        raise BenchError(f"--device {name!r}: use auto, cpu, cuda or cuda:INDEX.")
+    return f"cuda:{device.index or 0}"
+
+
 CUBLAS_WORKSPACE = ":4096:8"  # what torch's reproducibility notes ask for
 
 

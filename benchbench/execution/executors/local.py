@@ -2,8 +2,24 @@
 
 from __future__ import annotations
 
+from benchbench.errors import BenchError
 from benchbench.execution.executors import Events
 from benchbench.execution.runner import execute, failure_text
+
+# What CUDA says when it leaves a process's context unusable.
+CUDA_FATAL = (
+    "device-side assert",
+    "illegal memory access",
+    "an illegal instruction",
+    "unspecified launch failure",
+    "CUDA error: misaligned address",
+)
+
+
+def cuda_broken(exc: BaseException) -> bool:
+    """Whether ``exc`` is a CUDA error after which the process's GPU context is unusable."""
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and any(marker in text for marker in CUDA_FATAL)
 
 
 class LocalExecutor:
@@ -30,5 +46,13 @@ class LocalExecutor:
                 raise
             except Exception as exc:  # isolate: record, report, carry on
                 yield config, "failed", failure_text(exc)
+                if config.device.startswith("cuda") and cuda_broken(exc):
+                    raise BenchError(
+                        f"run {config.run_id} hit a CUDA error ({failure_text(exc)[:200]}). "
+                        "It is stored as failed; after such an error this process cannot use "
+                        "the GPU again, so the sweep stops here rather than fail every later "
+                        "run. Run the same command again to go on with the rest, or use "
+                        "--executor process, where each run has a fresh process."
+                    ) from None
                 continue
             yield config, "skipped" if result.skipped else result.record.status, ""

@@ -28,6 +28,31 @@ class RayExecutor(DetachedExecutor):
         self.cpus_per_run, self.gpus_per_run = cpus_per_run, gpus_per_run
         self.started_ray = False
 
+    def resolve_device(self, name: str) -> str:
+        """The device runs ask for, resolved for the cluster rather than this driver:
+        ``auto`` is ``cuda:0`` (each task's own card) when the cluster has GPUs, else the
+        CPU; a CPU-only head does not turn a GPU cluster's runs into CPU runs."""
+        from benchbench.training import device as devices
+
+        name = devices.spelled(name)
+        if name != "auto":
+            return name
+        self._start()
+        import ray
+
+        return "cuda:0" if ray.cluster_resources().get("GPU", 0) > 0 else "cpu"
+
+    def _start(self) -> None:
+        import ray
+
+        if not ray.is_initialized():
+            self.started_ray = True
+            if self.address:
+                ray.init(address=self.address, log_to_driver=False)
+            else:
+                cpus = max(1, round(self.workers * self.cpus_per_run))
+                ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+
     def close(self) -> None:
         """Shut down the Ray instance this executor started (once the whole sweep is done,
         so that Ray's last words — dead-worker notices — come while stdout is aside)."""
@@ -48,13 +73,7 @@ class RayExecutor(DetachedExecutor):
         yield from ((c, "skipped", "") for c in done)
         if not todo:
             return
-        if not ray.is_initialized():
-            self.started_ray = True
-            if self.address:
-                ray.init(address=self.address, log_to_driver=False)
-            else:
-                cpus = max(1, round(self.workers * self.cpus_per_run))
-                ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+        self._start()
         cuda = any(c.device.startswith("cuda") for c in todo)
         # No silent retries: a retried benchmark measures something other than was asked.
         remote = ray.remote(

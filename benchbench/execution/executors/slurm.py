@@ -50,6 +50,19 @@ class SlurmExecutor(DetachedExecutor):
         self.cluster = cluster
         self.folder = Path(folder) if folder else Path(store.root) / "slurm"
 
+    def resolve_device(self, name: str) -> str:
+        """``auto`` for the cluster's nodes, not the login node: ``cuda:0`` (each task's
+        own card) when runs ask for GPUs (``--gpus-per-run``, default 1), else the CPU;
+        ``--slurm-cluster local`` resolves it on this machine."""
+        from benchbench.training import device as devices
+
+        if self.cluster == "local":
+            return str(devices.resolve(name))
+        name = devices.spelled(name)
+        if name != "auto":
+            return name
+        return "cuda:0" if self.gpus_per_run > 0 else "cpu"
+
     def _executor(self, cuda: bool):
         try:
             import submitit
