@@ -27,7 +27,7 @@ from benchbench.training import device as devices
 from benchbench.training.device import Stopwatch
 
 WARMUP_STEPS = 2
-PROBE_ROUNDS = 3  # timed steps per candidate precision under --precision auto
+PROBE_ROUNDS = 5  # timed steps per candidate precision under --precision auto
 EVAL_BATCH = 1024  # images per evaluation chunk
 
 
