@@ -14,10 +14,14 @@ unrelated project); the import package, the entry-point group and ``bench`` keep
 hookimpl = pluggy.HookimplMarker("benchbench")
 """Marker for plugin hook implementations: ``@hookimpl def benchbench_register_...``."""
 
-__all__ = ["DISTRIBUTION", "__version__", "hookimpl", "load_history", "load_runs"]
+__all__ = ["DISTRIBUTION", "Metric", "__version__", "hookimpl", "load_history", "load_runs"]
 
 
 def __getattr__(name: str):
+    if name == "Metric":  # for plugins' benchbench_register_metrics
+        from benchbench.metrics import Metric
+
+        return Metric
     if name in ("load_runs", "load_history"):
         from benchbench import api
 

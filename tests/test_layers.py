@@ -9,7 +9,16 @@ PACKAGE = Path(__file__).resolve().parent.parent / "benchbench"
 
 # Bottom to top. A module may import its own layer and any layer listed before it.
 LAYERS = [
-    ("base", ("benchbench", "benchbench.errors", "benchbench.settings", "benchbench.config")),
+    (
+        "base",
+        (
+            "benchbench",
+            "benchbench.errors",
+            "benchbench.settings",
+            "benchbench.config",
+            "benchbench.metrics",
+        ),
+    ),
     ("plugin machinery", ("benchbench.plugins",)),
     ("data", ("benchbench.data",)),
     ("built-in plugins", ("benchbench.plugins.builtin",)),

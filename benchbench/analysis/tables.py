@@ -27,7 +27,7 @@ from benchbench.analysis import stats
 from benchbench.errors import BenchError, did_you_mean
 from benchbench.results.query import setting, timing_key
 from benchbench.results.store import RunRecord
-from benchbench.training.metrics import DEFAULT_METRICS, METRICS
+from benchbench.training.metrics import DEFAULT_METRICS, METRICS, known
 
 PM = "±"  # renderers may spell it their own way (LaTeX: $\pm$)
 
@@ -118,7 +118,7 @@ def _natural(label: str):
 
 
 def check_metrics(metrics) -> None:
-    unknown = [m for m in metrics if m not in METRICS]
+    unknown = [m for m in metrics if not known(m)]
     if unknown:
         raise BenchError(
             f"Unknown metric(s) {', '.join(unknown)}: choose from {', '.join(METRICS)}."

@@ -53,7 +53,7 @@ from benchbench.config import RunConfig
 from benchbench.errors import BenchError, did_you_mean
 from benchbench.settings import LABEL_KEYS, parse_value, plugin_options
 from benchbench.settings import SETTINGS as RUN_SETTINGS
-from benchbench.training.metrics import TUNABLE
+from benchbench.training.metrics import known, tunable
 
 # Suite keys are the run settings; a row's label comes from its variant or grid point.
 SETTINGS = set(RUN_SETTINGS) - set(LABEL_KEYS)
@@ -428,8 +428,8 @@ def parse(text: str, source: str, default_name: str) -> Suite:
         if missing:
             fail(missing[0], "is in order but has no list of values.", "tune")
         metric = raw.get("metric", "best_val_acc")
-        if metric not in TUNABLE:
-            fail("metric", f"choose one of {', '.join(TUNABLE)}.", "tune")
+        if not known(metric) or metric not in tunable():
+            fail("metric", f"choose one of {', '.join(tunable())}.", "tune")
         tune = Tune(order, values, count("repeats", raw.get("repeats", 1), "tune"), metric)
 
     groups = {"variants", "base", "tune", *[g["name"] for g in grids]}

@@ -98,3 +98,15 @@ def benchbench_register_commands(cli):
     command (or another plugin) already uses is refused and reported by ``bench plugins``.
     Import heavy libraries inside the command functions, not at module level.
     """
+
+
+@hookspec
+def benchbench_register_metrics(registry):
+    """Add summary metrics to ``registry``: ``registry.add(key, factory, description=...)``
+    where ``factory()`` returns a :class:`benchbench.Metric` with that ``key``: its column
+    ``title``, ``digits``, ``compute(evaluated)`` (``evaluated.outcome``: test logits and
+    labels, epochs...; ``evaluated.history``; ``evaluated.matrix``: the test confusion
+    matrix), ``higher_is_better``, ``tunable`` (a suite's ``[tune]`` may choose by it) and
+    ``timing``. Every run stored afterwards gets it in its summary; ``bench report
+    --metrics KEY`` shows it. A built-in key cannot be taken.
+    """

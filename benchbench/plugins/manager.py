@@ -30,7 +30,7 @@ BUILTIN_PLUGINS = (
     "benchbench.plugins.builtin.datasets",
     "benchbench.plugins.builtin.sinks",
 )
-KINDS = ("architecture", "augmentation", "dataset", "sink")
+KINDS = ("architecture", "augmentation", "dataset", "sink", "metric")
 
 
 @dataclass
@@ -52,6 +52,7 @@ class Components:
     augmentations: Registry
     datasets: Registry
     sinks: Registry
+    metrics: Registry
     plugins: list[PluginInfo]
     manager: pluggy.PluginManager | None = None  # for hooks called later (commands)
 
@@ -69,6 +70,7 @@ class Components:
             "augmentation": self.augmentations,
             "dataset": self.datasets,
             "sink": self.sinks,
+            "metric": self.metrics,
         }[kind]
 
 
@@ -157,14 +159,42 @@ def load_components(use_entry_points: bool = True, extra_plugins=()) -> Componen
                     impl.function(registry=registries[kind])
             except Exception as exc:
                 infos[impl.plugin_name].errors.append(f"{hook_name}: {_short_error(exc)}")
-    return Components(
+    components = Components(
         registries["architecture"],
         registries["augmentation"],
         registries["dataset"],
         registries["sink"],
+        registries["metric"],
         list(infos.values()),
         pm,
     )
+    _install_metrics(registries["metric"], infos)
+    return components
+
+
+def _install_metrics(registry: Registry, infos: dict[str, PluginInfo]) -> None:
+    """Put the metrics plugins add (``benchbench_register_metrics``) beside the built-ins."""
+    from benchbench.metrics import Metric, builtin, install_plugin_metrics
+
+    found = {}
+    for entry in registry:
+        problem = None
+        try:
+            metric = entry.create({})
+        except Exception as exc:
+            problem = _short_error(exc)
+        else:
+            if not isinstance(metric, Metric):
+                problem = f"its factory returned {type(metric).__name__}, not a benchbench.Metric"
+            elif metric.key != entry.name:
+                problem = f"it is registered as {entry.name!r} but its key is {metric.key!r}"
+            elif builtin(entry.name):
+                problem = f"{entry.name!r} is a built-in metric: choose another name"
+        if problem:
+            infos[entry.plugin].errors.append(f"benchbench_register_metrics: {problem}")
+            continue
+        found[entry.name] = metric
+    install_plugin_metrics(found)
 
 
 def plugin_commands(components: Components, taken: set[str]):

@@ -1,44 +1,26 @@
-"""The metric table: every number a run's summary holds, how it is computed from the run,
-its column title and digits in reports, and whether a suite may tune on it.
+"""The built-in metrics: every number a run's summary holds, how it is computed from the
+run, its column title and digits in reports, and whether a suite may tune on it.
 
 Light to import (numpy and torch are imported inside functions). Adding a metric means
-adding one row to :data:`METRICS`; ``bench report --metrics``,
-suite tables and ``[tune] metric`` pick it up from here. Also here: the test confusion
-matrix and report 000's per-class commission and omission errors.
+adding one row here (a plugin adds one through ``benchbench_register_metrics``);
+``bench report --metrics``, suite tables and ``[tune] metric`` pick it up from
+:data:`benchbench.metrics.METRICS`. Also here: the test confusion matrix and report 000's
+per-class commission and omission errors.
 """
 
 from __future__ import annotations
 
+import logging
 import math
-import statistics
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from benchbench.metrics import METRICS, Evaluated, Metric, tunable
 
 if TYPE_CHECKING:
     import numpy as np
 
-
-@dataclass(frozen=True)
-class Evaluated:
-    """What metrics are computed from: the outcome, its epoch history, its test matrix."""
-
-    outcome: Any  # benchbench.training.loop.Outcome
-    history: list[dict]
-    matrix: np.ndarray
-
-    def mean(self, key: str) -> float:
-        return statistics.fmean(h[key] for h in self.history) if self.history else math.nan
-
-    def median(self, key: str) -> float:
-        return statistics.median(h[key] for h in self.history) if self.history else math.nan
-
-    def best(self, key: str) -> float:
-        """The largest value of ``key``; epochs without it (not validated) are skipped."""
-        return max((h[key] for h in self.history if not math.isnan(h[key])), default=math.nan)
-
-    def last(self, key: str) -> float:
-        return self.history[-1][key] if self.history else math.nan
+__all__ = ["METRICS", "DEFAULT_METRICS", "Evaluated", "Metric", "summarize", "tunable"]
+log = logging.getLogger(__name__)
 
 
 def _test_loss(e: Evaluated) -> float:
@@ -49,21 +31,8 @@ def _test_loss(e: Evaluated) -> float:
     return float(F.cross_entropy(logits, labels)) if finite else math.nan
 
 
-@dataclass(frozen=True)
-class Metric:
-    """One summary number of a run."""
-
-    key: str
-    title: str  # column title in reports
-    digits: int  # decimals shown
-    compute: Callable[[Evaluated], Any]
-    higher_is_better: bool = False  # which row a report marks best
-    tunable: bool = False  # a suite's [tune] may choose values by it (higher is better)
-    timing: bool = False  # seconds: pooled only over runs on the same host and settings
-
-
-METRICS: dict[str, Metric] = {
-    m.key: m
+METRICS.update(
+    (m.key, m)
     for m in (
         Metric(
             "test_acc",
@@ -138,15 +107,37 @@ METRICS: dict[str, Metric] = {
         ),
         Metric("epochs_to_target", "Epochs to target", 0, lambda e: e.outcome.epochs_to_target),
     )
-}
+)
 DEFAULT_METRICS = ("test_acc", "train_seconds_per_epoch", "val_seconds_per_epoch")
-TUNABLE = tuple(k for k, m in METRICS.items() if m.tunable)
+
+
+def known(key: str) -> bool:
+    """Whether ``key`` is a metric, loading the plugins first if it is not a built-in (a
+    report or suite may name a metric a plugin adds)."""
+    if key not in METRICS:
+        from benchbench.plugins.manager import load_components
+
+        load_components()
+    return key in METRICS
 
 
 def summarize(outcome, history: list[dict], matrix: np.ndarray) -> dict:
-    """A run's summary: its status and every metric of :data:`METRICS`."""
+    """A run's summary: its status and every metric of :data:`METRICS`. A plugin's metric
+    that fails is left out with a warning; it never costs the run."""
     evaluated = Evaluated(outcome, history, matrix)
-    return {"status": outcome.status, **{k: m.compute(evaluated) for k, m in METRICS.items()}}
+    summary = {"status": outcome.status}
+    for key, metric in METRICS.items():
+        try:
+            summary[key] = metric.compute(evaluated)
+        except Exception as exc:
+            from benchbench.metrics import builtin
+
+            if builtin(key):
+                raise
+            log.warning(
+                "metric %r failed (%s: %s); left out of this run", key, type(exc).__name__, exc
+            )
+    return summary
 
 
 def confusion(true_labels, predicted, num_classes: int) -> np.ndarray:
