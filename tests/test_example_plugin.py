@@ -22,7 +22,7 @@ def test_the_example_plugin_is_loaded_from_its_distribution(bench):
     plugins = json.loads(bench("plugins", "--json").out)
     example = next(p for p in plugins if p["name"] == "example")
     assert example["distribution"] == "benchbench-example" and example["errors"] == []
-    assert len(example["hooks"]) == 4
+    assert len(example["hooks"]) == 6
 
 
 def test_bench_run_with_the_example_components(bench):
@@ -55,3 +55,12 @@ def test_a_third_party_sink_receives_every_epoch_and_the_stored_run(bench, tmp_p
     assert [r[0] for r in rows] == ["start", "epoch", "epoch", "end"]
     assert rows[-1][:3] == ["end", run_id, "complete"]
     assert "confusion.csv" in rows[-1][4] and "curves.png" in rows[-1][4]
+
+
+def test_the_example_plugins_metric_and_command(bench):
+    args = ["--dataset", "stripes", "--arch", "tiny_cnn", "--epochs", "1", "--json"]
+    run_id = json.loads(bench("run", *args).out)["run_id"]
+    summary = json.loads(bench("show", run_id, "--json").out)["summary"]
+    assert summary["top2_acc"] == 1.0  # two classes: the top two are always right
+    preview = bench("stripes-preview", "--size", "4")
+    assert preview.code == 0 and preview.out.splitlines()[0] == "horizontal"

@@ -34,6 +34,35 @@ def benchbench_register_sinks(registry):
     )
 
 
+@hookimpl
+def benchbench_register_metrics(registry):
+    registry.add("top2_acc", build_top2, description="top-2 test accuracy (example plugin)")
+
+
+def build_top2():
+    from benchbench import Metric
+
+    def compute(evaluated):
+        logits, labels = evaluated.outcome.test_logits, evaluated.outcome.test_labels
+        best_two = logits.topk(min(2, logits.shape[1]), dim=1).indices
+        return float((best_two == labels[:, None]).any(1).float().mean())
+
+    return Metric("top2_acc", "Top-2 acc", 4, compute, higher_is_better=True, tunable=True)
+
+
+@hookimpl
+def benchbench_register_commands(cli):
+    @cli.command("stripes-preview")
+    def stripes_preview(size: int = 8) -> None:
+        """Print one image of each stripes class as text (example plugin command)."""
+        data = build_stripes(size=size, train_size=2, test_size=2, seed=0)
+        for name, label in zip(data.classes, range(2), strict=True):
+            index = int((data.train_labels == label).argmax())
+            print(name)
+            for row in data.train_images[index, 0]:
+                print("".join("#" if v > 100 else "." for v in row))
+
+
 def build_csv_lines(*, target: str | None = None):
     from pathlib import Path
 
