@@ -138,7 +138,11 @@ def test_process_workers_index_into_the_gpus_the_driver_may_use(monkeypatch, cap
     assert worker_count(4, 0) == 4  # CPU runs: as asked
 
 
-def test_a_pinned_worker_trains_on_its_own_cuda0(monkeypatch):
+@pytest.mark.parametrize(
+    "granted",
+    ["BENCH_PINNED_GPU", "SLURM_JOB_ID"],  # a process-executor worker, a Slurm task
+)
+def test_a_worker_granted_a_gpu_trains_on_its_own_cuda0(monkeypatch, granted):
     from benchbench.execution import runner
 
     seen = {}
@@ -147,7 +151,8 @@ def test_a_pinned_worker_trains_on_its_own_cuda0(monkeypatch):
         seen["device"] = config.device
         raise RuntimeError("stop here")
 
-    monkeypatch.setenv("BENCH_PINNED_GPU", "1")
+    monkeypatch.delenv("BENCH_PINNED_GPU", raising=False)
+    monkeypatch.setenv(granted, "1")
     monkeypatch.setattr("benchbench.training.loop.train", fake_train)
     monkeypatch.setattr(devices, "resolve", lambda name: torch.device("cpu"))
     with pytest.raises(RuntimeError, match="stop here"):
@@ -204,24 +209,6 @@ def test_a_run_stores_the_precision_and_layout_auto_chose(
     assert environment["precision"] in ("fp32", "bf16")
     assert set(environment["precision_probe_ms"]) == {"fp32", "bf16"}
     assert environment["layout"] == layout
-
-
-def test_a_slurm_task_trains_on_its_own_cuda0(monkeypatch):
-    from benchbench.execution import runner
-
-    seen = {}
-
-    def fake_train(config, components, on_epoch):
-        seen["device"] = config.device
-        raise RuntimeError("stop here")
-
-    monkeypatch.delenv("BENCH_PINNED_GPU", raising=False)
-    monkeypatch.setenv("SLURM_JOB_ID", "4242")
-    monkeypatch.setattr("benchbench.training.loop.train", fake_train)
-    monkeypatch.setattr(devices, "resolve", lambda name: torch.device("cpu"))
-    with pytest.raises(RuntimeError, match="stop here"):
-        runner.train_detached({"device": "cuda:3", "arch": "mlp"})
-    assert seen["device"] == "cuda:0"
 
 
 def test_a_node_without_the_data_says_which_node(tmp_path):

@@ -425,6 +425,20 @@ class EarlyStopping:
         return self.patience is not None and self.waited >= self.patience
 
 
+def set_up(config: RunConfig, components: Components):
+    """The run's device, configured, and its data: ``(device, splits on the CPU, the same
+    on the device, seconds to load)``. The whole dataset moves to the device once."""
+    device = devices.resolve(config.device)
+    devices.check_precision(device, config.precision)
+    devices.configure(device, config.deterministic, config.tf32)
+    devices.reset_peak_memory(device)
+    started = time.perf_counter()
+    cpu_splits = prepare(config, components)
+    splits = cpu_splits.to(device)
+    devices.synchronize(device)
+    return device, cpu_splits, splits, time.perf_counter() - started
+
+
 def train(
     config: RunConfig,
     components: Components,
@@ -439,16 +453,7 @@ def train(
     ``(batch, batches)`` for progress displays.
     """
     config = config.scaled()  # --scale: the schedule this run follows
-    device = devices.resolve(config.device)
-    devices.check_precision(device, config.precision)
-    devices.configure(device, config.deterministic, config.tf32)
-    devices.reset_peak_memory(device)
-    started = time.perf_counter()
-    cpu_splits = prepare(config, components)
-    splits = cpu_splits.to(device)  # the whole dataset moves to the device once
-    devices.synchronize(device)
-    load_seconds = time.perf_counter() - started
-
+    device, cpu_splits, splits, load_seconds = set_up(config, components)
     train_x, train_y = splits.train
     mean, std = statistics(config.normalize, cpu_splits.train[0])
     model = build_model(config, components, len(splits.classes), splits.input_shape).to(device)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import copy
 import math
 import statistics
-import time
 from collections.abc import Callable
 
 import torch
@@ -45,7 +44,7 @@ from benchbench.training.loop import (
     _decayed,
     build_augment,
     build_model,
-    prepare,
+    set_up,
 )
 
 PROBE_STEPS = 3
@@ -179,15 +178,7 @@ def train_replicas(
     check(configs)
     configs = [c.scaled() for c in configs]
     config, count = configs[0], len(configs)
-    device = devices.resolve(config.device)
-    devices.check_precision(device, config.precision)
-    devices.configure(device, config.deterministic, config.tf32)
-    devices.reset_peak_memory(device)
-    started = time.perf_counter()
-    cpu_splits = prepare(config, components)
-    splits = cpu_splits.to(device)
-    devices.synchronize(device)
-    load_seconds = time.perf_counter() - started
+    device, cpu_splits, splits, load_seconds = set_up(config, components)
     classes = len(splits.classes)
     models = [build_model(c, components, classes, splits.input_shape).to(device) for c in configs]
     layout = devices.resolve_layout(config.layout, device, models[0])
