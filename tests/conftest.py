@@ -141,8 +141,9 @@ BLOCKER = textwrap.dedent(
                 elif self.evaluated and block and os.environ.get("BLOCKER_SIGNAL"):
                     # A training step after a validation pass: epoch 1 is stored by now.
                     open(os.environ["BLOCKER_SIGNAL"], "w").close()
-                    while True:
-                        time.sleep(60)
+                    release = os.environ["BLOCKER_SIGNAL"] + ".release"
+                    while not os.path.exists(release):  # a test that kills never releases
+                        time.sleep(0.05)
                 return self.net(x)
 
         return Blocker()
