@@ -80,6 +80,9 @@ class RayExecutor(DetachedExecutor):
             num_cpus=self.cpus_per_run,
             num_gpus=self.gpus_per_run if cuda else 0,
             max_retries=0,
+            # A CUDA error can leave a process's GPU context unusable: every GPU run gets
+            # a fresh worker process (CPU runs reuse workers: no such state, less start-up).
+            max_calls=1 if cuda else 0,
         )(train_detached)
         futures = {}
 
