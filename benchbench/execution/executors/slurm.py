@@ -3,8 +3,9 @@ each result as it comes back (``pip install 'benchbench-harness[slurm]'``).
 
 Jobs, their logs and pickled results live under ``<results>/slurm``. Which job trains
 which run is written to ``<results>/slurm/jobs.json`` as soon as the array is submitted,
-so a driver that is stopped and started again re-attaches to jobs still queued or
-running instead of submitting them again; their results are stored when they end.
+so a driver that is stopped and started again re-attaches to its jobs instead of
+submitting them again: those still queued or running are stored when they end, those that
+ended meanwhile at once.
 ``cluster="local"`` (``--slurm-cluster local``) runs the same code path as local
 processes, without a scheduler: how the tests exercise it.
 """
@@ -103,14 +104,14 @@ class SlurmExecutor(DetachedExecutor):
         os.replace(temporary, path)
 
     def _reattach(self, entry: dict):
-        """The job ``entry`` names, if it is still queued or running (else None)."""
+        """The Slurm job ``entry`` names: queued, running, or ended while no driver was
+        there to store its result (which submitit kept in the job's folder); None for a
+        local job, which ended with its driver."""
         import submitit
 
-        cls = submitit.SlurmJob if entry.get("cluster") == "slurm" else None
-        if cls is None:
-            return None  # local jobs end with their driver: run them again
-        job = cls(folder=self.folder / "%j", job_id=entry["job"])
-        return None if job.state in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT") else job
+        if entry.get("cluster") != "slurm":
+            return None
+        return submitit.SlurmJob(folder=self.folder / "%j", job_id=entry["job"])
 
     def run(self, configs, events):
         done, todo = self.split(configs)
