@@ -565,7 +565,14 @@ def write_report(number: str, plan: Plan, results: Path) -> None:
         stale.unlink()  # figures are drawn afresh: none of an earlier layout lingers
     figures = Figures(number, store, suite, key, runs)
     FIGURES[number](figures)
-    tables = tables_markdown(suite, results) if runs else "*No runs stored yet.*\n"
+    tables = (
+        tables_markdown(suite, results)
+        if runs
+        else (
+            "*No runs stored yet: `python reports/generate.py --train --only "
+            f"{number}` trains them (`--dry-run` lists them).*\n"
+        )
+    )
     train, wall = compute_time(done)
     planned = len({m["run_id"] for m in members})
     environment = done[0].environment if done else {}

@@ -52,5 +52,6 @@ def test_a_report_renders_before_anything_is_trained(tmp_path, number):
     )
     assert result.returncode == 0, result.stderr
     text = (reports / f"report{number}.md").read_text()
-    assert "*No runs stored yet.*" in text and "0 of 0 runs complete" in text
+    assert "*No runs stored yet: `python reports/generate.py --train --only" in text
+    assert "0 of 0 runs complete" in text
     assert "not drawn: no complete run" in text
