@@ -87,3 +87,11 @@ def test_a_failing_sink_never_costs_the_stored_run(bench, monkeypatch):
 def test_an_unknown_sink_is_a_clear_error(bench):
     result = bench("run", *FAST, "--sink", "mlflw")
     assert result.code == 2 and "Did you mean 'mlflow'?" in result.err
+
+
+def test_an_export_that_fails_says_how_far_it_got(bench, monkeypatch):
+    monkeypatch.setenv("BENCH_PLUGINS", "test_sinks")
+    assert bench("run", *FAST).code == 0
+    result = bench("export", "broken")
+    assert result.code == 2
+    assert "broken failed while exporting run" in result.err and "0 run(s)" in result.err

@@ -19,6 +19,7 @@ from benchbench.cli.context import (
     err,
     print_json,
 )
+from benchbench.errors import BenchError
 
 SinkOption = Annotated[
     list[str] | None,
@@ -104,6 +105,12 @@ def export(
                     skipped.append(record.id)
                     continue
                 sinks.replay(store, record)
+                if not sinks.is_attached(made):
+                    raise BenchError(
+                        f"{sink} failed while exporting run {record.id} (see the warning "
+                        f"above); {len(sent)} run(s) were exported before it. Fix the "
+                        "tracker and run the same command again: what it holds is skipped."
+                    )
                 sent.append(record.id)
     if as_json:
         print_json({"exported": sent, "skipped": skipped})

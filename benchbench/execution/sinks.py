@@ -48,6 +48,11 @@ def attached(sinks: list[Any], artifacts: Callable | None = None) -> Iterator[No
             _ARTIFACTS.remove(artifacts)
 
 
+def is_attached(sink) -> bool:
+    """Whether ``sink`` still receives runs (a failure detaches it)."""
+    return sink in _ACTIVE
+
+
 def _call(sink, method, *args) -> None:
     try:
         method(*args)
