@@ -189,11 +189,9 @@ set = ["arch.block=false"]
         assert [h["epoch"] for h in store.history(record.id)] == [1, 2, 3, 4]
 
 
-def test_groups_and_seeds_can_be_chosen_from_the_command_line(bench, tmp_path):
-    suite_file = tmp_path / "two.toml"
-    suite_file.write_text(
-        TINY
-        + """
+TWO_GRIDS = (
+    TINY
+    + """
 [[grids]]
 name = "lr"
 lr = [1e-3, 3e-3]
@@ -202,7 +200,12 @@ lr = [1e-3, 3e-3]
 name = "batch"
 batch_size = [32, 64]
 """
-    )
+)
+
+
+def test_groups_and_seeds_can_be_chosen_from_the_command_line(bench, tmp_path):
+    suite_file = tmp_path / "two.toml"
+    suite_file.write_text(TWO_GRIDS)
     result = bench("sweep", suite_file, "--group", "lr", "--seeds", "3-4", "--json")
     assert result.code == 0, result.err
     assert json.loads(result.out)["completed"] == 4  # two lrs x two seeds, no batch grid
@@ -213,16 +216,8 @@ batch_size = [32, 64]
 def test_sweeping_one_group_keeps_the_other_groups_in_the_report(bench, tmp_path):
     suite_file = tmp_path / "parts.toml"
     suite_file.write_text(
-        TINY
+        TWO_GRIDS
         + """
-[[grids]]
-name = "lr"
-lr = [1e-3, 3e-3]
-
-[[grids]]
-name = "batch"
-batch_size = [32, 64]
-
 [[tables]]
 title = "by lr"
 group = "lr"
