@@ -134,7 +134,7 @@ def pays(models: list[torch.nn.Module], config: RunConfig, input_shape, num_clas
     count, batch = len(models), config.batch_size
     x = torch.randn(count, batch, *input_shape, device=device)
     y = torch.randint(0, num_classes, (count, batch), device=device)
-    replicas = Replicas([copy.deepcopy(m) for m in models], config)
+    replicas = Replicas(models, config)  # stacks new tensors: the copies above stay apart
     stacked_opt = torch.optim.SGD(list(replicas.params.values()), lr=1e-3)
     single_opts = [torch.optim.SGD(m.parameters(), lr=1e-3) for m in models]
 
