@@ -492,6 +492,18 @@ _SETTINGS = [
         added=2,
         choices=("auto", "channels_last", "contiguous"),
     ),
+    Setting(
+        "data_placement",
+        str,
+        "auto",
+        "Where the images live while training: device holds every split on the run's "
+        "device (the fast path); stream reads each batch from the memory-mapped cache as it "
+        "is drawn (the same batches, for data larger than memory); auto holds them when "
+        "they fit in half the free memory. The run records which.",
+        EXECUTION,
+        added=2,
+        choices=("auto", "device", "stream"),
+    ),
     # -- label -----------------------------------------------------------------------------
     Setting("name", str, None, "Row label in reports, e.g. 'Model A'.", LABEL, optional=True),
 ]

@@ -59,7 +59,7 @@ def test_rich_markup_in_names_is_printed_as_text(bench, hostile_runs):
     assert HOSTILE in shown.out
 
 
-def test_a_crafted_cifar_pickle_runs_nothing(tmp_path):
+def test_a_crafted_cifar_pickle_runs_nothing(tmp_path, monkeypatch):
     folder = tmp_path / "cifar-10-batches-py"
     folder.mkdir()
     marker = tmp_path / "pwned"
@@ -70,8 +70,14 @@ def test_a_crafted_cifar_pickle_runs_nothing(tmp_path):
 
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
         (folder / name).write_bytes(pickle.dumps({"data": Exploit(), "labels": [0]}))
-    with pytest.raises(BenchError, match="not a CIFAR-10 python batch.*nothing in it was run"):
+    # torchvision's checksums reject the files before anything is unpickled
+    with pytest.raises(BenchError, match="fails torchvision's checksum; nothing in its files"):
         datasets.cifar10(data_dir=tmp_path, download=False)
+    assert not marker.exists()
+    # and with the checksums passed, the restricted unpickler refuses the payload
+    monkeypatch.setattr("torchvision.datasets.cifar.check_integrity", lambda *a, **k: True)
+    with pytest.raises(BenchError, match="not what the dataset should hold.*nothing in it was run"):
+        datasets.cifar10(data_dir=folder, download=False)
     assert not marker.exists()
 
 

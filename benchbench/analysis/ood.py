@@ -178,6 +178,7 @@ def _outside_images(components, name: str, data_dir, options: dict, loaded) -> t
     import torch.nn.functional as F
 
     from benchbench.data.images import load_dataset
+    from benchbench.data.streaming import rows
 
     channels, height, width = loaded.splits.input_shape
     if name == "fake":  # noise-like images of the right shape unless told otherwise
@@ -191,7 +192,8 @@ def _outside_images(components, name: str, data_dir, options: dict, loaded) -> t
             "seed": 12345,
             **options,
         }
-    images = load_dataset(components.datasets, name, options, data_dir).test_images
+    images = rows(load_dataset(components.datasets, name, options, data_dir).test_images)
+    images = images.materialize()
     if not len(images):
         raise BenchError(f"The OOD dataset {name!r} has no test images.")
     if images.shape[1] != channels:

@@ -32,7 +32,7 @@ def reload(store: Store, record: RunRecord, components, device: str = "cpu") -> 
     weights = store.weights(record)
     config = record.run_config
     target = devices.resolve(device)
-    splits = prepare(config, components)
+    splits = prepare(config, components, lazy=True).materialize(("test",))  # train: statistics
     model = build_model(config, components, len(splits.classes), splits.input_shape)
     model.load_state_dict(weights)
     model.to(target).eval()

@@ -148,7 +148,7 @@ def samples(
         raise BenchError(
             f"Run {record.id} has no {'wrong' if wrong else 'correct'} predictions to show."
         )
-    splits = prepare(record.run_config, components())
+    splits = prepare(record.run_config, components(), lazy=True)
     images = splits.test[0].numpy()
     if len(images) != len(labels) or not (splits.test[1].numpy() == labels).all():
         raise BenchError(

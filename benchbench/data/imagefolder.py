@@ -1,4 +1,5 @@
-"""Image folders (``CLASS/IMAGE`` trees) decoded once into uint8 arrays, cached on disk.
+"""Image folders (``CLASS/IMAGE`` trees) decoded once into uint8 arrays, cached on disk
+and memory-mapped from there.
 
 The cache key is the folder's file list with sizes and modification times plus the
 decoding options, so editing, adding or removing any image invalidates it.
@@ -9,23 +10,22 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
+from benchbench.data import arraycache
+from benchbench.data.arraycache import cache_dir
 from benchbench.errors import BenchError
 
 log = logging.getLogger(__name__)
 status = logging.getLogger("benchbench.status")  # what is happening now: `bench` shows it
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm"}
-CACHE_FORMAT = 1
-
-
-def cache_dir() -> Path:
-    """``$BENCH_CACHE_DIR``, else ``~/.cache/benchbench``."""
-    root = os.environ.get("BENCH_CACHE_DIR") or Path.home() / ".cache" / "benchbench"
-    return Path(root)
+CACHE_FORMAT = 2  # the key's format: 2 = raw memory-mapped folders
+DECODE_CHUNK = 512  # images decoded (and held) at a time
 
 
 def scan(root: Path) -> tuple[list[str], list[tuple[str, int, int, int]]]:
@@ -113,11 +113,6 @@ def size_filter(keep_size: tuple[int, int] | None, min_size: int | None):
     return keep
 
 
-def _decode_all(root: Path, files, mode, size, keep) -> list[tuple]:
-    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) + 1)) as pool:
-        return list(pool.map(lambda f: _open(root / f[0], mode, size, keep), files))
-
-
 def survey(root: Path, keep=None) -> tuple[list[str], list[dict]]:
     """Every file's class, original size, whether it is kept, and its error if unreadable.
 
@@ -168,57 +163,68 @@ def load(
 
     ``keep_size`` keeps only images of exactly that original (height, width); ``min_size``
     drops images whose shorter side is below it (report 002's outliers). ``size`` resizes.
+    The images come memory-mapped from the cache (:mod:`benchbench.data.arraycache`),
+    decoded chunk by chunk into it the first time; ``use_cache=False`` decodes into memory.
     """
     classes, files = _scan_checked(root)
     options = (mode, size, keep_size, min_size)
     key = hashlib.sha256(
         repr((CACHE_FORMAT, str(root.resolve()), options, files)).encode()
     ).hexdigest()[:24]
-    cached = cache_dir() / "imagefolder" / f"{key}.npz"
-    if use_cache and cached.exists():
-        try:
-            with np.load(cached) as z:
-                return classes, z["images"], z["labels"]
-        except Exception:  # a damaged cache is rebuilt, never trusted
-            log.warning("ignoring unreadable cache %s", cached)
-
+    target = cache_dir() / "imagefolder" / key
     if use_cache:
+        cached = arraycache.read(target)
+        if cached is not None:
+            return classes, *cached
         status.info("decoding %d images under %s (cached for next time)", len(files), root)
-    decoded = _decode_all(root, files, mode, size, size_filter(keep_size, min_size))
-    for _, _, error in decoded:
-        if error:
-            log.warning("skipping unreadable image %s", error)
-    excluded: dict[str, int] = {}
-    for (array, _, error), f in zip(decoded, files, strict=True):
-        if array is None and error is None:
-            excluded[classes[f[1]]] = excluded.get(classes[f[1]], 0) + 1
-    if excluded:
-        counts = ", ".join(f"{name} {n}" for name, n in excluded.items())
-        log.warning(
-            "excluded %d images of other sizes under %s (%s)", sum(excluded.values()), root, counts
-        )
-    kept = [(a, f[1]) for (a, _, _), f in zip(decoded, files, strict=True) if a is not None]
-    if not kept:
-        raise BenchError(
-            f"None of the {len(files)} images under {root} could be decoded "
-            "and kept. Check the folder, or the keep_size/min_size options."
-        )
-    shapes: dict[tuple, int] = {}
-    for array, _ in kept:
-        shapes[array.shape] = shapes.get(array.shape, 0) + 1
-    if len(shapes) > 1:
-        common = sorted(shapes.items(), key=lambda kv: -kv[1])[:3]
-        listing = ", ".join(f"{s[1]}x{s[2]} ({n} images)" for s, n in common)
-        raise BenchError(
-            f"Images under {root} have {len(shapes)} different sizes ({listing}, ...). "
-            "Resize them on load with --set dataset.size=HxW, or keep one size with "
-            "--set dataset.keep_size=HxW (`bench data inspect` shows the sizes)."
-        )
-    images = np.stack([a for a, _ in kept])
-    labels = np.array([label for _, label in kept], dtype=np.int64)
-    if use_cache:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez(tmp, images=images, labels=labels)
-        os.replace(tmp, cached)
+    else:
+        target = Path(tempfile.mkdtemp(prefix="benchbench-decode-")) / key
+    try:
+        images, labels = _decode_into(target, root, classes, files, mode, size, keep_size, min_size)
+        if not use_cache:
+            images = np.array(images)  # into memory: the folder is removed below
+    finally:
+        if not use_cache:
+            shutil.rmtree(target.parent, ignore_errors=True)
     return classes, images, labels
+
+
+def _decode_into(target: Path, root: Path, classes, files, mode, size, keep_size, min_size):
+    """Decode ``files`` chunk by chunk into the cache folder ``target``: memory holds one
+    chunk of images at a time, whatever the folder's size."""
+    keep = size_filter(keep_size, min_size)
+    excluded: dict[str, int] = {}
+    workers = min(8, (os.cpu_count() or 1) + 1)
+    with arraycache.Writer(target) as writer, ThreadPoolExecutor(max_workers=workers) as pool:
+        for start in range(0, len(files), DECODE_CHUNK):
+            chunk = files[start : start + DECODE_CHUNK]
+            decoded = pool.map(lambda f: _open(root / f[0], mode, size, keep), chunk)
+            for (array, _, error), f in zip(decoded, chunk, strict=True):
+                if error:
+                    log.warning("skipping unreadable image %s", error)
+                elif array is None:
+                    excluded[classes[f[1]]] = excluded.get(classes[f[1]], 0) + 1
+                else:
+                    writer.add(array, f[1])
+        if excluded:
+            counts = ", ".join(f"{name} {n}" for name, n in excluded.items())
+            log.warning(
+                "excluded %d images of other sizes under %s (%s)",
+                sum(excluded.values()),
+                root,
+                counts,
+            )
+        if not writer.shapes:
+            raise BenchError(
+                f"None of the {len(files)} images under {root} could be decoded "
+                "and kept. Check the folder, or the keep_size/min_size options."
+            )
+        if len(writer.shapes) > 1:
+            common = writer.shapes.most_common(3)
+            listing = ", ".join(f"{s[1]}x{s[2]} ({n} images)" for s, n in common)
+            raise BenchError(
+                f"Images under {root} have {len(writer.shapes)} different sizes ({listing}, "
+                "...). Resize them on load with --set dataset.size=HxW, or keep one size with "
+                "--set dataset.keep_size=HxW (`bench data inspect` shows the sizes)."
+            )
+        return writer.finish()

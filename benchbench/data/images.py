@@ -17,8 +17,9 @@ from benchbench.errors import BenchError
 class ImageData:
     """A dataset as returned by a dataset factory.
 
-    ``*_images`` are uint8 arrays ``(N, C, H, W)`` (numpy or torch), ``*_labels`` integer
-    arrays ``(N,)`` with values in ``range(len(classes))``.
+    ``*_images`` are uint8 arrays ``(N, C, H, W)`` (numpy, torch, or a ``numpy.memmap``
+    for data larger than memory), ``*_labels`` integer arrays ``(N,)`` with values in
+    ``range(len(classes))``.
     """
 
     classes: list[str]
@@ -36,14 +37,20 @@ class ImageData:
         return len(self.classes)
 
     def as_tensors(self, name: str = "dataset") -> ImageData:
-        """The same data as torch tensors, checked: a plugin's mistake is named here."""
+        """The same data as torch tensors, checked: a plugin's mistake is named here.
+        Memory-mapped images stay on disk as :class:`~benchbench.data.streaming.Rows`."""
+        import numpy as np
         import torch
 
+        from benchbench.data.streaming import Rows, rows
+
         def images(x, split):
-            x = torch.as_tensor(x)
-            if x.dtype != torch.uint8 or x.ndim != 4:
+            lazy = isinstance(x, (np.memmap, Rows))  # from a file: read when used
+            x = rows(x) if lazy else torch.as_tensor(x)
+            base = x.base if lazy else x
+            if base.dtype != torch.uint8 or base.ndim != 4:
                 raise BenchError(
-                    f"Dataset {name!r} returned {split} images of dtype {x.dtype} and shape "
+                    f"Dataset {name!r} returned {split} images of dtype {base.dtype} and shape "
                     f"{tuple(x.shape)}; expected uint8 (N, C, H, W). Fix the dataset factory."
                 )
             return x.contiguous()

@@ -11,12 +11,13 @@ import copy
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
 
 from benchbench.config import RunConfig
+from benchbench.data import streaming
 from benchbench.data.augment import compose
 from benchbench.data.batches import BatchSource
 from benchbench.data.images import load_dataset, stratified_split
@@ -39,6 +40,7 @@ class Splits:
     train: tuple[torch.Tensor, torch.Tensor]
     val: tuple[torch.Tensor, torch.Tensor]
     test: tuple[torch.Tensor, torch.Tensor]
+    placement: str = "device"  # or "stream": images read batch by batch (data.streaming)
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -46,7 +48,20 @@ class Splits:
 
     def to(self, device: torch.device) -> Splits:
         move = lambda pair: tuple(t.to(device, non_blocking=True) for t in pair)  # noqa: E731
-        return Splits(self.classes, move(self.train), move(self.val), move(self.test))
+        return replace(self, train=move(self.train), val=move(self.val), test=move(self.test))
+
+    def materialize(self, parts=("train", "val", "test")) -> Splits:
+        """``parts`` read into memory (the others stay lazy :class:`Rows`)."""
+        read = lambda pair: (pair[0].materialize(), pair[1])  # noqa: E731
+        return replace(self, **{part: read(getattr(self, part)) for part in parts})
+
+    @property
+    def nbytes(self) -> int:
+        return sum(images.nbytes for images, _ in (self.train, self.val, self.test))
+
+    @property
+    def mapped(self) -> bool:
+        return any(images.mapped for images, _ in (self.train, self.val, self.test))
 
 
 @dataclass
@@ -73,8 +88,10 @@ class Outcome:
     execution: dict = field(default_factory=dict)
 
 
-def prepare(config: RunConfig, components: Components) -> Splits:
-    """Load the dataset through its plugin and carve a stratified validation split."""
+def prepare(config: RunConfig, components: Components, lazy: bool = False) -> Splits:
+    """Load the dataset through its plugin and carve a stratified validation split; with
+    ``lazy``, the splits are :class:`~benchbench.data.streaming.Rows` of the dataset's
+    arrays, nothing copied yet."""
     data = load_dataset(
         components.datasets, config.dataset, config.dataset_options, config.data_dir
     )
@@ -97,8 +114,8 @@ def prepare(config: RunConfig, components: Components) -> Splits:
         )
         keep = keep[chosen]
     keep, held = torch.from_numpy(keep), torch.from_numpy(held)
-    x, y = data.train_images, data.train_labels
-    test_x, test_y = data.test_images, data.test_labels
+    x, y = streaming.rows(data.train_images), data.train_labels
+    test_x, test_y = streaming.rows(data.test_images), data.test_labels
     if config.test_subset is not None and config.test_subset < len(test_y):
         _, chosen = stratified_split(
             test_y.numpy(),
@@ -108,8 +125,10 @@ def prepare(config: RunConfig, components: Components) -> Splits:
             config.test_subset,
         )
         chosen = torch.from_numpy(chosen)
-        test_x, test_y = test_x[chosen], test_y[chosen]
-    return Splits(data.classes, (x[keep], y[keep]), (x[held], y[held]), (test_x, test_y))
+        test_x, test_y = test_x.take(chosen), test_y[chosen]
+    train, val = (x.take(keep), y[keep]), (x.take(held), y[held])
+    splits = Splits(data.classes, train, val, (test_x, test_y))
+    return splits if lazy else splits.materialize()
 
 
 def _take_stratified(labels, count: int, seed: int):
@@ -425,13 +444,16 @@ class EarlyStopping:
 
 def set_up(config: RunConfig, components: Components):
     """The run's device, configured, and its data: ``(device, splits on the CPU, the same
-    on the device, seconds to load)``. The whole dataset moves to the device once."""
+    on the device, seconds to load)``. The whole dataset moves to the device once, or,
+    when it does not fit, each batch is read as it is drawn (:mod:`~benchbench.data.streaming`)."""
     device = devices.resolve(config.device)
     devices.check_precision(device, config.precision)
     devices.configure(device, config.deterministic, config.tf32)
     devices.reset_peak_memory(device)
     started = time.perf_counter()
-    cpu_splits = prepare(config, components)
+    lazy = prepare(config, components, lazy=True)
+    placement = streaming.choose(config.data_placement, device, lazy.nbytes, lazy.mapped)
+    cpu_splits = lazy.materialize() if placement == "device" else replace(lazy, placement=placement)
     splits = cpu_splits.to(device)
     devices.synchronize(device)
     return device, cpu_splits, splits, time.perf_counter() - started
@@ -557,6 +579,7 @@ def train(
         execution={
             "precision": batcher.precision,
             "layout": layout,
+            "data_placement": splits.placement,
             **({"precision_probe_ms": _probe_ms(probe)} if any(probe.values()) else {}),
         },
         num_parameters=sum(p.numel() for p in model.parameters()),

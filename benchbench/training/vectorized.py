@@ -244,6 +244,7 @@ def train_replicas(
             execution={
                 "precision": precision,
                 "layout": layout,
+                "data_placement": splits.placement,
                 "vectorized": count,
                 **({"vectorized_probe_s": [round(t, 4) for t in timed]} if timed else {}),
             },

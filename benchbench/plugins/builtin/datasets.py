@@ -48,15 +48,22 @@ def benchbench_register_datasets(registry):
     registry.add(
         "cifar10",
         cifar10,
-        description="reports 000, 001, 003, 004: the CIFAR-10 python archive under "
-        "--data-dir or the cache dir; downloaded when online",
+        description="reports 000, 001, 003, 004: torchvision:CIFAR10, its python archive "
+        "under --data-dir (or the batches folder itself) or the cache dir; downloaded when "
+        "online",
     )
 
 
 def _split(images, labels, test_fraction: float, seed: int = 0):
+    import numpy as np
+
     from benchbench.data.images import stratified_split
+    from benchbench.data.streaming import Rows
 
     train, test = stratified_split(labels, test_fraction, seed, "dataset.test_fraction")
+    if isinstance(images, np.memmap):  # the parts stay views: the cache file is not copied
+        images = Rows(images)
+        return images.take(train), labels[train], images.take(test), labels[test]
     return images[train], labels[train], images[test], labels[test]
 
 
@@ -176,96 +183,30 @@ class _CifarUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
 
 
-def _load_cifar_pickle(path: Path) -> dict:
-    try:
-        with open(path, "rb") as f:
-            data = _CifarUnpickler(f, encoding="latin1").load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as exc:
-        raise BenchError(
-            f"{path} is not a CIFAR-10 python batch ({exc}); nothing in it was run. "
-            "Replace it with the file from the official cifar-10-python archive."
-        ) from None
-    if not isinstance(data, dict):
-        raise BenchError(f"{path} is not a CIFAR-10 python batch (a {type(data).__name__}).")
-    return data
-
-
 def _find_cifar10(data_dir: Path | None) -> Path | None:
-    from benchbench.data.imagefolder import cache_dir
+    """The folder holding ``cifar-10-batches-py``: ``--data-dir``, its parent when it is the
+    batches folder itself, else the cache dir's ``cifar10``."""
+    from benchbench.data.arraycache import cache_dir
 
     roots = [data_dir] if data_dir is not None else []
     roots.append(cache_dir() / "cifar10")
     for root in roots:
-        for candidate in (root, root / "cifar-10-batches-py"):
-            if (candidate / "data_batch_1").is_file() and (candidate / "test_batch").is_file():
-                return candidate
+        if root.name == "cifar-10-batches-py" and (root / "data_batch_1").is_file():
+            return root.parent
+        if (root / "cifar-10-batches-py" / "data_batch_1").is_file():
+            return root
     return None
 
 
 def cifar10(*, data_dir: Path | None = None, download: bool = True):
-    """The CIFAR-10 python archive (``cifar-10-batches-py``); torchvision downloads it."""
-    import numpy as np
+    """CIFAR-10: ``torchvision:CIFAR10`` (torchvision's class and checksums) under
+    ``--data-dir``, which may also be the ``cifar-10-batches-py`` folder itself, or under
+    the cache dir; downloaded when online."""
+    from benchbench.data.arraycache import cache_dir
 
-    from benchbench.data import ImageData
-    from benchbench.data.imagefolder import cache_dir
-
-    root = _find_cifar10(Path(data_dir) if data_dir else None)
-    if root is None and download:
-        target = Path(data_dir) if data_dir else cache_dir() / "cifar10"
-        try:
-            from torchvision.datasets import CIFAR10
-
-            CIFAR10(root=str(target), train=True, download=True)
-        except Exception as exc:
-            raise BenchError(
-                f"CIFAR-10 is not under {target} and could not be downloaded ({exc}). Put the "
-                "python-version archive's cifar-10-batches-py folder there and pass --data-dir, "
-                "use --dataset imagefolder for a folder of images, or --dataset digits offline."
-            ) from None
-        root = _find_cifar10(target)
-    if root is None:
-        raise BenchError(
-            "CIFAR-10 not found: pass --data-dir holding cifar-10-batches-py, or "
-            "use --dataset digits."
-        )
-
-    def batch(name):
-        d = _load_cifar_pickle(root / name)
-        try:
-            data = np.asarray(d["data"], np.uint8).reshape(-1, 3, 32, 32)
-            labels = np.asarray(d["labels"], np.int64)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BenchError(
-                f"{root / name} is not a CIFAR-10 batch ({type(exc).__name__}: {exc}). "
-                "Replace it with the official cifar-10-python archive's file."
-            ) from None
-        return data, labels
-
-    parts = [batch(f"data_batch_{i}") for i in range(1, 6) if (root / f"data_batch_{i}").exists()]
-    test_x, test_y = batch("test_batch")
-    classes = [
-        "airplane",
-        "automobile",
-        "bird",
-        "cat",
-        "deer",
-        "dog",
-        "frog",
-        "horse",
-        "ship",
-        "truck",
-    ]
-    meta = root / "batches.meta"
-    if meta.exists():
-        names = _load_cifar_pickle(meta).get("label_names", classes)
-        classes = [str(n) for n in names]
-    return ImageData(
-        classes,
-        np.concatenate([p[0] for p in parts]),
-        np.concatenate([p[1] for p in parts]),
-        test_x,
-        test_y,
-    )
+    data_dir = Path(data_dir) if data_dir else None
+    root = _find_cifar10(data_dir) or data_dir or cache_dir() / "cifar10"
+    return torchvision_dataset(data_dir=root, variant="CIFAR10", download=download)
 
 
 # torchvision datasets served as arrays, and how each names its train/test parts
@@ -304,7 +245,7 @@ def torchvision_dataset(
     import torchvision.datasets as datasets
 
     from benchbench.data import ImageData
-    from benchbench.data.imagefolder import cache_dir
+    from benchbench.data.arraycache import cache_dir
     from benchbench.errors import did_you_mean
 
     if variant not in TORCHVISION_DATASETS:
@@ -335,9 +276,10 @@ def torchvision_dataset(
             except Exception as exc:
                 raise BenchError(
                     f"torchvision:{variant} is not under {root} (or fails torchvision's "
-                    f"checksum) and could not be downloaded ({type(exc).__name__}: {exc}). "
-                    "Put the dataset's files there (as torchvision lays them out) and pass "
-                    "--data-dir, or run where the download works once."
+                    f"checksum; nothing in its files was run) and could not be downloaded "
+                    f"({type(exc).__name__}: {exc}). Put the dataset's files there (as "
+                    "torchvision lays them out) and pass --data-dir, run where the download "
+                    "works once, or try --dataset digits offline."
                 ) from None
 
     def arrays(data):
@@ -382,9 +324,12 @@ def hf_dataset(
         raise BenchError(
             "--dataset hf:NAME needs the datasets library: pip install 'benchbench-harness[hf]'."
         ) from None
+    import hashlib
+
     import numpy as np
 
-    from benchbench.data import ImageData
+    from benchbench.data import ImageData, arraycache
+    from benchbench.data.arraycache import cache_dir
 
     if not variant:
         raise BenchError("Name the dataset: --dataset hf:NAME, or hf:local --data-dir DIR.")
@@ -420,20 +365,30 @@ def hf_dataset(
     shape = parse_size(size, what="dataset size")
 
     def arrays(part):
-        images = []
-        for image in part[image_column]:
-            image = image.convert("RGB") if image.mode not in ("L", "RGB") else image
-            if shape is not None:
-                image = image.resize((shape[1], shape[0]))
-            array = np.asarray(image, dtype=np.uint8)
-            images.append(array[None] if array.ndim == 2 else array.transpose(2, 0, 1))
-        sizes = {a.shape for a in images}
-        if len(sizes) > 1:
-            raise BenchError(
-                f"hf:{variant}'s images come in {len(sizes)} sizes: resize them on load with "
-                "--set dataset.size=HxW."
-            )
-        return np.stack(images), np.asarray(part[label_column], dtype=np.int64)
+        """The part's images decoded once into the array cache (memory-mapped from there, so
+        a dataset larger than memory never is in memory), keyed by the part's fingerprint."""
+        key = hashlib.sha256(
+            repr((part._fingerprint, image_column, label_column, shape)).encode()
+        ).hexdigest()[:24]
+        target = cache_dir() / "hf" / key
+        cached = arraycache.read(target)
+        if cached is not None:
+            return cached
+        labels = np.asarray(part[label_column], dtype=np.int64)
+        with arraycache.Writer(target) as writer:
+            for i, image in enumerate(part.select_columns([image_column])):
+                image = image[image_column]
+                image = image.convert("RGB") if image.mode not in ("L", "RGB") else image
+                if shape is not None:
+                    image = image.resize((shape[1], shape[0]))
+                array = np.asarray(image, dtype=np.uint8)
+                writer.add(array[None] if array.ndim == 2 else array.transpose(2, 0, 1), labels[i])
+            if len(writer.shapes) > 1:
+                raise BenchError(
+                    f"hf:{variant}'s images come in {len(writer.shapes)} sizes: resize them on "
+                    "load with --set dataset.size=HxW."
+                )
+            return writer.finish()
 
     train_x, train_y = arrays(train)
     test_x, test_y = arrays(loaded[test_split])
