@@ -248,3 +248,55 @@ def test_cnn_5x5_can_start_as_matlab_does():
     assert deep.std() > 1.5 * deep_default.std()  # wider than PyTorch's where fan-in is large
     with pytest.raises(BenchError, match="arch init='he'"):
         archs.cnn_5x5(num_classes=10, input_shape=CIFAR, init="he")
+
+
+def test_the_whitening_stem_whitens_the_patches_it_was_set_from():
+    import torch
+
+    from benchbench.plugins.builtin.nets import Whitening
+
+    generator = torch.Generator().manual_seed(0)
+    mixing = torch.randn(3, 3, generator=generator)  # correlated colour channels
+    images = torch.einsum("ij,njhw->nihw", mixing, torch.randn(200, 3, 12, 12, generator=generator))
+    images = torch.nn.functional.avg_pool2d(images, 3, 1, 1) * 4  # neighbouring pixels alike
+    stem = Whitening(3, 24, eps=1e-9)
+    stem.init_from_data(images)
+    with torch.no_grad():
+        out = torch.nn.functional.conv2d(images, stem.weight)  # without the bias
+    channels = out[:, :12].permute(1, 0, 2, 3).reshape(12, -1)
+    covariance = channels @ channels.T / channels.shape[1]
+    assert torch.allclose(covariance, torch.eye(12), atol=0.05), "whitened: identity covariance"
+    assert torch.equal(stem.weight[12:], -stem.weight[:12]), "each filter and its negative"
+    assert not stem.weight.requires_grad, "frozen once set from the data"
+
+
+def test_a_model_is_initialized_from_normalized_training_images(bench, tmp_path, monkeypatch):
+    """A plugin's model with init_from_data sees training images, normalized as training
+    sees them, once, before training."""
+    plugin = tmp_path / "seen_plugin.py"
+    plugin.write_text(
+        "import torch\n"
+        "from benchbench import hookimpl\n"
+        "SEEN = []\n"
+        "class Net(torch.nn.Module):\n"
+        "    def __init__(self, n, shape):\n"
+        "        super().__init__()\n"
+        "        self.fc = torch.nn.Linear(shape[0] * shape[1] * shape[2], n)\n"
+        "    def forward(self, x):\n"
+        "        return self.fc(x.flatten(1))\n"
+        "    def init_from_data(self, inputs):\n"
+        "        SEEN.append(inputs.clone())\n"
+        "@hookimpl\n"
+        "def benchbench_register_architectures(registry):\n"
+        "    registry.add('seen', lambda *, num_classes, input_shape: Net(num_classes, input_shape))\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("BENCH_PLUGINS", "seen_plugin")
+    monkeypatch.delitem(__import__("sys").modules, "seen_plugin", raising=False)
+    result = bench("run", "--arch", "seen", "--epochs", "1", "--normalize", "dataset")
+    assert result.code == 0, result.err
+    import seen_plugin
+
+    (inputs,) = seen_plugin.SEEN
+    assert inputs.shape[1:] == (1, 8, 8) and 1000 < len(inputs) <= 5000
+    assert abs(float(inputs.mean())) < 0.1, "normalized as the training batches are"

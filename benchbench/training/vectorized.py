@@ -44,6 +44,7 @@ from benchbench.training.loop import (
     _decayed,
     build_augment,
     build_model,
+    init_from_data,
     set_up,
 )
 
@@ -187,6 +188,8 @@ def train_replicas(
     precision = devices.precision_candidates(config.precision, device)[-1]  # no probe: see pays
     mean, std = norm_statistics(config.normalize, cpu_splits.train[0])
     batcher = Batcher(mean, std, device, precision, layout)
+    for model in models:
+        init_from_data(model, splits.train[0], batcher)
     augment = build_augment(config, components, splits)
     sources = [
         BatchSource(

@@ -227,9 +227,12 @@ def speedrun(
     widths="64,256,256",
     stem: int = 24,
     scale: float = 1 / 9,
+    whiten: bool = False,
 ):
     """``bench run --recipe speedrun``'s network. ``widths``: one ConvGroup each (each
-    halves the image); ``stem``: channels of the 2x2 stem; ``scale``: the logits' factor."""
+    halves the image); ``stem``: channels of the 2x2 stem; ``scale``: the logits' factor;
+    ``whiten``: the stem's filters whiten 2x2 patches of the training images (set from
+    the data before training, then frozen; the recipe turns it on)."""
     from benchbench.plugins.builtin import nets
 
     if not 0 < float(scale):
@@ -240,6 +243,7 @@ def speedrun(
         widths=_ints("widths", widths),
         stem=_ints("stem", stem)[0],
         scale=float(scale),
+        whiten=bool(whiten),
     )
 
 

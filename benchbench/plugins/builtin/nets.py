@@ -25,6 +25,13 @@ class Classifier(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
 
+    def init_from_data(self, inputs: torch.Tensor) -> None:
+        """Data-dependent initialization (the loop calls it once, with normalized training
+        images, before training): the first layer's, when it has one (a whitening stem)."""
+        first = self.features[0] if isinstance(self.features, nn.Sequential) else None
+        if hasattr(first, "init_from_data"):
+            first.init_from_data(inputs)
+
 
 def mlp_head(
     in_features: int, hidden: list[int], num_classes: int, dropout: float = 0.0
@@ -94,6 +101,29 @@ class ConvGroup(nn.Module):
         return self.body(x)
 
 
+class Whitening(nn.Conv2d):
+    """A 2x2 stem convolution whose filters come from the data (airbench's whitening): the
+    eigenvectors of the training images' 2x2-patch covariance, each scaled to unit variance,
+    and their negatives; frozen once set. Until :meth:`init_from_data`, a plain convolution."""
+
+    def __init__(self, in_channels: int, out_channels: int, eps: float = 5e-4):
+        super().__init__(in_channels, out_channels, 2, padding=0, bias=True)
+        self.eps = eps
+
+    @torch.no_grad()
+    def init_from_data(self, inputs: torch.Tensor) -> None:
+        c = self.in_channels
+        patches = inputs.float().unfold(2, 2, 1).unfold(3, 2, 1)  # N, C, H-1, W-1, 2, 2
+        patches = patches.permute(0, 2, 3, 1, 4, 5).reshape(-1, c * 4).double()
+        covariance = patches.T @ patches / len(patches)
+        values, vectors = torch.linalg.eigh(covariance)  # ascending
+        filters = (vectors.T / (values.clamp_min(0) + self.eps).sqrt()[:, None]).flip(0)
+        n = min(self.out_channels // 2, c * 4)
+        filters = filters[:n].reshape(n, c, 2, 2).to(self.weight)
+        self.weight[: 2 * n] = torch.cat([filters, -filters])
+        self.weight.requires_grad_(False)
+
+
 class Scaled(nn.Module):
     """Multiply by a constant (the speedrun head's temperature)."""
 
@@ -105,11 +135,13 @@ class Scaled(nn.Module):
         return x * self.factor
 
 
-def speedrun(*, input_shape, num_classes, widths, stem, scale) -> Classifier:
+def speedrun(*, input_shape, num_classes, widths, stem, scale, whiten) -> Classifier:
     """The fast CIFAR-10 recipe's net, after the public airbench/hlb-CIFAR10 designs: a
-    2x2 stem convolution, then ConvGroups, global max pooling and a scaled linear head."""
+    2x2 stem convolution (whitening, set from the data, when ``whiten``), then ConvGroups,
+    global max pooling and a scaled linear head."""
     channels = input_shape[0]
-    layers: list[nn.Module] = [nn.Conv2d(channels, stem, 2, padding=0, bias=True), nn.GELU()]
+    first = Whitening(channels, stem) if whiten else nn.Conv2d(channels, stem, 2, bias=True)
+    layers: list[nn.Module] = [first, nn.GELU()]
     channels = stem
     for width in widths:
         layers.append(ConvGroup(channels, width))
