@@ -288,7 +288,8 @@ def test_a_model_is_initialized_from_normalized_training_images(bench, tmp_path,
         "        SEEN.append(inputs.clone())\n"
         "@hookimpl\n"
         "def benchbench_register_architectures(registry):\n"
-        "    registry.add('seen', lambda *, num_classes, input_shape: Net(num_classes, input_shape))\n"
+        "    registry.add('seen', lambda *, num_classes, input_shape: Net(num_classes,\n"
+        "                                                               input_shape))\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("BENCH_PLUGINS", "seen_plugin")
