@@ -43,3 +43,12 @@ def test_the_layout_and_seed_benchmarks_run():
     seeds = run_script("vectorized_seeds.py", "--arch", "mlp", "--seeds", "2", "--batch-size", "8")
     assert seeds.returncode == 0, seeds.stderr
     assert "| 2 seeds, batched (vmap) |" in seeds.stdout
+
+
+def test_the_streaming_benchmark_runs_and_both_paths_agree(tmp_path):
+    folder = make_folder(tmp_path / "data", classes=["a", "b"], per_class=12, size=(8, 8))
+    result = run_script("streaming.py", "--data-dir", str(folder), "--arch", "mlp", "--repeats", "1")
+    assert result.returncode == 0, result.stderr
+    rows = {line.split("|")[1].strip(): line for line in result.stdout.splitlines()[2:]}
+    assert set(rows) == {"device", "stream"}
+    assert rows["device"].split("|")[-2] == rows["stream"].split("|")[-2], "same test accuracy"
