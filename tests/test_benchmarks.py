@@ -47,7 +47,8 @@ def test_the_layout_and_seed_benchmarks_run():
 
 def test_the_streaming_benchmark_runs_and_both_paths_agree(tmp_path):
     folder = make_folder(tmp_path / "data", classes=["a", "b"], per_class=12, size=(8, 8))
-    result = run_script("streaming.py", "--data-dir", str(folder), "--arch", "mlp", "--repeats", "1")
+    args = ["--data-dir", str(folder), "--arch", "mlp", "--repeats", "1"]
+    result = run_script("streaming.py", *args)
     assert result.returncode == 0, result.stderr
     rows = {line.split("|")[1].strip(): line for line in result.stdout.splitlines()[2:]}
     assert set(rows) == {"device", "stream"}
