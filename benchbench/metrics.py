@@ -50,6 +50,22 @@ class Metric:
     higher_is_better: bool = False  # which row a report marks best
     tunable: bool = False  # a suite's [tune] may choose values by it (higher is better)
     timing: bool = False  # seconds: pooled only over runs on the same host and settings
+    # the value for a run stored before the metric existed, from that run's summary
+    from_summary: Callable[[dict], Any] | None = None
+
+
+def stored_value(summary: dict, key: str) -> Any:
+    """Metric ``key`` of a stored run's ``summary`` (derived through the metric's
+    ``from_summary`` when the run predates it); None when unknown."""
+    if key in summary:
+        return summary[key]
+    metric = METRICS.get(key)
+    if metric is None or metric.from_summary is None:
+        return None
+    try:
+        return metric.from_summary(summary)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 METRICS: dict[str, Metric] = {}

@@ -560,7 +560,8 @@ def write_report(number: str, plan: Plan, results: Path) -> None:
     key = api.suite_key(suite)
     members = store.suite_members(key)
     runs = suite_runs(store, key) if members else []
-    done = [r for r in runs if r.status == "complete"]
+    # a run serving several rows (report 002's batch-size 8 is its tutorial CNN) counts once
+    done = list({r.id: r for r in runs if r.status == "complete"}.values())
     for stale in (HERE / "figures").glob(f"report{number}-*.png"):
         stale.unlink()  # figures are drawn afresh: none of an earlier layout lingers
     figures = Figures(number, store, suite, key, runs)

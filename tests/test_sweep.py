@@ -290,3 +290,56 @@ reference = { best_val_acc = { "A" = 0.5 } }
     result = bench("sweep", suite_file)
     assert result.code == 2
     assert "'best_val_acc': not one of the table's metrics (test_acc)" in result.err
+
+
+def test_a_transposed_table_has_a_column_per_setting_as_report_002_lays_them_out(bench, tmp_path):
+    suite_file = tmp_path / "transposed.toml"
+    suite_file.write_text(
+        TINY
+        + """
+[[grids]]
+name = "batch"
+batch_size = [32, 64]
+
+[[tables]]
+title = "batch sizes across"
+group = "batch"
+rows = "batch_size"
+metrics = ["max_train_acc", "train_minutes_total"]
+transpose = true
+[tables.reference]
+max_train_acc = { "32" = 0.9, "64" = 0.8 }
+"""
+    )
+    assert bench("sweep", suite_file).code == 0
+    report = bench("report", "--suite", suite_file)
+    assert report.code == 0, report.err
+    lines = [line for line in report.out.splitlines() if line.startswith("|")]
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines]
+    assert cells[0] == ["batch_size", "32", "64"]
+    first = [row[0] for row in cells[2:]]
+    assert first == [
+        "Max train acc",
+        "Max train acc (seed)",
+        "Δ Max train acc",
+        "Train min",
+        "n",
+    ]
+    assert cells[3][1:] == ["0.9000", "0.8000"]
+    raw = json.loads(bench("report", "--suite", suite_file, "--format", "json").out)[0]
+    assert [row["label"] for row in raw["rows"]] == [32, 64], "raw numbers: a row per run"
+    for row in raw["rows"]:
+        shown = json.loads(bench("show", row["run_ids"], "--json").out)["summary"]
+        assert row["train_minutes_total_mean"] == pytest.approx(shown["train_seconds_total"] / 60)
+
+
+def test_a_metric_added_later_is_derived_for_runs_stored_before_it():
+    from benchbench.metrics import stored_value
+    from benchbench.training.metrics import METRICS
+
+    assert "train_minutes_total" in METRICS
+    old_summary = {"train_seconds_total": 90.0}  # stored before minutes were a metric
+    assert stored_value(old_summary, "train_minutes_total") == 1.5
+    assert stored_value({"train_minutes_total": 2.0}, "train_minutes_total") == 2.0
+    assert stored_value({}, "train_minutes_total") is None
+    assert stored_value({}, "test_acc") is None

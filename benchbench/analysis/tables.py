@@ -20,11 +20,12 @@ import json
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from benchbench.analysis import stats
 from benchbench.errors import BenchError, did_you_mean
+from benchbench.metrics import stored_value
 from benchbench.results.query import setting, timing_key
 from benchbench.results.store import RunRecord
 from benchbench.training.metrics import DEFAULT_METRICS, METRICS, known
@@ -151,7 +152,7 @@ def runs_frame(records: list[RunRecord], spec: Spec):
                 "seed": r.config.get("seed"),
                 "timing": timing_key(r.environment, r.config),
                 "loaded": bool(r.environment.get("loaded")),
-                **{m: r.summary.get(m) for m in spec.metrics},
+                **{m: stored_value(r.summary, m) for m in spec.metrics},
             }
         )
     columns = ["run_id", "key", "label", "seed", "timing", "loaded", *spec.metrics]
@@ -529,6 +530,7 @@ def table_kind(name: str, about: str, required: tuple[str, ...] = (), **options)
     metrics=list(DEFAULT_METRICS),
     baseline=None,
     reference={},
+    transpose=False,
 )
 def _runs_table(request: Request) -> Part:
     o = request.options
@@ -541,7 +543,22 @@ def _runs_table(request: Request) -> Part:
         keep_order=True,
         title=request.title,
     )
-    return build(request.runs, spec)
+    part = build(request.runs, spec)
+    return transposed(part) if o["transpose"] and not part.raw.empty else part
+
+
+def transposed(part: Part) -> Part:
+    """``part`` laid out as report 002's tables are: one column per configuration, one
+    row per metric (with the seed's number and the difference below it). The raw numbers
+    (CSV, JSON) keep one row per configuration."""
+    corner = part.text_columns[0]
+    shown = part.shown.astype(str).set_index(corner).T
+    shown.columns = [str(c) for c in shown.columns]
+    shown = shown.rename_axis(corner).reset_index()
+    rows = {title: i for i, title in enumerate(shown[corner])}
+    labels = list(part.shown[corner].astype(str))
+    bold = [(rows[column], labels[row]) for row, column in part.bold]
+    return replace(part, shown=shown, bold=bold, text_columns=[corner])
 
 
 @table_kind(

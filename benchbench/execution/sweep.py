@@ -16,6 +16,7 @@ from benchbench.config import RunConfig
 from benchbench.errors import BenchError, did_you_mean
 from benchbench.execution.executors import Events, Executor
 from benchbench.execution.suite import Suite, expand_overrides, smoke_suite, to_config
+from benchbench.metrics import stored_value
 from benchbench.plugins.manager import Components
 from benchbench.results.store import Store
 
@@ -180,7 +181,7 @@ def _score(store: Store, configs: list[RunConfig], metric: str) -> float:
     for config in configs:
         stored = store.get(config.run_id)
         if stored is not None and stored.status == "complete":
-            value = stored.summary.get(metric)
+            value = stored_value(stored.summary, metric)
             if value is not None and not math.isnan(value):
                 values.append(value)
     return statistics.fmean(values) if values else math.nan
