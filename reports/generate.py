@@ -353,15 +353,125 @@ class Figures:
     def missing(self, figure: str, caption: str, why: str) -> None:
         self.lines.append(f"**Figure {figure}.** {caption} — *not drawn: {why}.*\n")
 
-    def run(self, label: str):
-        return self.runs.get(label)
+    def run(self, label):
+        """The complete run labelled ``label`` (a record passes through)."""
+        return label if hasattr(label, "id") else self.runs.get(label)
 
-    def curves(self, figure: str, label: str, caption: str) -> None:
+    def run_where(self, group: str, **settings):
+        """The complete run of ``group`` whose config has ``settings`` (a grid's point:
+        grid runs share their label), or a description of it for the caption."""
+        from benchbench.results.query import suite_members
+
+        for member in suite_members(self.store, self.key, group):
+            record = self.store.get(member["run_id"])
+            if record is None or record.status != "complete":
+                continue
+            config = {
+                **record.config,
+                **{f"arch.{k}": v for k, v in record.config.get("arch_options", {}).items()},
+            }
+            if all(str(config.get(k)) == str(v) for k, v in settings.items()):
+                return record
+        return ", ".join(f"{k}={v}" for k, v in settings.items())
+
+    def data_folder(self, label: str):
+        record = self.run(label)
+        folder = record and record.config.get("data_dir")
+        return Path(folder) if folder and Path(folder).is_dir() else None
+
+    def folder_figures(self, folder: Path, keep_size) -> None:
+        """Report 002's Figures 1-3 from the image folder itself: examples of each class,
+        the frequency table of image sizes, and the outliers the size filter drops."""
+        import numpy as np
+        from PIL import Image
+
+        from benchbench.data import imagefolder
+        from benchbench.render import figures as plots
+
+        classes, files = imagefolder.survey(folder, imagefolder.size_filter(keep_size, None))
+        kept = [f for f in files if f["kept"]]
+        per_class = 6
+        examples = [f for c in classes for f in [x for x in kept if x["class"] == c][:per_class]]
+
+        def pixels(entry):
+            with Image.open(folder / entry["path"]) as im:
+                return np.asarray(im.convert("RGB")).transpose(2, 0, 1)
+
+        self.add(
+            "1",
+            f"Example training images, a row per class ({', '.join(classes)})",
+            plots.gallery(
+                [pixels(e) for e in examples], [e["class"] for e in examples], columns=per_class
+            ),
+        )
+        sizes: dict[str, int] = {}
+        for entry in files:
+            if entry["size"]:
+                key = f"({entry['size'][0]},{entry['size'][1]})"
+                sizes[key] = sizes.get(key, 0) + 1
+        table = "| (height, width) | images |\n| --- | ---: |\n" + "".join(
+            f"| {size} | {n:,} |\n" for size, n in sorted(sizes.items(), key=lambda kv: -kv[1])
+        )
+        counts = {
+            state: ", ".join(
+                f"{c} {sum(1 for f in files if f['class'] == c and f['kept'] == state)}"
+                for c in classes
+            )
+            for state in (True, False)
+        }
+        self.lines.append(
+            f"**Figure 2.** Frequency table of image dimensions of the training images "
+            f"(`bench data inspect --data-dir {folder.name}`, as in the report):\n\n{table}\n"
+            f"Kept per class: {counts[True]}; excluded: {counts[False]}.\n"
+        )
+        outliers = [
+            f
+            for c in classes
+            for f in [x for x in files if x["class"] == c and not x["kept"] and x["size"]][:4]
+        ]
+        if outliers:
+            self.add(
+                "3",
+                "Outlier pictures: the sizes the filter drops (dimensions under each)",
+                plots.gallery(
+                    [pixels(e) for e in outliers],
+                    [f"{e['size'][0]}x{e['size'][1]}" for e in outliers],
+                    columns=6,
+                ),
+            )
+
+    def model_summary(self, figure: str, arch: str, shape, classes: int, caption: str) -> None:
+        """A layer table like the report's torchsummary print-outs, with the totals."""
+        import pandas as pd
+
+        from benchbench.analysis.layers import layer_table, totals
+        from benchbench.config import RunConfig
+        from benchbench.plugins.manager import load_components
+        from benchbench.training.loop import build_model
+
+        config = RunConfig(arch=arch).validated()
+        model = build_model(config, load_components(), classes, shape)
+        rows = pd.DataFrame(layer_table(model, shape))
+        sums = totals(model, shape)
+        table = rows[["layer", "type", "output_shape", "parameters"]].to_markdown(
+            index=False, floatfmt=",.0f", intfmt=","
+        )
+        self.lines.append(
+            f"**Figure {figure}.** {caption}, on {'x'.join(map(str, shape))} images, "
+            f"{classes} classes (`bench summary --arch {arch} --input-shape "
+            f"{'x'.join(map(str, shape))} --classes {classes}`):\n\n{table}\n\n"
+            f"Total params: {sums['total_parameters']:,}; params size (MB): "
+            f"{sums['parameters_mb']:.2f}; forward/backward pass per image (MB): "
+            f"{sums['forward_backward_mb_per_image']:.2f}.\n"
+        )
+
+    def curves(self, figure: str, label, caption: str) -> None:
         from benchbench.render import figures as plots
 
         record = self.run(label)
         if record is None:
             return self.missing(figure, caption, f"no complete run of {label} yet")
+        label = record.label
         title = f"{label}: loss and accuracy per epoch"
         self.add(
             figure,
@@ -369,12 +479,13 @@ class Figures:
             plots.curves(self.store.history(record.id), title),
         )
 
-    def confusion(self, figure: str, label: str, caption: str) -> None:
+    def confusion(self, figure: str, label, caption: str) -> None:
         from benchbench.render import figures as plots
 
         record = self.run(label)
         if record is None:
             return self.missing(figure, caption, f"no complete run of {label} yet")
+        label = record.label
         matrix, classes = self.store.confusion(record.id)
         title = f"{label}: normalized confusion matrix"
         self.add(figure, f"{caption} (run `{record.id}`)", plots.confusion(matrix, classes, title))
@@ -659,11 +770,30 @@ def figures_001(f: Figures) -> None:
 
 
 def figures_002(f: Figures) -> None:
-    for i, label in enumerate(["MLP", "PyTorch tutorial CNN"]):
-        f.curves(f"{5 + 2 * i}", label, f"Training progress: {label}")
-        f.confusion(
-            f"{6 + 2 * i}", label, f"Validation-set confusion matrix: {label} (here: test set)"
+    folder = f.data_folder("MLP")
+    if folder is None:
+        f.missing("1-3", "The data: examples, image sizes, outliers", "no stored run says where")
+    else:
+        f.folder_figures(folder / "train", keep_size=(32, 32))
+    lr = f.run_where("learning rate", lr=0.01)
+    f.confusion("4", lr, "Confusion matrix of the tutorial CNN trained at Adam lr 0.01")
+    for figure, rates, caption in (
+        ("5", "0.25,0.5", "Training trajectory with dropout layers"),
+        ("6", 0.0, "Training trajectory without dropout layers"),
+    ):
+        f.curves(figure, f.run_where("dropout", **{"arch.dropout": rates}), caption)
+    for section, label, arch in (
+        ("4.1", "MLP", "mlp"),
+        ("4.2", "PyTorch tutorial CNN", "lenet"),
+    ):
+        f.model_summary(
+            f"{section}a", arch, (3, 300, 300), 3, f"{label}: layers (section {section})"
         )
+        f.model_summary(
+            f"{section}b", arch, (3, 32, 32), 3, f"{label} at the stand-in's 32x32 images"
+        )
+        f.curves(f"{section}c", label, f"{label}: training trajectory (section {section})")
+        f.confusion(f"{section}d", label, f"{label}: confusion matrix (section {section})")
 
 
 def figures_003(f: Figures) -> None:

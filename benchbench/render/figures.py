@@ -120,8 +120,8 @@ def _show_image(ax, image: np.ndarray) -> None:
     ax.set_yticks([])
 
 
-def samples(images, true, predicted, classes: list[str], title: str = "", columns: int = 8):
-    """A grid of test images titled "predicted / true" (report 001 Figs. 4-5, 003 Fig. 2)."""
+def gallery(images, captions: list[str], title: str = "", columns: int = 8, colors=None):
+    """A grid of images (uint8 ``(C, H, W)`` each, any sizes) with a caption under each."""
     count = len(images)
     rows = max(1, -(-count // columns))
     fig, axes = plt.subplots(
@@ -136,14 +136,18 @@ def samples(images, true, predicted, classes: list[str], title: str = "", column
             ax.axis("off")
             continue
         _show_image(ax, images[i])
-        right = true[i] == predicted[i]
-        ax.set_title(
-            f"{classes[predicted[i]]}\n({classes[true[i]]})",
-            fontsize=8,
-            color="green" if right else "red",
-        )
-    fig.suptitle(f"{title}\npredicted (true)" if title else "predicted (true)")
+        ax.set_title(captions[i], fontsize=8, color=colors[i] if colors else "black")
+    if title:
+        fig.suptitle(title)
     return fig
+
+
+def samples(images, true, predicted, classes: list[str], title: str = "", columns: int = 8):
+    """A grid of test images titled "predicted / true" (report 001 Figs. 4-5, 003 Fig. 2)."""
+    captions = [f"{classes[p]}\n({classes[t]})" for p, t in zip(predicted, true, strict=True)]
+    colors = ["green" if p == t else "red" for p, t in zip(predicted, true, strict=True)]
+    heading = f"{title}\npredicted (true)" if title else "predicted (true)"
+    return gallery(images, captions, heading, columns, colors)
 
 
 def heatmaps(images, maps, true, predicted, classes: list[str], title: str = ""):
