@@ -54,6 +54,9 @@ def test_an_unreached_target_is_no_time_and_test_targets_evaluate_each_epoch(ben
     seconds = shown["summary"]["seconds_to_target"]
     assert seconds is None or math.isnan(seconds)
     assert all("test_acc" in h and h["test_seconds"] > 0 for h in shown["history"])
+    for record in shown["history"]:  # the epoch lines show what the target watches
+        assert f"epoch {record['epoch']}/2" in result.err
+        assert f"test acc {record['test_acc']:.4f}" in result.err
 
 
 def test_a_target_outside_zero_to_one_is_refused(bench):

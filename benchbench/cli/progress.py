@@ -44,7 +44,11 @@ def epoch_line(record: dict, epochs: int) -> str:
     )
     if record["val_loss"] == record["val_loss"]:  # not NaN
         text += f"  val loss {record['val_loss']:.4f} acc {record['val_acc']:.4f}"
-    return text + f"  {record['train_seconds']:.2f}s + {record['val_seconds']:.2f}s"
+    evaluated = record["val_seconds"]
+    if record.get("test_acc") is not None:  # --target-on test watches the test set
+        text += f"  test acc {record['test_acc']:.4f}"
+        evaluated += record.get("test_seconds", 0.0)
+    return text + f"  {record['train_seconds']:.2f}s + {evaluated:.2f}s"
 
 
 class RunProgress:
