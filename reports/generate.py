@@ -286,7 +286,7 @@ def dry_run(number: str, plan: Plan, device: str) -> int:
 SEED_HARDWARE = {
     "000": "a Google Colab GPU (model not stated)",
     "001": "MATLAB with GPU acceleration (model not stated)",
-    "002": "a GPU, model not stated (\"batch sizes above 32 exceeded the memory of the GPU\"), on 300x300 images; its tables give training minutes",
+    "002": 'a GPU, model not stated ("batch sizes above 32 exceeded the memory of the GPU"), on 300x300 images; its tables give training minutes',
     "003": "not stated",
     "004": "not stated",
 }
@@ -440,8 +440,11 @@ class Figures:
                 ),
             )
 
-    def model_summary(self, figure: str, arch: str, shape, classes: int, caption: str) -> None:
-        """A layer table like the report's torchsummary print-outs, with the totals."""
+    def model_summary(
+        self, figure: str, arch: str, shape, classes: int, caption: str, **options
+    ) -> None:
+        """A layer table like the report's torchsummary print-outs, with the totals;
+        ``options``: the architecture's (``bn=True``)."""
         import pandas as pd
 
         from benchbench.analysis.layers import layer_table, totals
@@ -449,7 +452,7 @@ class Figures:
         from benchbench.plugins.manager import load_components
         from benchbench.training.loop import build_model
 
-        config = RunConfig(arch=arch).validated()
+        config = RunConfig(arch=arch, arch_options=options).validated()
         model = build_model(config, load_components(), classes, shape)
         rows = pd.DataFrame(layer_table(model, shape))
         sums = totals(model, shape)
@@ -459,7 +462,9 @@ class Figures:
         self.lines.append(
             f"**Figure {figure}.** {caption}, on {'x'.join(map(str, shape))} images, "
             f"{classes} classes (`bench summary --arch {arch} --input-shape "
-            f"{'x'.join(map(str, shape))} --classes {classes}`):\n\n{table}\n\n"
+            f"{'x'.join(map(str, shape))} --classes {classes}"
+            f"{''.join(f' --set arch.{k}={str(v).lower()}' for k, v in options.items())}`)"
+            f":\n\n{table}\n\n"
             f"Total params: {sums['total_parameters']:,}; params size (MB): "
             f"{sums['parameters_mb']:.2f}; forward/backward pass per image (MB): "
             f"{sums['forward_backward_mb_per_image']:.2f}.\n"
@@ -740,6 +745,15 @@ def figures_000(f: Figures) -> None:
 
 
 def figures_001(f: Figures) -> None:
+    f.model_summary(
+        "1",
+        "cnn_5x5",
+        (3, 32, 32),
+        10,
+        "Architecture of the CNN (improved: BN and dropout)",
+        bn=True,
+        dropout=0.2,
+    )
     rows = ["Base", "Improved", "No Scheduler", "No L2", "No BN", "No Dropout"]
     for letter, label in zip("abcdef", rows, strict=True):
         f.curves(f"2{letter}", label, f"Training progress: {label}")
@@ -797,6 +811,7 @@ def figures_002(f: Figures) -> None:
 
 
 def figures_003(f: Figures) -> None:
+    f.model_summary("1", "resnet_skip", (3, 32, 32), 10, "CNN structure with ResNet features")
     f.samples(
         "2",
         "resnet_skip",
