@@ -286,7 +286,8 @@ def dry_run(number: str, plan: Plan, device: str) -> int:
 SEED_HARDWARE = {
     "000": "a Google Colab GPU (model not stated)",
     "001": "MATLAB with GPU acceleration (model not stated)",
-    "002": 'a GPU, model not stated ("batch sizes above 32 exceeded the memory of the GPU"), on 300x300 images; its tables give training minutes',
+    "002": 'a GPU, model not stated ("batch sizes above 32 exceeded the memory of the '
+    'GPU"), on 300x300 images; its tables give training minutes',
     "003": "not stated",
     "004": "not stated",
 }
