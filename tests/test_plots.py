@@ -72,3 +72,18 @@ def test_curves_of_a_label_with_seeds_and_of_several_labels(bench, tmp_path):
     assert (out / "curves-rs.png").stat().st_size > 0
     both = bench("plot", "curves", "rs", "fast", "-o", out, "--formats", "png")
     assert both.code == 0 and (out / "curves-rs-vs-fast.png").exists()
+
+
+def test_a_figure_name_with_a_dot_keeps_it(tmp_path):
+    """``curves-lr=0.01`` (a label with a decimal point) must not become ``curves-lr=0.png``,
+    overwriting the figure of another label."""
+    import matplotlib.pyplot as plt
+
+    from benchbench.render.figures import save
+
+    written = []
+    for name in ("curves-lr=0.01", "curves-lr=0.02", "fig4.2d"):
+        written += save(plt.figure(), tmp_path / name, ("png", "pdf"))
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == sorted(p.name for p in written) and len(names) == 6
+    assert "curves-lr=0.01.png" in names and "fig4.2d.pdf" in names

@@ -180,11 +180,12 @@ def histogram(inside, outside, threshold: float, title: str = "", bins: int = 50
 
 
 def save(fig, stem: Path, formats=("png", "pdf")) -> list[Path]:
-    """Write ``stem.png`` and ``stem.pdf`` (or ``formats``); returns the paths."""
+    """Write ``stem.png`` and ``stem.pdf`` (or ``formats``); returns the paths. The format
+    is appended, never substituted: a stem with a dot (``curves-lr=0.01``) keeps it."""
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = []
     for fmt in formats:
-        path = stem.with_suffix(f".{fmt}")
+        path = stem.with_name(f"{stem.name}.{fmt}")
         fig.savefig(path, dpi=150 if fmt == "png" else None)
         paths.append(path)
     plt.close(fig)
