@@ -35,6 +35,9 @@ class Evaluated:
         """The largest value of ``key``; epochs without it (not validated) are skipped."""
         return max((h[key] for h in self.history if not math.isnan(h[key])), default=math.nan)
 
+    def total(self, key: str) -> float:
+        return sum(h[key] for h in self.history)
+
     def last(self, key: str) -> float:
         return self.history[-1][key] if self.history else math.nan
 

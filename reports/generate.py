@@ -15,7 +15,6 @@ every recipe at the seeds' scale in a sitting); ``--full`` drops every reduction
 from __future__ import annotations
 
 import argparse
-import os
 import platform
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -150,8 +149,9 @@ def fruit_standin(cifar: Path) -> Path:
     enlargements, as the fruit folder's odd sizes), and the classes' CIFAR-10 test images."""
     from PIL import Image
 
-    root = Path(os.environ.get("BENCH_CACHE_DIR") or Path.home() / ".cache" / "benchbench")
-    out = root / "report002-standin"
+    from benchbench.data.arraycache import cache_dir
+
+    out = cache_dir() / "report002-standin"
     if (out / "done").exists():
         return out
     sizes = [(45, 45), (40, 28), (28, 40), (64, 64), (37, 30), (25, 25)]
@@ -361,17 +361,13 @@ class Figures:
     def run_where(self, group: str, **settings):
         """The complete run of ``group`` whose config has ``settings`` (a grid's point:
         grid runs share their label), or a description of it for the caption."""
-        from benchbench.results.query import suite_members
+        from benchbench.results.query import setting, suite_members
 
         for member in suite_members(self.store, self.key, group):
             record = self.store.get(member["run_id"])
             if record is None or record.status != "complete":
                 continue
-            config = {
-                **record.config,
-                **{f"arch.{k}": v for k, v in record.config.get("arch_options", {}).items()},
-            }
-            if all(str(config.get(k)) == str(v) for k, v in settings.items()):
+            if all(str(setting(record, k)) == str(v) for k, v in settings.items()):
                 return record
         return ", ".join(f"{k}={v}" for k, v in settings.items())
 

@@ -89,13 +89,10 @@ class Writer:
             self.file.write(np.ascontiguousarray(image, dtype=np.uint8).tobytes())
             self.labels.append(int(label))
 
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def finish(self, empty_shape: tuple[int, ...] = (3, 1, 1)) -> tuple[np.ndarray, np.ndarray]:
+    def finish(self) -> tuple[np.ndarray, np.ndarray]:
         """Publish the folder under its final name and read it back (memory-mapped)."""
         self.file.close()
-        shape = (len(self.labels), *(self.shape or empty_shape))
+        shape = (len(self.labels), *(self.shape or (3, 1, 1)))  # an empty part: any shape
         np.save(self.partial / "labels.npy", np.asarray(self.labels, dtype=np.int64))
         (self.partial / "meta.json").write_text(json.dumps({"format": FORMAT, "shape": shape}))
         shutil.rmtree(self.target, ignore_errors=True)  # a damaged one, if any

@@ -121,7 +121,7 @@ def choose(setting: str, device: torch.device, nbytes: int, mapped: bool) -> str
         why = (
             f"they fit in half the {_size(free)} free"
             if setting == "device"
-            else f"more than half the {_size(free)} free {where.split(' ', 1)[1]}"
+            else f"more than half the {_size(free)} free {where}"
         )
     else:
         why = f"--data-placement {setting}"
