@@ -80,7 +80,14 @@ PLANS = {
         groups=["tune", "augmentation"],
         seeds=[0, 1],
         sets=["subset=10000"],
-        grids={"augmentation": {"arch": "vgg_blocks", "arch.head": None, "arch.resize": None}},
+        grids={
+            "augmentation": {
+                "arch": "vgg_blocks",
+                "arch.init": "glorot",
+                "arch.head": None,
+                "arch.resize": None,
+            }
+        },
         variants={
             name: {"skip": True}
             for name in (

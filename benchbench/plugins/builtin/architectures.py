@@ -210,7 +210,10 @@ def _initialized(model, init: str):
     import torch
 
     if init not in ("torch", "glorot"):
-        raise BenchError(f"arch init={init!r}: use torch (PyTorch's) or glorot (MATLAB's).")
+        raise BenchError(
+            f"arch init={init!r}: use torch (PyTorch's default) or glorot (Glorot-uniform "
+            "weights and zero biases, the default of Keras and MATLAB)."
+        )
     if init == "glorot":
         for module in model.modules():
             if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)):
@@ -330,12 +333,15 @@ def vgg_blocks(
     input_shape: tuple[int, int, int],
     filters="32,64,128",
     dropout: float = 0.5,
+    init: str = "torch",
 ):
-    """Report 004's custom CNN: VGG blocks and the shared dense head (dropout 0.5 default)."""
+    """Report 004's custom CNN: VGG blocks and the shared dense head (dropout 0.5 default).
+
+    ``init``: ``torch`` or ``glorot`` (Keras' default, which report 004 trained with)."""
     from benchbench.plugins.builtin import nets
 
     blocks = [[f, f] for f in _ints("filters", filters)]
-    return nets.pooled_cnn(
+    model = nets.pooled_cnn(
         input_shape=input_shape,
         num_classes=num_classes,
         blocks=blocks,
@@ -344,6 +350,7 @@ def vgg_blocks(
         bn=False,
         dropout=_dropout(dropout),
     )
+    return _initialized(model, init)
 
 
 # -- torchvision backbones ---------------------------------------------------------------
