@@ -47,6 +47,34 @@ def test_ensemble_of_stored_runs(runs, isolated):
     assert rows[2]["soft_acc"] == pytest.approx(expected)
 
 
+def test_ensemble_table_sets_the_seeds_numbers_beside_ours(runs, isolated):
+    from benchbench.analysis.tables import ensemble_part
+    from benchbench.errors import BenchError
+    from benchbench.results.store import Store
+
+    store = Store(isolated / "results")
+    records = store.runs()
+    seed = {"soft": {"100%": 0.9217, "best single": 0.9129}, "hard": {"100%": 0.9121}}
+    part = ensemble_part(records, store, (50, 100), "Table 1", seed)
+    rows = part.shown.set_index("Best k")
+    assert list(part.shown.columns) == [
+        "Best k",
+        "Models",
+        "Soft voting",
+        "Soft voting (seed)",
+        "Δ Soft voting",
+        "Hard voting",
+        "Hard voting (seed)",
+        "Δ Hard voting",
+    ]
+    assert rows.loc["100%", "Soft voting (seed)"] == "0.9217"
+    ours = part.raw.set_index("k").loc["100%", "soft_acc"]
+    assert rows.loc["100%", "Δ Soft voting"] == f"{ours - 0.9217:+.4f}"
+    assert rows.loc["50%", "Hard voting (seed)"] == "–"  # the seed gives no number there
+    with pytest.raises(BenchError, match="not a voting kind"):
+        ensemble_part(records, store, (100,), "Table 1", {"mean": {"100%": 0.9}})
+
+
 def test_ood_table_and_histograms(runs, tmp_path):
     result = runs("ood", "faster", "--plot", tmp_path, "--format", "json")
     assert result.code == 0, result.err

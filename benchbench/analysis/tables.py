@@ -420,8 +420,14 @@ def tuning_part(
     )
 
 
-def ensemble_part(records: list[RunRecord], store, percents, title: str) -> Part:
-    """Report 004's Table 1: soft and hard voting over the best k% of the runs."""
+def ensemble_part(
+    records: list[RunRecord], store, percents, title: str, reference: dict | None = None
+) -> Part:
+    """Report 004's Table 1: soft and hard voting over the best k% of the runs.
+
+    ``reference``: the seed's accuracies, ``{"soft": {row: value}, "hard": {...}}`` with
+    rows named as the table names them (``"10%"``, ``"best single"``), shown beside ours
+    with the difference."""
     import pandas as pd
 
     from benchbench.analysis import ensemble
@@ -442,14 +448,27 @@ def ensemble_part(records: list[RunRecord], store, percents, title: str) -> Part
             "Hard voting": raw["hard_acc"].map(lambda v: f"{v:.4f}"),
         }
     )
-    return Part(
-        title,
-        raw,
-        shown,
-        ["Best k"],
-        notes=[f"{len(runs)} runs ranked by best validation accuracy."],
-        provenance=provenance(runs),
-    )
+    notes = [f"{len(runs)} runs ranked by best validation accuracy."]
+    for vote, values in (reference or {}).items():
+        if vote not in ("soft", "hard"):
+            raise BenchError(
+                f"Table {title!r}: reference {vote!r} is not a voting kind; give "
+                'reference = { soft = { "10%" = 0.93 }, hard = { ... } }.'
+            )
+        ours = raw[f"{vote}_acc"]
+        seed = [values.get(str(k)) for k in raw["k"]]
+        raw[f"{vote}_acc_seed"] = [math.nan if v is None else float(v) for v in seed]
+        column = f"{vote.title()} voting"
+        at = list(shown.columns).index(column) + 1
+        shown.insert(at, f"{column} (seed)", ["–" if v is None else f"{v:.4f}" for v in seed])
+        shown.insert(
+            at + 1,
+            f"Δ {column}",
+            ["–" if v is None else f"{o - v:+.4f}" for o, v in zip(ours, seed, strict=True)],
+        )
+    if reference:
+        notes.append("(seed): the seed report's own number; Δ: ours minus the seed's.")
+    return Part(title, raw, shown, ["Best k"], notes=notes, provenance=provenance(runs))
 
 
 def ood_part(results, record: RunRecord, ood_name: str, title: str | None = None) -> Part:
@@ -578,10 +597,12 @@ def _tuning_table(request: Request) -> Part:
     "ensemble",
     "soft and hard voting over the best k% of the runs",
     percents=[10, 20, 30, 40, 50, 100],
+    reference={},
 )
 def _ensemble_table(request: Request) -> Part:
-    percents = tuple(float(p) for p in request.options["percents"])
-    return ensemble_part(request.runs, request.store, percents, request.title)
+    o = request.options
+    percents = tuple(float(p) for p in o["percents"])
+    return ensemble_part(request.runs, request.store, percents, request.title, o["reference"])
 
 
 @table_kind(
