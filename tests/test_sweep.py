@@ -277,6 +277,34 @@ epochs_run = { "A" = 30 }
     assert raw["rows"][0]["epochs_run_seed"] == 30 and raw["rows"][0]["epochs_run_vs_seed"] == -28
 
 
+def test_a_seed_row_we_did_not_train_stays_in_the_table_with_its_numbers(bench, tmp_path):
+    suite_file = tmp_path / "partial.toml"
+    suite_file.write_text(
+        TINY
+        + """
+[[variants]]
+name = "A"
+
+[[tables]]
+title = "one of the seed's two models trained"
+metrics = ["test_acc"]
+reference = { "Large" = 0.7, "A" = 0.5 }
+"""
+    )
+    assert bench("sweep", suite_file).code == 0
+    report = bench("report", "--suite", suite_file)
+    assert report.code == 0, report.err
+    lines = [line for line in report.out.splitlines() if line.startswith("|")]
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines]
+    assert cells[0] == ["Model", "Accuracy", "Accuracy (seed)", "Δ Accuracy", "n"]
+    assert cells[2][0] == "A" and cells[2][2] == "0.5000" and cells[2][4] == "1"
+    assert cells[3] == ["Large", "–", "0.7000", "–", "0"]
+    assert "not trained here" in report.out
+    raw = json.loads(bench("report", "--suite", suite_file, "--format", "json").out)[0]
+    large = [row for row in raw["rows"] if row["label"] == "Large"]
+    assert large and large[0]["n"] == 0 and large[0]["test_acc_seed"] == 0.7
+
+
 def test_a_reference_to_a_metric_the_table_lacks_is_a_clear_error(bench, tmp_path):
     suite_file = tmp_path / "bad.toml"
     suite_file.write_text(

@@ -563,7 +563,51 @@ def _runs_table(request: Request) -> Part:
         title=request.title,
     )
     part = build(request.runs, spec)
+    if spec.reference and not part.raw.empty:
+        names = [v.get("name") for v in getattr(request.suite, "variants", None) or []]
+        part = with_seed_only_rows(part, spec, names)
     return transposed(part) if o["transpose"] and not part.raw.empty else part
+
+
+def with_seed_only_rows(part: Part, spec: Spec, order: list[str]) -> Part:
+    """``part`` with a row for every configuration the seed reports and we did not train:
+    its numbers beside dashes, so the table keeps the seed's rows, in ``order`` (the
+    suite's variants) where they are named there."""
+    import pandas as pd
+
+    present = set(part.raw["label"].map(_unmarked))
+    missing = [
+        label
+        for label in dict.fromkeys(k for values in spec.reference.values() for k in values)
+        if label not in present
+    ]
+    if not missing:
+        return part
+    corner = part.text_columns[0]
+    shown_rows, raw_rows = [], []
+    for label in missing:
+        row = {column: "–" for column in part.shown.columns}
+        row[corner], row["n"] = label, 0
+        raw_row = {"label": label, "n": 0}
+        for key, values in spec.reference.items():
+            if label in values:
+                row[f"{METRICS[key].title} (seed)"] = number(values[label], METRICS[key].digits)
+                raw_row[f"{key}_seed"] = values[label]
+        shown_rows.append(row)
+        raw_rows.append(raw_row)
+    shown = pd.concat([part.shown, pd.DataFrame(shown_rows)], ignore_index=True)
+    raw = pd.concat([part.raw, pd.DataFrame(raw_rows)], ignore_index=True)
+    labels = list(raw["label"].map(_unmarked))
+    rank = [order.index(x) if x in order else len(order) + i for i, x in enumerate(labels)]
+    rows = sorted(range(len(labels)), key=rank.__getitem__)
+    at = {old: new for new, old in enumerate(rows)}
+    return replace(
+        part,
+        shown=shown.iloc[rows].reset_index(drop=True),
+        raw=raw.iloc[rows].reset_index(drop=True),
+        bold=[(at[row], column) for row, column in part.bold],
+        notes=[*part.notes, "n = 0: a row of the seed's not trained here, its numbers alone."],
+    )
 
 
 def transposed(part: Part) -> Part:
