@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from benchbench.errors import BenchError
-from benchbench.settings import LABEL_KEYS, SETTINGS
+from benchbench.settings import LABEL_KEYS, SAME_NUMBERS_KEYS, SETTINGS
 
 PLUGIN_OPTIONS = ("arch_options", "aug_options", "dataset_options")
 SMOKE_DATA = {"size": 32, "train_size": 256, "test_size": 64}  # fake dataset options
@@ -157,13 +157,15 @@ class RunConfig:
         """Content address of the run: the hash of everything it computes from. A label
         (``--name``) is not part of it: relabelling a run never trains it again. (Labels are
         hashed as unset rather than left out, so unlabelled runs keep the ids earlier
-        releases gave them.)"""
-        return replace(self, **dict.fromkeys(LABEL_KEYS)).digest()
+        releases gave them.) Nor is a setting that computes the same numbers whatever its
+        value (where the data lives): asking for another never trains the run again."""
+        neutral = {k: SETTINGS[k].default for k in SAME_NUMBERS_KEYS}
+        return replace(self, **dict.fromkeys(LABEL_KEYS), **neutral).digest()
 
     @property
     def group_id(self) -> str:
         """Runs differing only in seed (or label) share a group: they are repeats."""
-        return self.digest(exclude=("seed", *LABEL_KEYS))
+        return self.digest(exclude=("seed", *LABEL_KEYS, *SAME_NUMBERS_KEYS))
 
     @property
     def label(self) -> str:

@@ -50,6 +50,7 @@ class Setting:
     metavar: str | None = None
     default_text: str | None = None  # what --help says the default is, when derived
     added: int = 1  # the release of the settings table that added it (see RunConfig.digest)
+    same_numbers: bool = False  # every value computes the same numbers: not in the run id
 
     @property
     def flag(self) -> str:
@@ -499,10 +500,12 @@ _SETTINGS = [
         "Where the images live while training: device holds every split on the run's "
         "device (the fast path); stream reads each batch from the memory-mapped cache as it "
         "is drawn (the same batches, for data larger than memory); auto holds them when "
-        "they fit in half the free memory. The run records which.",
+        "they fit in half the free memory. The run records which; it is not part of the "
+        "run id, since every choice computes the same numbers.",
         EXECUTION,
         added=2,
         choices=("auto", "device", "stream"),
+        same_numbers=True,
     ),
     # -- label -----------------------------------------------------------------------------
     Setting("name", str, None, "Row label in reports, e.g. 'Model A'.", LABEL, optional=True),
@@ -513,6 +516,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in _SETTINGS}
 
 LABEL_KEYS = tuple(s.name for s in _SETTINGS if s.layer == LABEL)
 """Settings that label a run without changing what it computes."""
+
+SAME_NUMBERS_KEYS = tuple(s.name for s in _SETTINGS if s.same_numbers)
+"""Settings that change how a run executes but not a digit of what it computes."""
 
 
 def choices(name: str) -> tuple[str, ...]:

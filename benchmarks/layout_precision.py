@@ -84,8 +84,9 @@ def main() -> None:
         "| architecture | batch | "
         + " | ".join(f"{n} img/s" for n in names)
         + " | auto picks | auto / fp32 NCHW |"
+        + (" compile s |" if args.compile else "")
     )
-    print("|" + "---|" * (len(names) + 4))
+    print("|" + "---|" * (len(names) + 4 + args.compile))
     for arch, options, shape, batch in ARCHS:
         if args.only and arch not in args.only:
             continue
@@ -94,13 +95,18 @@ def main() -> None:
         images = torch.randn(batch, *shape)
         labels = torch.randint(0, 10, (batch,))
         steps = {}
+        compiling = 0.0
         for name, (dtype, channels_last) in variants.items():
             torch.manual_seed(0)
             model = entry.create(dict(options), num_classes=10, input_shape=shape)
             if "compiled" in name:
                 model = torch.compile(model)
             steps[name] = make_step(model, images, labels, dtype, channels_last)
+            start = time.perf_counter()
             steps[name]()  # warm-up (and compilation) outside the timings
+            steps[name]()
+            if "compiled" in name:
+                compiling = time.perf_counter() - start
         times = {name: [] for name in names}
         for _ in range(args.steps):
             for name in names:
@@ -116,7 +122,8 @@ def main() -> None:
         print(
             f"| {arch} | {batch} | "
             + " | ".join(f"{rate[n]:,.0f}" for n in names)
-            + f" | {picked} | {rate[picked] / rate['fp32 NCHW']:.2f}x |",
+            + f" | {picked} | {rate[picked] / rate['fp32 NCHW']:.2f}x |"
+            + (f" {compiling:.1f} |" if args.compile else ""),
             flush=True,
         )
 

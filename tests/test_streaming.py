@@ -98,13 +98,16 @@ def test_a_streamed_run_computes_exactly_what_a_device_resident_run_computes(ben
         "--json",
     ]
     runs = {}
-    for placement in ("device", "stream"):
-        result = bench("run", *common, "--data-placement", placement)
+    for placement in ("device", "stream"):  # one run id: --force trains it again
+        result = bench("run", *common, "--data-placement", placement, "--force")
         assert result.code == 0, result.err
         run_id = json.loads(result.out)["run_id"]
         runs[placement] = json.loads(bench("show", run_id, "--json").out)
         assert runs[placement]["environment"]["data_placement"] == placement
     device, stream = runs["device"], runs["stream"]
+    assert device["run_id"] == stream["run_id"], "where the data lives is not in the run id"
+    again = bench("run", *common, "--data-placement", "device")
+    assert again.code == 0 and "already stored" in again.err
     assert stream["summary"]["test_acc"] > 0.7, "the streamed run learns"
     for key in ("test_acc", "test_loss", "final_train_loss", "final_val_loss"):
         assert stream["summary"][key] == device["summary"][key], key
