@@ -3,6 +3,8 @@ whose images do not fit streams its batches from it, computing exactly what a
 device-resident run computes."""
 
 import json
+import logging
+import threading
 
 import numpy as np
 import pytest
@@ -63,6 +65,50 @@ def test_a_writer_leaves_nothing_behind_when_decoding_fails(tmp_path):
         raise RuntimeError("interrupted")
     assert not target.exists() and not list((tmp_path / "cache").iterdir())
     assert arraycache.read(target) is None
+
+
+def test_two_runs_wanting_one_folder_decode_it_once(tmp_path, caplog):
+    """A sweep's workers asking for the same cache at once: the second waits for the
+    first's folder instead of decoding it again (threads stand in for processes: each
+    opens the lock file itself, and flock tells such opens apart)."""
+    caplog.set_level(logging.INFO, logger="benchbench.status")
+    target = tmp_path / "cache" / "part"
+    builds, results = [], {}
+    building, release, second_waits = threading.Event(), threading.Event(), threading.Event()
+
+    def build():
+        builds.append(threading.current_thread().name)
+        building.set()
+        assert release.wait(60)
+        with arraycache.Writer(target) as writer:
+            writer.add(np.full((3, 2, 2), 7, np.uint8), 1)
+            return writer.finish()
+
+    class Waiting(logging.Handler):
+        def emit(self, record):
+            if "waiting for it" in record.getMessage():
+                second_waits.set()
+
+    def want(name):
+        results[name] = arraycache.cached(target, build)
+
+    handler = Waiting()
+    logging.getLogger("benchbench.status").addHandler(handler)
+    try:
+        first = threading.Thread(target=want, args=("first",), name="first")
+        first.start()
+        assert building.wait(60)
+        second = threading.Thread(target=want, args=("second",), name="second")
+        second.start()
+        assert second_waits.wait(60), "the second did not wait for the first"
+        release.set()
+        first.join()
+        second.join()
+    finally:
+        logging.getLogger("benchbench.status").removeHandler(handler)
+    assert builds == ["first"]
+    images, labels = results["second"]
+    assert labels.tolist() == [1] and (np.asarray(images) == 7).all()
 
 
 def test_rows_read_only_what_is_asked_and_compose_lazily():

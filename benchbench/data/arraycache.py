@@ -8,6 +8,8 @@ only as batches touch them (:mod:`benchbench.data.streaming`).
 A cache folder holds ``images.u8`` (the ``(N, C, H, W)`` pixels, row after row),
 ``labels.npy`` and ``meta.json`` (format and shape). It appears under its final name only
 when complete, and one whose file sizes disagree with its shape is rebuilt, never trusted.
+Processes that want the same folder at once (a sweep's workers) decode it once: the others
+wait for the first and read what it published (:func:`cached`).
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ import logging
 import os
 import shutil
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 log = logging.getLogger(__name__)
+status = logging.getLogger("benchbench.status")  # what is happening now: `bench` shows it
 FORMAT = 2
 
 
@@ -53,6 +57,32 @@ def read(folder: Path) -> tuple[np.ndarray, np.ndarray] | None:
     except Exception as exc:
         log.warning("ignoring damaged cache %s (%s): decoding again", folder, exc)
         return None
+
+
+def cached(
+    target: Path, build: Callable[[], tuple[np.ndarray, np.ndarray]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The cache folder ``target`` read back, built first by ``build`` (which writes it
+    through a :class:`Writer`) if it is missing or damaged. While one process builds it,
+    others asking for it wait and then read it, instead of decoding it again."""
+    found = read(target)
+    if found is not None:
+        return found
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.with_name(f"{target.name}.lock"), "a") as lock:
+        try:
+            import fcntl
+        except ImportError:  # Windows: no lock, at worst two processes decode
+            return build()
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            status.info("another process is decoding into %s: waiting for it", target)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return read(target) or build()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 class Writer:

@@ -172,21 +172,20 @@ def load(
         repr((CACHE_FORMAT, str(root.resolve()), options, files)).encode()
     ).hexdigest()[:24]
     target = cache_dir() / "imagefolder" / key
+
+    def decode():
+        if use_cache:
+            status.info("decoding %d images under %s (cached for next time)", len(files), root)
+        return _decode_into(target, root, classes, files, mode, size, keep_size, min_size)
+
     if use_cache:
-        cached = arraycache.read(target)
-        if cached is not None:
-            return classes, *cached
-        status.info("decoding %d images under %s (cached for next time)", len(files), root)
-    else:
-        target = Path(tempfile.mkdtemp(prefix="benchbench-decode-")) / key
+        return classes, *arraycache.cached(target, decode)
+    target = Path(tempfile.mkdtemp(prefix="benchbench-decode-")) / key
     try:
-        images, labels = _decode_into(target, root, classes, files, mode, size, keep_size, min_size)
-        if not use_cache:
-            images = np.array(images)  # into memory: the folder is removed below
+        images, labels = decode()
+        return classes, np.array(images), labels  # into memory: the folder is removed below
     finally:
-        if not use_cache:
-            shutil.rmtree(target.parent, ignore_errors=True)
-    return classes, images, labels
+        shutil.rmtree(target.parent, ignore_errors=True)
 
 
 def _decode_into(target: Path, root: Path, classes, files, mode, size, keep_size, min_size):

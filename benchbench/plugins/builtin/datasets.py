@@ -371,9 +371,9 @@ def hf_dataset(
             repr((part._fingerprint, image_column, label_column, shape)).encode()
         ).hexdigest()[:24]
         target = cache_dir() / "hf" / key
-        cached = arraycache.read(target)
-        if cached is not None:
-            return cached
+        return arraycache.cached(target, lambda: decode(part, target))
+
+    def decode(part, target):
         labels = np.asarray(part[label_column], dtype=np.int64)
         with arraycache.Writer(target) as writer:
             for i, image in enumerate(part.select_columns([image_column])):
