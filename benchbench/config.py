@@ -55,14 +55,25 @@ class RunConfig:
             SETTINGS["scheduler"].fail(
                 "piecewise", "give the epochs to drop at with --lr-milestones 10,20."
             )
-        if self.early_stopping is not None and self.val_fraction == 0:
+        if self.validate_on == "test" and self.val_fraction != 0:
+            SETTINGS["validate_on"].fail(
+                "test",
+                f"validating on the test set holds nothing out of train, but --val-fraction "
+                f"is {self.val_fraction}: set --val-fraction 0.",
+            )
+        if self.validate_on == "test" and self.val_subset is not None:
+            SETTINGS["validate_on"].fail(
+                "test", "--val-subset picks held-out images; --test-subset shrinks the test set."
+            )
+        validates = self.val_fraction > 0 or self.validate_on == "test"
+        if self.early_stopping is not None and not validates:
             SETTINGS["early_stopping"].fail(
                 self.early_stopping, "needs a validation split: set --val-fraction above 0."
             )
         restore = self.restore_best
         if restore is None:
             restore = self.early_stopping is not None
-        if restore and self.val_fraction == 0:
+        if restore and not validates:
             raise BenchError(
                 "--restore-best True: needs a validation split: set --val-fraction above 0."
             )

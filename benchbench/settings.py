@@ -181,6 +181,18 @@ _SETTINGS = [
         check=_at_least(1, "validate every K >= 1 epochs."),
         added=2,
     ),
+    Setting(
+        "validate_on",
+        str,
+        "split",
+        "What validation sees: split holds --val-fraction of train out; test validates on "
+        "the test set after every epoch, as reports that trained on all of train did (their "
+        "validation curves are test curves; early stopping then watches the test set). "
+        "test needs --val-fraction 0.",
+        DATA,
+        added=2,
+        choices=("split", "test"),
+    ),
     Setting("split_seed", int, 0, "Seed of the validation split (fixed across --seeds).", DATA),
     Setting(
         "normalize",

@@ -4,8 +4,12 @@ validated."""
 
 import json
 
+import pytest
+
 from benchbench.config import RunConfig
+from benchbench.plugins.manager import load_components
 from benchbench.results.store import Store
+from benchbench.training.loop import prepare
 
 
 def test_validation_scales_with_the_training_subset():
@@ -37,3 +41,28 @@ def test_val_every_validates_every_k_epochs_and_the_last(bench, isolated):
     assert validated == [2, 4, 5]
     assert summary["best_val_acc"] == max(h["val_acc"] for h in history if h["val_acc"])
     assert all(h["val_seconds"] == 0.0 for h in history if h["epoch"] in (1, 3))
+
+
+def test_validating_on_the_test_set_trains_on_all_of_train(bench, isolated):
+    args = ["run", "--arch", "mlp", "--epochs", "2", "--val-fraction", "0"]
+    result = bench(*args, "--validate-on", "test", "--early-stopping", "5", "--json")
+    assert result.code == 0, result.err
+    summary = json.loads(result.out)
+    record = Store(isolated / "results").get(summary["run_id"])
+    history = Store(isolated / "results").history(summary["run_id"])
+    # The last epoch's validation is the final model on the test set: the same numbers.
+    assert history[-1]["val_acc"] == pytest.approx(summary["test_acc"], abs=1e-6)
+    assert history[-1]["val_loss"] == pytest.approx(summary["test_loss"], rel=1e-5)
+    assert record.config["validate_on"] == "test"
+    config = RunConfig(dataset="digits", val_fraction=0, validate_on="test").validated()
+    splits = prepare(config, load_components())
+    whole = prepare(RunConfig(dataset="digits", val_fraction=0).validated(), load_components())
+    assert len(splits.train[1]) == len(whole.train[1]), "nothing held out of train"
+    assert splits.val is splits.test, "one copy of the test images, not two"
+
+
+def test_validating_on_the_test_set_while_holding_images_out_is_refused(bench):
+    result = bench("run", "--arch", "mlp", "--epochs", "1", "--validate-on", "test")
+    assert result.code == 2
+    assert "--validate-on 'test': validating on the test set holds nothing out" in result.err
+    assert "set --val-fraction 0" in result.err

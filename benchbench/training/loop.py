@@ -49,12 +49,21 @@ class Splits:
 
     def to(self, device: torch.device) -> Splits:
         move = lambda pair: tuple(t.to(device, non_blocking=True) for t in pair)  # noqa: E731
-        return replace(self, train=move(self.train), val=move(self.val), test=move(self.test))
+        return self._each(("train", "val", "test"), move)
 
     def materialize(self, parts=("train", "val", "test")) -> Splits:
         """``parts`` read into memory (the others stay lazy :class:`Rows`)."""
-        read = lambda pair: (pair[0].materialize(), pair[1])  # noqa: E731
-        return replace(self, **{part: read(getattr(self, part)) for part in parts})
+        return self._each(parts, lambda pair: (pair[0].materialize(), pair[1]))
+
+    def _each(self, parts, change) -> Splits:
+        """``change`` applied to ``parts``, once per distinct pair: validation that is the
+        test set (``--validate-on test``) stays one copy."""
+        done: dict[int, tuple] = {}
+        for part in parts:
+            pair = getattr(self, part)
+            if id(pair) not in done:
+                done[id(pair)] = change(pair)
+        return replace(self, **{part: done[id(getattr(self, part))] for part in parts})
 
     @property
     def nbytes(self) -> int:
@@ -127,8 +136,9 @@ def prepare(config: RunConfig, components: Components, lazy: bool = False) -> Sp
         )
         chosen = torch.from_numpy(chosen)
         test_x, test_y = test_x.take(chosen), test_y[chosen]
-    train, val = (x.take(keep), y[keep]), (x.take(held), y[held])
-    splits = Splits(data.classes, train, val, (test_x, test_y))
+    train, test = (x.take(keep), y[keep]), (test_x, test_y)
+    val = test if config.validate_on == "test" else (x.take(held), y[held])
+    splits = Splits(data.classes, train, val, test)
     return splits if lazy else splits.materialize()
 
 
