@@ -386,7 +386,7 @@ def suite_figures(store: Store, suite, key: str) -> list[tuple[str, str]]:
             figure = plots.box(groups, table.options["rows"], name)
             out.append((f"{table.title}: {name} over repeats", plots.to_base64(figure)))
         best = max(runs, key=lambda r: r.summary[metric])
-        curves = plots.curves(store.history(best.id))
+        curves = plots.curves(store.history(best.id), config=best.config)
         out.append((f"{table.title}: curves of {best.label} [{best.id}]", plots.to_base64(curves)))
         stored = store.confusion(best.id)
         if stored is not None:

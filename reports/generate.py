@@ -485,7 +485,7 @@ class Figures:
         self.add(
             figure,
             f"{caption} (run `{record.id}`)",
-            plots.curves(self.store.history(record.id), title),
+            plots.curves(self.store.history(record.id), title, record.config),
         )
 
     def confusion(self, figure: str, label, caption: str) -> None:

@@ -34,6 +34,21 @@ def test_curves_plot_every_epoch_of_train_and_validation():
     fig = plots.curves(history)
     loss_lines = fig.axes[0].get_lines()
     assert [list(line.get_ydata()) for line in loss_lines] == [[2, 1, 2 / 3], [2.5, 1.25, 2.5 / 3]]
+    assert [line.get_label() for line in loss_lines] == ["train", "validation"]
+
+
+def test_curves_say_when_validation_was_the_test_set_and_draw_per_epoch_tests():
+    history = [
+        {"epoch": e, "train_loss": 1.0, "val_loss": None, "train_acc": 0.5, "val_acc": None}
+        | {"test_loss": 0.9, "test_acc": 0.6}
+        for e in (1, 2)
+    ]
+    labels = [line.get_label() for line in plots.curves(history).axes[1].get_lines()]
+    assert labels == ["train", "test"]  # a --target-on test run: tested every epoch
+    history = [{**h, "val_loss": 0.9, "val_acc": 0.6} for h in history]
+    on_test = plots.curves(history, config={"validate_on": "test"})
+    labels = [line.get_label() for line in on_test.axes[0].get_lines()]
+    assert labels == ["train", "validation (the test set)"]
 
 
 def test_box_plot_has_a_box_per_value():

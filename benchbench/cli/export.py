@@ -54,7 +54,8 @@ def figures_of(folder: Path):
         out = {}
         history = store.history(record.id)
         stored = store.confusion(record.id)
-        drawn = [("curves", figures.curves(history, f"{record.label} [{record.id}]"))]
+        title = f"{record.label} [{record.id}]"
+        drawn = [("curves", figures.curves(history, title, record.config))]
         if stored is not None:
             drawn.append(("confusion", figures.confusion(*stored, record.label)))
         for kind, fig in drawn:

@@ -74,7 +74,7 @@ def curves(
     groups = {key: store.find_group(key) for key in runs}
     if len(groups) == 1 and len(next(iter(groups.values()))) == 1:
         (record,) = next(iter(groups.values()))
-        fig = figure(store.history(record.id), f"{record.label} [{record.id}]")
+        fig = figure(store.history(record.id), f"{record.label} [{record.id}]", record.config)
         _save(fig, _stem(output, "curves", record), formats)
         return
     histories = {

@@ -18,15 +18,22 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
-def curves(history: list[dict], title: str = ""):
-    """Loss and accuracy per epoch, train and validation (report 000 Fig. 1, 003 Fig. 3)."""
+def curves(history: list[dict], title: str = "", config: dict | None = None):
+    """Loss and accuracy per epoch, train and validation (report 000 Fig. 1, 003 Fig. 3),
+    and test where it was evaluated every epoch. ``config``: the run's, to say when its
+    validation was the test set (``validate_on = "test"``)."""
+    on_test = (config or {}).get("validate_on") == "test"
     epochs = [h["epoch"] for h in history]
     fig, (loss, acc) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
     for ax, key, name in ((loss, "loss", "loss"), (acc, "acc", "accuracy")):
         ax.plot(epochs, [h[f"train_{key}"] for h in history], "o-", label="train")
-        val = [h[f"val_{key}"] for h in history]
-        if any(v is not None for v in val):
-            ax.plot(epochs, [np.nan if v is None else v for v in val], "s-", label="validation")
+        lines = [("val", "validation (the test set)" if on_test else "validation", "s-")]
+        if not on_test:
+            lines.append(("test", "test", "^-"))
+        for part, label, style in lines:
+            values = [h.get(f"{part}_{key}") for h in history]
+            if any(v is not None for v in values):
+                ax.plot(epochs, [np.nan if v is None else v for v in values], style, label=label)
         ax.set_xlabel("epoch")
         ax.set_ylabel(name)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
