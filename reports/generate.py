@@ -600,44 +600,30 @@ class Figures:
     def ood(self, figures: tuple[str, str], label: str, table, captions: tuple[str, str]) -> None:
         """The OOD histogram of the table's last layer with its threshold, and a grid of
         images detected as in- and out-of-distribution (report 001, Figs. 8-9)."""
-        import numpy as np
-        import torch
-
-        from benchbench.analysis.ood import _outside_images, probe_run
+        from benchbench.analysis.ood import probe_run
         from benchbench.plugins.manager import load_components
         from benchbench.render import figures as plots
 
-        loaded = self.loaded(figures[0], label, captions[0])
-        if loaded is None:
+        if self.loaded(figures[0], label, captions[0]) is None:
             return self.missing(figures[1], captions[1], "as Figure " + figures[0])
         o = table.options
-        components = load_components()
-        results, inside, outside = probe_run(
+        probe = probe_run(
             self.store,
             self.run(label),
-            components,
+            load_components(),
             dataset=o["ood_dataset"],
             options=dict(o["ood_options"]),
             layers=list(o["layers"]) or None,
             ood_when=o["ood_when"],
         )
-        last = results[-1]
+        last = probe.results[-1]
         title = f"{label}: mean activation of {last.layer} (accuracy {last.accuracy:.3f})"
-        hist = plots.histogram(inside[last.layer], outside[last.layer], last.threshold, title)
-        self.add(figures[0], captions[0], hist)
-        ood_images = _outside_images(
-            components, o["ood_dataset"], None, dict(o["ood_options"]), loaded
+        hist = plots.histogram(
+            probe.inside[last.layer], probe.outside[last.layer], last.threshold, title
         )
-        rng = np.random.default_rng(0)
-        pick_in = rng.choice(len(inside[last.layer]), 8, replace=False)
-        pick_out = rng.choice(len(outside[last.layer]), 8, replace=False)
-        images = torch.cat([loaded.splits.test[0][pick_in], ood_images[pick_out]]).numpy()
-        values = np.concatenate([inside[last.layer][pick_in], outside[last.layer][pick_out]])
-        flagged = values < last.threshold if last.ood_below else values > last.threshold
-        true = [0] * 8 + [1] * 8
-        detected = [int(v) for v in flagged]
+        self.add(figures[0], captions[0], hist)
         grid = plots.samples(
-            images, true, detected, ["ID", "OOD"], f"{label}: detected by {last.layer}"
+            *probe.samples(last.layer), ["ID", "OOD"], f"{label}: detected by {last.layer}"
         )
         self.add(figures[1], captions[1], grid)
 

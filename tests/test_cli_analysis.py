@@ -80,7 +80,8 @@ def test_ood_table_and_histograms(runs, tmp_path):
     assert result.code == 0, result.err
     table = json.loads(result.out)[0]["rows"]
     assert table and all(0 <= row["accuracy"] <= 1 for row in table)
-    assert len(list(tmp_path.glob("ood-*.png"))) == len(table)
+    grids = list(tmp_path.glob("ood-samples-*.png"))  # report 001 Fig. 9, one per layer
+    assert len(grids) == len(table) and len(list(tmp_path.glob("ood-*.png"))) == 2 * len(table)
     assert runs("ood", "faster", "--layers", "nope").code == 2
 
 

@@ -2,7 +2,14 @@ import numpy as np
 import pytest
 import torch
 
-from benchbench.analysis.ood import choose_threshold, default_layers, detect, mean_activations
+from benchbench.analysis.ood import (
+    Detection,
+    Probe,
+    choose_threshold,
+    default_layers,
+    detect,
+    mean_activations,
+)
 from benchbench.errors import BenchError
 
 
@@ -59,3 +66,16 @@ def test_mean_activations_per_image_and_per_call():
 
     twice = mean_activations(Twice(), [torch.ones(1, 2) * 3], ["act"])
     assert set(twice) == {"act", "act#2"} and twice["act#2"][0] == 2.0
+
+
+def test_probe_samples_say_what_the_layer_detects_each_image_as():
+    inside = {"relu": np.array([5.0, 6.0, 1.0])}  # one in-distribution image looks OOD
+    outside = {"relu": np.array([0.5, 0.7])}
+    result = Detection("relu", 2.0, True, 0.9, 4.0, 0.6)
+    images_in = torch.arange(3).view(3, 1, 1, 1).to(torch.uint8)
+    images_out = (10 + torch.arange(2)).view(2, 1, 1, 1).to(torch.uint8)
+    probe = Probe([result], inside, outside, images_in, images_out)
+    images, true, detected = probe.samples(count=8)
+    assert true == [0, 0, 0, 1, 1]
+    by_image = {int(i.item()): d for i, d in zip(images.reshape(-1), detected, strict=True)}
+    assert by_image == {0: 0, 1: 0, 2: 1, 10: 1, 11: 1}  # below 2.0 is OOD

@@ -139,6 +139,37 @@ def detect(
     return results
 
 
+@dataclass
+class Probe:
+    """A stored run probed: detection per layer, each image's mean activation per layer,
+    and the images themselves (uint8, the run's input shape)."""
+
+    results: list[Detection]
+    inside: dict[str, np.ndarray]
+    outside: dict[str, np.ndarray]
+    inside_images: torch.Tensor
+    outside_images: torch.Tensor
+
+    def samples(self, layer: str | None = None, count: int = 8, seed: int = 0):
+        """``count`` images of each set and whether ``layer`` (default: the last probed)
+        flags them: ``(images, true, detected)`` with 0 for in-distribution and 1 for
+        OOD, in-distribution images first (report 001, Fig. 9)."""
+        result = next((r for r in self.results if r.layer == layer), self.results[-1])
+        rng = np.random.default_rng(seed)
+        values, images = [], []
+        for mine, pictures in (
+            (self.inside, self.inside_images),
+            (self.outside, self.outside_images),
+        ):
+            pick = rng.choice(len(pictures), min(count, len(pictures)), replace=False)
+            values.append(mine[result.layer][pick])
+            images.append(pictures[torch.from_numpy(pick)])
+        true = [0] * len(values[0]) + [1] * len(values[1])
+        values = np.concatenate(values)
+        flagged = values < result.threshold if result.ood_below else values > result.threshold
+        return torch.cat(images).numpy(), true, [int(f) for f in flagged]
+
+
 def probe_run(
     store,
     record,
@@ -150,11 +181,11 @@ def probe_run(
     layers: list[str] | None = None,
     device: str = "cpu",
     ood_when: str = "either",
-):
+) -> Probe:
     """Detection per layer for a stored run: its test images against ``dataset``'s.
 
-    Returns ``(results, inside values, outside values)``. The OOD images are resized and
-    their channels matched to the run's inputs; ``fake`` defaults to noise-like images.
+    The OOD images are resized and their channels matched to the run's inputs; ``fake``
+    defaults to noise-like images.
     """
     from benchbench.analysis.reload import reload
 
@@ -171,7 +202,7 @@ def probe_run(
 
     a = mean_activations(loaded.model, batches(inside), names)
     b = mean_activations(loaded.model, batches(outside), names)
-    return detect(a, b, ood_when=ood_when), a, b
+    return Probe(detect(a, b, ood_when=ood_when), a, b, inside.cpu(), outside.cpu())
 
 
 def _outside_images(components, name: str, data_dir, options: dict, loaded) -> torch.Tensor:

@@ -670,7 +670,7 @@ def _ood_table(request: Request) -> Part:
         raise BenchError(
             f"Table {request.title!r}: no complete run labelled {o['run']!r} in this sweep."
         )
-    results, _, _ = probe_run(
+    probe = probe_run(
         request.store,
         named[0],
         load_components(),
@@ -679,7 +679,7 @@ def _ood_table(request: Request) -> Part:
         layers=list(o["layers"]) or None,
         ood_when=o["ood_when"],
     )
-    part = ood_part(results, named[0], o["ood_dataset"], request.title)
+    part = ood_part(probe.results, named[0], o["ood_dataset"], request.title)
     if o["reference"]:  # the seed's accuracy per layer: {our layer: value}
         seed = [o["reference"].get(layer) for layer in part.raw["layer"]]
         part.shown["Detection accuracy (seed)"] = [

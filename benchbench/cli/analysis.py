@@ -76,7 +76,9 @@ def ood(
     format: FormatOption = "markdown",
     results: ResultsOption = None,
 ) -> None:
-    """OOD detection by per-image mean activation, per layer (report 001, Table 2)."""
+    """OOD detection by per-image mean activation, per layer (report 001, Table 2); with
+    --plot, each layer's histogram and threshold and a grid of in- and out-of-distribution
+    images titled by what the layer detects them as (report 001, Figs. 8-9)."""
     from benchbench.analysis.ood import probe_run
     from benchbench.analysis.tables import ood_part
     from benchbench.render.tables import emit
@@ -87,7 +89,7 @@ def ood(
     record = store.find(run)
     names = [n.strip() for n in layers.split(",")] if layers else None
     options = parse_sets(ood_set or [], ())["dataset_options"]
-    results_, a, b = probe_run(
+    probe = probe_run(
         store,
         record,
         components(),
@@ -98,14 +100,18 @@ def ood(
         device=device,
         ood_when=ood_when,
     )
-    print(emit([ood_part(results_, record, ood_dataset)], format), end="")
+    print(emit([ood_part(probe.results, record, ood_dataset)], format), end="")
     if plot is not None:
-        from benchbench.render.figures import histogram, save
+        from benchbench.render.figures import histogram, samples, save
 
-        for r in results_:
+        for r in probe.results:
             title = f"{record.label}: {r.layer}, detection accuracy {r.accuracy:.3f}"
-            for path in save(
-                histogram(a[r.layer], b[r.layer], r.threshold, title),
-                plot / f"ood-{record.id}-{r.layer.replace('.', '_')}",
-            ):
-                err.print(Text(f"wrote {path}"))
+            layer = r.layer.replace(".", "_")
+            values = (probe.inside[r.layer], probe.outside[r.layer])
+            drawn = [
+                (histogram(*values, r.threshold, title), "ood"),
+                (samples(*probe.samples(r.layer), ["ID", "OOD"], title), "ood-samples"),
+            ]
+            for figure, kind in drawn:
+                for path in save(figure, plot / f"{kind}-{record.id}-{layer}"):
+                    err.print(Text(f"wrote {path}"))
