@@ -250,6 +250,18 @@ def test_cnn_5x5_can_start_as_matlab_does():
         archs.cnn_5x5(num_classes=10, input_shape=CIFAR, init="he")
 
 
+def test_report_004s_custom_cnn_can_start_as_keras_does():
+    model = archs.vgg_blocks(num_classes=10, input_shape=CIFAR, init="glorot")
+    layers = [m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    assert len(layers) == 9  # six convolutions, the three dense layers of the head
+    for layer in layers:
+        fan_in, fan_out = layer.weight[0].numel(), layer.weight[:, 0].numel()
+        bound = (6 / (fan_in + fan_out)) ** 0.5
+        assert layer.weight.abs().max() <= bound and torch.count_nonzero(layer.bias) == 0
+    with pytest.raises(BenchError, match="glorot .*Keras"):
+        archs.vgg_blocks(num_classes=10, input_shape=CIFAR, init="keras")
+
+
 def test_the_whitening_stem_whitens_the_patches_it_was_set_from():
     import torch
 
