@@ -68,14 +68,16 @@ class RunConfig:
         validates = self.val_fraction > 0 or self.validate_on == "test"
         if self.early_stopping is not None and not validates:
             SETTINGS["early_stopping"].fail(
-                self.early_stopping, "needs a validation split: set --val-fraction above 0."
+                self.early_stopping,
+                "needs validation: set --val-fraction above 0 (or --validate-on test).",
             )
         restore = self.restore_best
         if restore is None:
             restore = self.early_stopping is not None
         if restore and not validates:
             raise BenchError(
-                "--restore-best True: needs a validation split: set --val-fraction above 0."
+                "--restore-best True: needs validation: set --val-fraction above 0 (or "
+                "--validate-on test)."
             )
         lr_step = self.lr_step
         if self.scheduler == "step" and lr_step is None:

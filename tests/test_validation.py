@@ -59,6 +59,7 @@ def test_validating_on_the_test_set_trains_on_all_of_train(bench, isolated):
     whole = prepare(RunConfig(dataset="digits", val_fraction=0).validated(), load_components())
     assert len(splits.train[1]) == len(whole.train[1]), "nothing held out of train"
     assert splits.val is splits.test, "one copy of the test images, not two"
+    assert splits.nbytes == whole.nbytes, "and counted once where memory is budgeted"
 
 
 def test_validating_on_the_test_set_while_holding_images_out_is_refused(bench):

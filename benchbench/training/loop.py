@@ -67,7 +67,8 @@ class Splits:
 
     @property
     def nbytes(self) -> int:
-        return sum(images.nbytes for images, _ in (self.train, self.val, self.test))
+        parts = {id(pair): pair for pair in (self.train, self.val, self.test)}  # each once
+        return sum(images.nbytes for images, _ in parts.values())
 
     @property
     def mapped(self) -> bool:
