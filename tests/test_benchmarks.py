@@ -20,12 +20,13 @@ def test_the_speed_benchmark_runs_on_a_small_folder(tmp_path):
     folder = make_folder(
         tmp_path / "data", classes=[str(i) for i in range(10)], per_class=6, size=(32, 32)
     )
-    ours, theirs = script.augmentation_seconds(folder, batch_size=16, workers=0)
-    assert ours > 0 and theirs > 0
+    for loader in (False, True):
+        assert script.augmentation_seconds(folder, batch_size=16, workers=0, loader=loader) > 0
     args = types.SimpleNamespace(
         arch="resnet_skip", data_dir=folder, subset=30, epochs=1, batch_size=16, val_fraction=0.2
     )
-    assert len(script.bare_loop_epochs(args)) == 1
+    for layout, precision in (("channels_last", "fp32"), ("contiguous", "bf16")):
+        assert len(script.bare_loop_epochs(args, layout, precision)) == 1
 
 
 def run_script(name, *args):
