@@ -614,7 +614,8 @@ class Figures:
         from benchbench.plugins.manager import load_components
         from benchbench.render import figures as plots
 
-        if self.loaded(figures[0], label, captions[0]) is None:
+        loaded = self.loaded(figures[0], label, captions[0])
+        if loaded is None:
             return self.missing(figures[1], captions[1], "as Figure " + figures[0])
         o = table.options
         probe = probe_run(
@@ -625,6 +626,7 @@ class Figures:
             options=dict(o["ood_options"]),
             layers=list(o["layers"]) or None,
             ood_when=o["ood_when"],
+            loaded=loaded,
         )
         last = probe.results[-1]
         title = f"{label}: mean activation of {last.layer} (accuracy {last.accuracy:.3f})"

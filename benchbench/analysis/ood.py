@@ -181,15 +181,17 @@ def probe_run(
     layers: list[str] | None = None,
     device: str = "cpu",
     ood_when: str = "either",
+    loaded=None,
 ) -> Probe:
     """Detection per layer for a stored run: its test images against ``dataset``'s.
 
     The OOD images are resized and their channels matched to the run's inputs; ``fake``
-    defaults to noise-like images.
+    defaults to noise-like images. ``loaded``: the run already reloaded
+    (:func:`benchbench.analysis.reload.reload`), so it is not reloaded again.
     """
     from benchbench.analysis.reload import reload
 
-    loaded = reload(store, record, components, device)
+    loaded = loaded or reload(store, record, components, device)
     inside = loaded.splits.test[0]
     outside = _outside_images(components, dataset, data_dir, options or {}, loaded)
     names = layers or default_layers(loaded.model)
