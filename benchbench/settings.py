@@ -297,9 +297,35 @@ _SETTINGS = [
         "scheduler",
         str,
         "none",
-        "Learning-rate schedule.",
+        "Learning-rate schedule. onecycle: PyTorch's OneCycleLR (cosine, momentum cycled); "
+        "triangle: airbench's, stepped every batch: 0.2·lr rising linearly to lr at 23 % "
+        "of the steps, then falling linearly to 0.07·lr, momentum held.",
         TRAINING,
-        choices=("none", "step", "piecewise", "cosine", "onecycle"),
+        choices=("none", "step", "piecewise", "cosine", "onecycle", "triangle"),
+    ),
+    Setting(
+        "bias_lr_scale",
+        float,
+        1.0,
+        "Learning-rate factor of the normalization layers' biases (BatchNorm, GroupNorm, "
+        "LayerNorm...); their weight decay is divided by it, so each step decays them as "
+        "much as the other weights. airbench: 64.",
+        TRAINING,
+        added=2,
+        check=lambda v: None if v > 0 else "give a factor above 0, e.g. 64.",
+    ),
+    Setting(
+        "lookahead",
+        int,
+        0,
+        "Lookahead with an EMA of the weights (hlb-CIFAR10/airbench): from a quarter of the "
+        "training steps on, every K steps the slow weights move toward the trained ones by "
+        "1 - 0.95^K·(t/T)^3 and training resumes from them; each epoch ends on the slow "
+        "weights. 0: off.",
+        TRAINING,
+        added=2,
+        metavar="K",
+        check=_at_least(0, "give 0 (off) or a number of steps >= 1, e.g. 5."),
     ),
     Setting(
         "lr_step",

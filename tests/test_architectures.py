@@ -313,3 +313,26 @@ def test_a_model_is_initialized_from_normalized_training_images(bench, tmp_path,
     (inputs,) = seen_plugin.SEEN
     assert inputs.shape[1:] == (1, 8, 8) and 1000 < len(inputs) <= 5000
     assert abs(float(inputs.mean())) < 0.1, "normalized as the training batches are"
+
+
+def test_the_speedrun_net_can_freeze_its_batchnorm_scales_and_start_as_identities():
+    import torch
+
+    from benchbench.plugins.builtin.architectures import speedrun
+
+    plain = speedrun(num_classes=10, input_shape=(3, 32, 32), widths="32,64")
+    airbench = speedrun(
+        num_classes=10, input_shape=(3, 32, 32), widths="32,64", bn_weights=False, dirac=True
+    )
+    frozen = [n for n, p in airbench.named_parameters() if not p.requires_grad]
+    assert frozen and all(n.endswith("weight") for n in frozen)
+    assert all(p.requires_grad for p in plain.parameters())
+    bn = [m for m in airbench.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert all(not m.weight.requires_grad and m.bias.requires_grad for m in bn)
+    convs = [
+        m for m in airbench.modules() if type(m) is torch.nn.Conv2d and m.kernel_size == (3, 3)
+    ]
+    for conv in convs:  # the first in_channels filters pass their own input channel through
+        x = torch.randn(1, conv.in_channels, 5, 5)
+        y = torch.nn.functional.conv2d(x, conv.weight[: conv.in_channels], padding=1)
+        assert torch.allclose(y, x)

@@ -29,7 +29,24 @@ def configs(**changes):
     return [RunConfig(**base, seed=seed).validated() for seed in (0, 1, 2)]
 
 
-@pytest.mark.parametrize("changes", [{}, {"aug_mode": "offline", "optimizer": "sgd"}])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"aug_mode": "offline", "optimizer": "sgd"},
+        # airbench's optimization: BatchNorm biases at 8x the step, triangle, lookahead
+        {
+            "optimizer": "sgd",
+            "momentum": 0.85,
+            "nesterov": True,
+            "weight_decay": 5e-3,
+            "arch_options": {"bn": True},
+            "bias_lr_scale": 8.0,
+            "scheduler": "triangle",
+            "lookahead": 2,
+        },
+    ],
+)
 def test_each_replica_trains_as_its_seed_would_alone(changes):
     runs = configs(**changes)
     outcomes, timed = vectorized.train_replicas(runs, COMPONENTS, probe=False)

@@ -26,6 +26,7 @@ from benchbench.errors import BenchError
 from benchbench.plugins.manager import Components
 from benchbench.training import device as devices
 from benchbench.training.device import Stopwatch
+from benchbench.training.optimization import PER_STEP, Lookahead, build_optimizer
 
 WARMUP_STEPS = 2
 PROBE_ROUNDS = 5  # timed steps per candidate precision under --precision auto
@@ -221,79 +222,6 @@ def build_augment(config: RunConfig, components: Components, splits: Splits):
         for name in config.augs
     ]
     return compose(augments)
-
-
-def _fused(params) -> bool:
-    """Fused optimizer kernels on CUDA: one launch per step, and no host sync with fp16's
-    GradScaler. Not on the CPU, where they would change the numbers runs have stored."""
-    tensors = [t for p in params for t in (p["params"] if isinstance(p, dict) else [p])]
-    return bool(tensors) and tensors[0].is_cuda
-
-
-# One per choice of the `optimizer` setting (a test checks): params, config, weight decay.
-OPTIMIZERS = {
-    "sgd": lambda params, config, decay: torch.optim.SGD(
-        params,
-        lr=config.lr,
-        momentum=config.momentum,
-        nesterov=config.nesterov and config.momentum > 0,
-        weight_decay=decay,
-        fused=_fused(params) or None,
-    ),
-    "adam": lambda params, config, decay: torch.optim.Adam(
-        params, lr=config.lr, weight_decay=decay, fused=_fused(params) or None
-    ),
-    "adamw": lambda params, config, decay: torch.optim.AdamW(
-        params, lr=config.lr, weight_decay=decay, fused=_fused(params) or None
-    ),
-}
-
-
-def build_optimizer(config: RunConfig, model: torch.nn.Module, steps_per_epoch: int):
-    params = [p for p in model.parameters() if p.requires_grad]
-    decay = config.weight_decay
-    if decay and (config.l2_scope == "head" or config.l2_style == "keras"):
-        decayed = _decayed(config, model)
-        if config.l2_style == "keras":  # λ·Σw² has the gradient 2λ·w
-            decay = 2 * decay
-        params = [
-            {"params": [p for p in params if id(p) in decayed], "weight_decay": decay},
-            {"params": [p for p in params if id(p) not in decayed], "weight_decay": 0.0},
-        ]
-    optimizer = OPTIMIZERS[config.optimizer](params, config, decay)
-    return optimizer, SCHEDULERS[config.scheduler](config, optimizer, steps_per_epoch)
-
-
-# One per choice of the `scheduler` setting (a test checks): config, optimizer, steps/epoch.
-SCHEDULERS = {
-    "none": lambda config, optimizer, steps: None,
-    "step": lambda config, optimizer, steps: torch.optim.lr_scheduler.StepLR(
-        optimizer, config.lr_step, config.lr_gamma
-    ),
-    "piecewise": lambda config, optimizer, steps: torch.optim.lr_scheduler.MultiStepLR(
-        optimizer, list(config.lr_milestones), config.lr_gamma
-    ),
-    "cosine": lambda config, optimizer, steps: torch.optim.lr_scheduler.CosineAnnealingLR(
-        optimizer, config.epochs
-    ),
-    "onecycle": lambda config, optimizer, steps: torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=config.lr, epochs=config.epochs, steps_per_epoch=steps
-    ),
-}
-
-
-def _decayed(config: RunConfig, model: torch.nn.Module) -> set[int]:
-    """The ids of the parameters weight decay applies to (--l2-scope, --l2-style)."""
-    scope = model
-    if config.l2_scope == "head":
-        scope = getattr(model, "head", None)
-        if not isinstance(scope, torch.nn.Module):
-            raise BenchError(
-                f"--l2-scope head: architecture {config.arch!r} has no `head` "
-                "submodule to regularize. Use --l2-scope all."
-            )
-    # keras: kernels and weight matrices only (2-D and up), as kernel_regularizer does
-    return {id(p) for p in scope.parameters() if config.l2_style != "keras" or p.ndim >= 2}
 
 
 class Batcher:
@@ -531,6 +459,7 @@ def train(
     if config.max_batches is not None:
         steps = min(steps, config.max_batches)
     optimizer, scheduler = build_optimizer(config, model, steps)
+    lookahead = Lookahead(config.lookahead, config.epochs * steps)
     if on_start is not None:
         on_start()
 
@@ -611,6 +540,7 @@ def train(
     )
     best_state = None
     has_val = len(splits.val[0]) > 0
+    taken = 0  # optimizer steps so far
 
     for epoch in range(1, config.epochs + 1):
         model.train()
@@ -627,15 +557,18 @@ def train(
                 loss_sum += loss * len(images)
                 correct += (logits.argmax(1) == hard).sum()
                 seen += len(images)
-                if scheduler is not None and config.scheduler == "onecycle":
+                taken += 1
+                lookahead.step(model.state_dict(), taken)
+                if scheduler is not None and config.scheduler in PER_STEP:
                     scheduler.step()
                 if on_batch is not None:
                     on_batch(b + 1, steps)
                 if b + 1 == steps:  # --max-batches
                     break
+            lookahead.settle(model.state_dict())
             train_loss = (loss_sum / max(seen, 1)).item()
             train_acc = correct.item() / max(seen, 1)
-        if scheduler is not None and config.scheduler != "onecycle":
+        if scheduler is not None and config.scheduler not in PER_STEP:
             scheduler.step()
         record = {
             "epoch": epoch,

@@ -36,16 +36,20 @@ from benchbench.training import device as devices
 from benchbench.training.device import Stopwatch
 from benchbench.training.loop import (
     EVAL_BATCH,
-    OPTIMIZERS,
-    SCHEDULERS,
     Batcher,
     EarlyStopping,
     Outcome,
-    _decayed,
     build_augment,
     build_model,
     init_from_data,
     set_up,
+)
+from benchbench.training.optimization import (
+    PER_STEP,
+    SCHEDULERS,
+    Lookahead,
+    make_optimizer,
+    parameter_groups,
 )
 
 PROBE_STEPS = 3
@@ -74,9 +78,7 @@ class Replicas:
         self.frozen = {n: p for n, p in params.items() if n not in self.params}
         self.base = copy.deepcopy(models[0]).to("meta")
         self.count = len(models)
-        decayed = _decayed(config, models[0]) if config.weight_decay else set()
-        by_id = {id(p): n for n, p in models[0].named_parameters()}
-        self.decayed = {by_id[i] for i in decayed if i in by_id}
+        self.groups = parameter_groups(config, models[0])
 
         def forward(params, buffers, x):
             return torch.func.functional_call(self.base, (params, buffers), (x,))
@@ -94,18 +96,12 @@ class Replicas:
         self.base.train(mode)
 
     def optimizer(self, config: RunConfig):
-        decay = config.weight_decay * (2 if config.l2_style == "keras" else 1)
-        groups = [
-            {
-                "params": [self.params[n] for n in self.names if n in self.decayed],
-                "weight_decay": decay,
-            },
-            {
-                "params": [self.params[n] for n in self.names if n not in self.decayed],
-                "weight_decay": 0.0,
-            },
-        ]
-        return OPTIMIZERS[config.optimizer]([g for g in groups if g["params"]], config, decay)
+        return make_optimizer(config, self.groups, self.params)
+
+    @property
+    def live(self) -> dict[str, torch.Tensor]:
+        """The stacked state (parameters and buffers) training updates, by name."""
+        return {**self.params, **self.buffers}
 
     def clip(self, max_norm: float) -> None:
         """Clip each replica's gradient norm on its own, as its own run would."""
@@ -215,6 +211,8 @@ def train_replicas(
         steps = min(steps, config.max_batches)
     optimizer = replicas.optimizer(config)
     scheduler = SCHEDULERS[config.scheduler](config, optimizer, steps)
+    lookahead = Lookahead(config.lookahead, config.epochs * steps)
+    taken = 0
     if on_start is not None:
         on_start()
 
@@ -275,13 +273,16 @@ def train_replicas(
                 loss_sum += losses.sum(1)
                 correct += (logits.argmax(2) == hard).sum(1)
                 seen += images.shape[1]
-                if scheduler is not None and config.scheduler == "onecycle":
+                taken += 1
+                lookahead.step(replicas.live, taken)
+                if scheduler is not None and config.scheduler in PER_STEP:
                     scheduler.step()
                 if b + 1 == steps:
                     break
+            lookahead.settle(replicas.live)
             train_loss = (loss_sum / max(seen, 1)).tolist()
             train_acc = (correct.float() / max(seen, 1)).tolist()
-        if scheduler is not None and config.scheduler != "onecycle":
+        if scheduler is not None and config.scheduler not in PER_STEP:
             scheduler.step()
         val = [(math.nan, math.nan)] * count
         val_seconds = 0.0

@@ -231,11 +231,15 @@ def speedrun(
     stem: int = 24,
     scale: float = 1 / 9,
     whiten: bool = False,
+    bn_weights: bool = True,
+    dirac: bool = False,
 ):
     """``bench run --recipe speedrun``'s network. ``widths``: one ConvGroup each (each
     halves the image); ``stem``: channels of the 2x2 stem; ``scale``: the logits' factor;
     ``whiten``: the stem's filters whiten 2x2 patches of the training images (set from
-    the data before training, then frozen; the recipe turns it on)."""
+    the data before training, then frozen; the recipe turns it on); ``bn_weights``: train
+    BatchNorm's scales (false: they stay 1, as in airbench); ``dirac``: each convolution
+    starts as the identity on its input channels (airbench's implicit residual)."""
     from benchbench.plugins.builtin import nets
 
     if not 0 < float(scale):
@@ -247,6 +251,8 @@ def speedrun(
         stem=_ints("stem", stem)[0],
         scale=float(scale),
         whiten=bool(whiten),
+        bn_weights=bool(bn_weights),
+        dirac=bool(dirac),
     )
 
 

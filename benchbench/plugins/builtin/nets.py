@@ -85,7 +85,7 @@ class ConvGroup(nn.Module):
     """Conv3x3 -> MaxPool2 -> BN -> GELU -> Conv3x3 -> BN -> GELU (the fast CIFAR-10 nets'
     block: pooling before normalizing halves the work of the first normalization)."""
 
-    def __init__(self, in_channels: int, out_channels: int):
+    def __init__(self, in_channels: int, out_channels: int, bn_weights=True, dirac=False):
         super().__init__()
         self.body = nn.Sequential(
             nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
@@ -96,6 +96,12 @@ class ConvGroup(nn.Module):
             nn.BatchNorm2d(out_channels, momentum=0.4, eps=1e-12),
             nn.GELU(),
         )
+        for module in self.body:
+            if isinstance(module, nn.BatchNorm2d):
+                module.weight.requires_grad_(bn_weights)  # False: the scale stays 1
+            if isinstance(module, nn.Conv2d) and dirac:
+                # identity filters for the first in_channels outputs: an implicit residual
+                nn.init.dirac_(module.weight.data[: module.in_channels])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)
@@ -135,16 +141,19 @@ class Scaled(nn.Module):
         return x * self.factor
 
 
-def speedrun(*, input_shape, num_classes, widths, stem, scale, whiten) -> Classifier:
+def speedrun(
+    *, input_shape, num_classes, widths, stem, scale, whiten, bn_weights=True, dirac=False
+) -> Classifier:
     """The fast CIFAR-10 recipe's net, after the public airbench/hlb-CIFAR10 designs: a
     2x2 stem convolution (whitening, set from the data, when ``whiten``), then ConvGroups,
-    global max pooling and a scaled linear head."""
+    global max pooling and a scaled linear head. ``bn_weights`` False freezes BatchNorm's
+    scales at 1; ``dirac`` starts each convolution as an identity on its inputs."""
     channels = input_shape[0]
     first = Whitening(channels, stem) if whiten else nn.Conv2d(channels, stem, 2, bias=True)
     layers: list[nn.Module] = [first, nn.GELU()]
     channels = stem
     for width in widths:
-        layers.append(ConvGroup(channels, width))
+        layers.append(ConvGroup(channels, width, bn_weights, dirac))
         channels = width
     layers += [nn.AdaptiveMaxPool2d(1), nn.Flatten()]
     head = nn.Sequential(nn.Linear(channels, num_classes, bias=False), Scaled(scale))
