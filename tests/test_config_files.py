@@ -69,7 +69,8 @@ def test_a_multirun_sweep_stores_every_point_with_its_label(bench, tmp_path):
 
 def test_a_builtin_recipe_runs_and_command_line_options_win(bench):
     listed = json.loads(bench("list", "recipes", "--json").out)["recipes"]
-    assert [r["name"] for r in listed] == ["speedrun"] and listed[0]["description"]
+    assert [r["name"] for r in listed] == ["speedrun", "speedrun-long"]
+    assert all(r["description"] for r in listed)
     shown = bench("run", "--recipe", "speedrun", "--epochs", "3", "--print-config")
     assert shown.code == 0, shown.err
     assert 'arch = "speedrun"' in shown.out and "epochs = 3" in shown.out
@@ -78,6 +79,11 @@ def test_a_builtin_recipe_runs_and_command_line_options_win(bench):
     assert result.code == 0, result.err
     stored = json.loads(bench("show", json.loads(result.out)["run_id"], "--json").out)
     assert stored["config"]["arch"] == "speedrun" and stored["config"]["tta"] == "flip-translate"
+    longer = bench("run", "--recipe", "speedrun-long", "--smoke", "--json")
+    assert longer.code == 0, longer.err
+    stored = json.loads(bench("show", json.loads(longer.out)["run_id"], "--json").out)["config"]
+    assert stored["lookahead"] == 5 and stored["bias_lr_scale"] == 64.0
+    assert stored["scheduler"] == "triangle" and stored["arch_options"]["bn_weights"] is False
 
 
 def test_an_unknown_recipe_or_two_run_files_is_a_clear_error(bench, tmp_path):
