@@ -80,18 +80,18 @@ def test_lookahead_moves_the_slow_weights_toward_the_fast_and_restarts_from_them
     ahead = Lookahead(every=2, total=16)
     for t in (1, 2, 3):  # before a quarter of the steps (and off the every-2 beat): nothing
         w.add_(1.0)
-        ahead.step(state, t)
+        ahead.step(lambda: state, t)
     assert ahead.slow is None
     w.add_(1.0)
-    ahead.step(state, 4)  # the first beat copies the weights
+    ahead.step(lambda: state, 4)  # the first beat copies the weights
     assert torch.equal(ahead.slow["w"], torch.full((3,), 4.0)) and "count" not in ahead.slow
     w.add_(10.0)  # the fast weights move on
-    ahead.step(state, 6)
+    ahead.step(lambda: state, 6)
     decay = 0.95**2 * (6 / 16) ** 3
     expected = 4.0 + (1 - decay) * 10.0
     assert torch.allclose(w, torch.full((3,), expected)), "the model restarts from the slow copy"
     w.add_(1.0)
-    ahead.settle(state)
+    ahead.settle(lambda: state)
     assert torch.allclose(w, torch.full((3,), expected)), "an epoch ends on the slow weights"
 
 

@@ -558,14 +558,14 @@ def train(
                 correct += (logits.argmax(1) == hard).sum()
                 seen += len(images)
                 taken += 1
-                lookahead.step(model.state_dict(), taken)
+                lookahead.step(model.state_dict, taken)
                 if scheduler is not None and config.scheduler in PER_STEP:
                     scheduler.step()
                 if on_batch is not None:
                     on_batch(b + 1, steps)
                 if b + 1 == steps:  # --max-batches
                     break
-            lookahead.settle(model.state_dict())
+            lookahead.settle(model.state_dict)
             train_loss = (loss_sum / max(seen, 1)).item()
             train_acc = correct.item() / max(seen, 1)
         if scheduler is not None and config.scheduler not in PER_STEP:

@@ -9,6 +9,8 @@ trainable parameter gets (``--weight-decay``, ``--l2-scope``, ``--l2-style``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from benchbench.config import RunConfig
@@ -163,18 +165,19 @@ class Lookahead:
         self.every, self.total = every, max(total, 1)
         self.slow: dict[str, torch.Tensor] | None = None
 
-    def step(self, state: dict[str, torch.Tensor], t: int) -> None:
-        """After optimizer step ``t`` (from 1), ``state`` the model's live state dict."""
+    def step(self, state: Callable[[], dict[str, torch.Tensor]], t: int) -> None:
+        """After optimizer step ``t`` (from 1); ``state()`` gives the live state dict (asked
+        for only on a beat: nothing is built on the other steps)."""
         if not self.every or t % self.every or t < self.START * self.total:
             return
         if self.slow is None:
-            self.slow = {k: v.detach().clone() for k, v in state.items() if v.is_floating_point()}
+            self.slow = {k: v.detach().clone() for k, v in state().items() if v.is_floating_point()}
             return
-        self._pull(state, self.BASE**self.every * (t / self.total) ** self.POWER)
+        self._pull(state(), self.BASE**self.every * (t / self.total) ** self.POWER)
 
-    def settle(self, state: dict[str, torch.Tensor]) -> None:
+    def settle(self, state: Callable[[], dict[str, torch.Tensor]]) -> None:
         if self.slow is not None:
-            self._pull(state, 1.0)
+            self._pull(state(), 1.0)
 
     @torch.no_grad()
     def _pull(self, state: dict[str, torch.Tensor], decay: float) -> None:

@@ -98,7 +98,6 @@ class Replicas:
     def optimizer(self, config: RunConfig):
         return make_optimizer(config, self.groups, self.params)
 
-    @property
     def live(self) -> dict[str, torch.Tensor]:
         """The stacked state (parameters and buffers) training updates, by name."""
         return {**self.params, **self.buffers}
