@@ -63,15 +63,29 @@ def test_the_triangle_rises_from_a_fifth_to_the_peak_then_falls_to_seven_hundred
 def test_the_triangle_steps_every_batch_and_each_group_keeps_its_ratio():
     model = net()
     config = RunConfig(optimizer="sgd", lr=1.0, scheduler="triangle", bias_lr_scale=4.0, epochs=2)
-    optimizer, scheduler = build_optimizer(config.validated(), model, 50)
+    optimizer, schedule = build_optimizer(config.validated(), model, 50)
     seen = []
-    for _ in range(100):
-        seen.append([g["lr"] for g in optimizer.param_groups])
-        optimizer.step()
-        scheduler.step()
+    for _epoch in range(2):
+        for _ in range(50):
+            seen.append([g["lr"] for g in optimizer.param_groups])
+            optimizer.step()
+            schedule.after_batch()
+        schedule.after_epoch()
     assert seen[0] == pytest.approx([0.2, 0.8])
     assert max(s[0] for s in seen) == pytest.approx(1.0)
+    assert len({s[0] for s in seen}) == 100, "a new rate every batch, none at an epoch's end"
     assert all(s[1] == pytest.approx(4 * s[0]) for s in seen)
+
+
+def test_an_epoch_schedule_steps_at_the_epoch_end_only():
+    config = RunConfig(optimizer="sgd", lr=1.0, scheduler="step", lr_step=1, lr_gamma=0.5)
+    optimizer, schedule = build_optimizer(config.validated(), net(), 10)
+    for _ in range(10):
+        optimizer.step()
+        schedule.after_batch()
+    assert optimizer.param_groups[0]["lr"] == 1.0
+    schedule.after_epoch()
+    assert optimizer.param_groups[0]["lr"] == 0.5
 
 
 def test_lookahead_moves_the_slow_weights_toward_the_fast_and_restarts_from_them():

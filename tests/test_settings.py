@@ -75,8 +75,8 @@ def test_every_optimizer_choice_builds_its_own_optimizer(name):
 @pytest.mark.parametrize("name", choices("scheduler"))
 def test_every_scheduler_choice_builds_its_schedule(name):
     config = RunConfig(scheduler=name, lr_milestones=(2,)).validated()
-    _, scheduler = loop.build_optimizer(config, torch.nn.Linear(2, 2), 3)
-    assert (scheduler is None) == (name == "none")
+    _, schedule = loop.build_optimizer(config, torch.nn.Linear(2, 2), 3)
+    assert (schedule.scheduler is None) == (name == "none")
 
 
 def test_every_precision_and_normalization_choice_is_implemented():

@@ -26,7 +26,7 @@ from benchbench.errors import BenchError
 from benchbench.plugins.manager import Components
 from benchbench.training import device as devices
 from benchbench.training.device import Stopwatch
-from benchbench.training.optimization import PER_STEP, Lookahead, build_optimizer
+from benchbench.training.optimization import build_optimizer
 
 WARMUP_STEPS = 2
 PROBE_ROUNDS = 5  # timed steps per candidate precision under --precision auto
@@ -458,8 +458,7 @@ def train(
     steps = max(1, math.ceil(len(batches) / config.batch_size))
     if config.max_batches is not None:
         steps = min(steps, config.max_batches)
-    optimizer, scheduler = build_optimizer(config, model, steps)
-    lookahead = Lookahead(config.lookahead, config.epochs * steps)
+    optimizer, schedule = build_optimizer(config, model, steps)
     if on_start is not None:
         on_start()
 
@@ -540,7 +539,6 @@ def train(
     )
     best_state = None
     has_val = len(splits.val[0]) > 0
-    taken = 0  # optimizer steps so far
 
     for epoch in range(1, config.epochs + 1):
         model.train()
@@ -557,19 +555,14 @@ def train(
                 loss_sum += loss * len(images)
                 correct += (logits.argmax(1) == hard).sum()
                 seen += len(images)
-                taken += 1
-                lookahead.step(model.state_dict, taken)
-                if scheduler is not None and config.scheduler in PER_STEP:
-                    scheduler.step()
+                schedule.after_batch()
                 if on_batch is not None:
                     on_batch(b + 1, steps)
                 if b + 1 == steps:  # --max-batches
                     break
-            lookahead.settle(model.state_dict)
+            schedule.after_epoch()
             train_loss = (loss_sum / max(seen, 1)).item()
             train_acc = correct.item() / max(seen, 1)
-        if scheduler is not None and config.scheduler not in PER_STEP:
-            scheduler.step()
         record = {
             "epoch": epoch,
             "lr": lr,

@@ -145,10 +145,36 @@ def make_optimizer(config: RunConfig, groups: list[dict], tensors: dict[str, tor
 
 
 def build_optimizer(config: RunConfig, model: torch.nn.Module, steps_per_epoch: int):
-    """The optimizer and learning-rate scheduler of ``model`` under ``config``."""
+    """The optimizer of ``model`` under ``config`` and its :class:`Schedule`."""
     tensors = dict(model.named_parameters())
     optimizer = make_optimizer(config, parameter_groups(config, model), tensors)
-    return optimizer, SCHEDULERS[config.scheduler](config, optimizer, steps_per_epoch)
+    return optimizer, Schedule(config, optimizer, steps_per_epoch, model.state_dict)
+
+
+class Schedule:
+    """What happens around the optimizer's steps, the same for a single model and stacked
+    replicas: the learning-rate scheduler, stepped after every batch or after every epoch by
+    its kind (:data:`PER_STEP`), and :class:`Lookahead`. ``state()`` gives the live weights
+    (a state dict by name)."""
+
+    def __init__(self, config: RunConfig, optimizer, steps_per_epoch: int, state: Callable):
+        self.scheduler = SCHEDULERS[config.scheduler](config, optimizer, steps_per_epoch)
+        self.per_step = config.scheduler in PER_STEP
+        self.lookahead = Lookahead(config.lookahead, config.epochs * steps_per_epoch)
+        self.state = state
+        self.taken = 0  # optimizer steps so far
+
+    def after_batch(self) -> None:
+        self.taken += 1
+        self.lookahead.step(self.state, self.taken)
+        if self.scheduler is not None and self.per_step:
+            self.scheduler.step()
+
+    def after_epoch(self) -> None:
+        """The epoch ends on lookahead's slow weights, then an epoch's schedule steps."""
+        self.lookahead.settle(self.state)
+        if self.scheduler is not None and not self.per_step:
+            self.scheduler.step()
 
 
 class Lookahead:

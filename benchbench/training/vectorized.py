@@ -44,13 +44,7 @@ from benchbench.training.loop import (
     init_from_data,
     set_up,
 )
-from benchbench.training.optimization import (
-    PER_STEP,
-    SCHEDULERS,
-    Lookahead,
-    make_optimizer,
-    parameter_groups,
-)
+from benchbench.training.optimization import Schedule, make_optimizer, parameter_groups
 
 PROBE_STEPS = 3
 
@@ -209,9 +203,7 @@ def train_replicas(
     if config.max_batches is not None:
         steps = min(steps, config.max_batches)
     optimizer = replicas.optimizer(config)
-    scheduler = SCHEDULERS[config.scheduler](config, optimizer, steps)
-    lookahead = Lookahead(config.lookahead, config.epochs * steps)
-    taken = 0
+    schedule = Schedule(config, optimizer, steps, replicas.live)
     if on_start is not None:
         on_start()
 
@@ -272,17 +264,12 @@ def train_replicas(
                 loss_sum += losses.sum(1)
                 correct += (logits.argmax(2) == hard).sum(1)
                 seen += images.shape[1]
-                taken += 1
-                lookahead.step(replicas.live, taken)
-                if scheduler is not None and config.scheduler in PER_STEP:
-                    scheduler.step()
+                schedule.after_batch()
                 if b + 1 == steps:
                     break
-            lookahead.settle(replicas.live)
+            schedule.after_epoch()
             train_loss = (loss_sum / max(seen, 1)).tolist()
             train_acc = (correct.float() / max(seen, 1)).tolist()
-        if scheduler is not None and config.scheduler not in PER_STEP:
-            scheduler.step()
         val = [(math.nan, math.nan)] * count
         val_seconds = 0.0
         if has_val and (epoch % config.val_every == 0 or epoch == config.epochs):
