@@ -9,6 +9,9 @@ import os
 import tomllib
 from pathlib import Path
 
+import pytest
+import torch
+
 from benchbench import DISTRIBUTION
 from benchbench.analysis.tables import Spec, aggregate
 from benchbench.api import render
@@ -84,6 +87,24 @@ def test_a_run_started_under_load_is_flagged(bench, isolated, monkeypatch):
     assert record.environment["loaded"] is True and record.environment["load_start"] == 64.0
     assert "load_end" in record.environment
     assert "†" in bench("report").out
+
+
+@pytest.mark.parametrize(("own_cpu_seconds", "loaded"), [(0.0, True), (1140.0, False)])
+def test_the_previous_run_of_the_same_process_is_not_counted_as_load(
+    monkeypatch, own_cpu_seconds, loaded
+):
+    # ten minutes after the previous run started; the load average, 2.07 on 2 cores, is
+    # the previous run's own 1.9 cores (busy, not flagged) or another process's (flagged)
+    from benchbench.training import device
+
+    monkeypatch.setattr(device, "_OWN_CLOCK", [0.0, 0.0])
+    monkeypatch.setattr(device.time, "monotonic", lambda: 600.0)
+    monkeypatch.setattr(device.time, "process_time", lambda: own_cpu_seconds)
+    monkeypatch.setattr(device, "available_cores", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (2.07, 2.0, 2.0))
+    facts = device.describe(torch.device("cpu"))
+    assert facts["load_start"] == 2.07 and facts["loaded"] is loaded
+    assert facts["load_own"] == (1.9 if own_cpu_seconds else 0.0)
 
 
 def test_every_format_ends_with_the_provenance(bench, tmp_path):

@@ -389,9 +389,10 @@ def warn_if_loaded(environment: dict) -> None:
     its seconds will not compare with a quiet machine's (accuracy is unaffected)."""
     if environment.get("loaded"):
         log.warning(
-            "the machine's load (%s) exceeds the %s cores available to this run: its "
-            "timings will not be comparable and are marked so in reports (accuracy is "
-            "unaffected). Run on a quiet machine for timings.",
+            "the machine's load (%s, less this process's own %s) exceeds the %s cores "
+            "available to this run: its timings will not be comparable and are marked so in "
+            "reports (accuracy is unaffected). Run on a quiet machine for timings.",
             environment.get("load_start"),
+            environment.get("load_own", 0),
             environment.get("cores"),
         )

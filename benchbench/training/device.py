@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import os
 import platform
 import socket
@@ -206,7 +207,7 @@ def describe(
     cpu = cpu_model()
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu
     cores = available_cores()
-    load = load_average()
+    load, own = load_average(), own_load()
     commit, dirty = source_commit()
     return {
         "benchbench": __version__,
@@ -226,8 +227,9 @@ def describe(
         **gpu_facts(device),
         "host": f"{name} ({cores} cores)" if device.type == "cpu" else name,
         "hostname": socket.gethostname(),
-        "load_start": load,
-        "loaded": load is not None and load > cores,
+        "load_start": load,  # the machine's, this process's own share included
+        "load_own": own,
+        "loaded": load is not None and load - own > cores,
         "python": platform.python_version(),
         "platform": platform.platform(),
     }
@@ -282,6 +284,23 @@ def load_average() -> float | None:
         return round(os.getloadavg()[0], 2)
     except (AttributeError, OSError):
         return None
+
+
+_OWN_CLOCK = [time.monotonic(), time.process_time()]  # when own_load was last asked
+
+
+def own_load() -> float:
+    """This process's own share of the 1-minute load average, estimated from its CPU time
+    (every thread's) since it was last asked, or since benchbench was imported, weighted as
+    the load average weights that stretch of time. The runs of a sequential sweep start
+    right after the previous run's training: the load average still holds the previous run's
+    own cores, which are not another process's load."""
+    wall, cpu = time.monotonic(), time.process_time()
+    span, used = wall - _OWN_CLOCK[0], cpu - _OWN_CLOCK[1]
+    _OWN_CLOCK[:] = [wall, cpu]
+    if span <= 0:
+        return 0.0
+    return round(used / span * (1 - math.exp(-span / 60)), 2)
 
 
 @functools.cache
