@@ -837,12 +837,12 @@ def figures_004(f: Figures) -> None:
             setting,
             "Best validation accuracy",
         )
-    runs = [r for r in f.runs.values() if r.config.get("aug_mode") == "offline"]
     groups = {}
-    for r in runs:
-        groups.setdefault("+".join(r.config.get("augs") or ["none"]), []).append(
-            r.summary["test_acc"]
-        )
+    for m in suite_members(f.store, f.key, "augmentation"):  # every seed's run: a box each
+        r = f.store.get(m["run_id"])
+        if r is not None and r.status == "complete":
+            augs = "+".join(r.config.get("augs") or ["none"])
+            groups.setdefault(augs, []).append(r.summary["test_acc"])
     f.box(
         "5",
         "Offline augmentations: test accuracy (custom CNN)",
