@@ -54,7 +54,9 @@ PLANS = {
     ),
     "001": Plan(
         "full CIFAR-10 (45,000 training / 5,000 validation / 10,000 test images) and the "
-        "report's epochs"
+        "report's epochs; three seeds per row (the report gives one run each), so that "
+        "the ablations' differences can be told from the seed's",
+        seeds=[0, 1, 2],
     ),
     "002": Plan(
         "a 3-class stand-in for the fruit folder (not on this machine): 1,380 CIFAR-10 "
@@ -352,7 +354,10 @@ class Figures:
 
     def __init__(self, number: str, store, suite, key: str, runs: list):
         self.number, self.store, self.suite, self.key = number, store, suite, key
-        self.runs = {r.label: r for r in runs if r.status == "complete"}
+        self.runs = {}  # label -> its first seed's complete run (the one figures show)
+        for r in sorted(runs, key=lambda r: r.config.get("seed", 0)):
+            if r.status == "complete":
+                self.runs.setdefault(r.label, r)
         self.lines: list[str] = []
 
     def add(self, figure: str, caption: str, fig) -> None:

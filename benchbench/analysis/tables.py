@@ -665,7 +665,10 @@ def _ood_table(request: Request) -> Part:
     from benchbench.plugins.manager import load_components
 
     o = request.options
-    named = [r for r in request.runs if r.label == o["run"] and r.status == "complete"]
+    named = sorted(  # of several seeds' runs, the first seed's is probed
+        (r for r in request.runs if r.label == o["run"] and r.status == "complete"),
+        key=lambda r: r.config.get("seed", 0),
+    )
     if not named:
         raise BenchError(
             f"Table {request.title!r}: no complete run labelled {o['run']!r} in this sweep."
