@@ -51,9 +51,8 @@ def config_from_file(
     settings = dict(read_run_file(Path(path)))
     for key, value in (given or {}).items():
         settings[key] = list(value) if isinstance(value, tuple) else value
-    settings["set"] = [*settings.get("set", []), *sets]
     seed = settings.pop("seed", 0)
-    return to_config(settings, seed)
+    return to_config(settings, seed, list(sets))  # the command line's --set wins
 
 
 def config_toml(config: RunConfig) -> str:

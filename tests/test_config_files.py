@@ -23,6 +23,10 @@ def test_a_run_file_with_command_line_overrides(bench, tmp_path):
     (tmp_path / "back.toml").write_text(printed.out)  # what it prints, it reads back
     again = bench("run", "--config", tmp_path / "back.toml", "--print-config")
     assert again.out == printed.out
+    narrower = bench(
+        "run", "--config", tmp_path / "run.toml", "--set", "arch.widths=4", "--print-config"
+    )
+    assert '"arch.widths=4"' in narrower.out, "--set wins over the file's own option"
     result = bench("run", "--config", tmp_path / "back.toml", "--json")
     assert result.code == 0, result.err
     record = Store(tmp_path / "results").get(json.loads(result.out)["run_id"])
@@ -74,6 +78,8 @@ def test_a_builtin_recipe_runs_and_command_line_options_win(bench):
     shown = bench("run", "--recipe", "speedrun", "--epochs", "3", "--print-config")
     assert shown.code == 0, shown.err
     assert 'arch = "speedrun"' in shown.out and "epochs = 3" in shown.out
+    wider = bench("run", "--recipe", "speedrun", "--set", "arch.widths=8,16,16", "--print-config")
+    assert '"arch.widths=8,16,16"' in wider.out and "64,256,256" not in wider.out
     assert 'tta = "flip-translate"' in shown.out
     result = bench("run", "--recipe", "speedrun", "--smoke", "--json")
     assert result.code == 0, result.err
