@@ -349,8 +349,9 @@ READINGS = {
         "alike (the report's from its 380 runs of four models, the best of them MobileNets "
         "on all 40,000 training images): compare each row's gain over the best single run, "
         "not its level.",
-        "One repeat per value: a tuning step keeps the best single run's value, and "
-        "differences of a few points between values are within what the seed alone moves.",
+        "One repeat per value (the report: five): a tuning step keeps the best single "
+        "run's value, and a difference of a few points between two values is not "
+        "established by one run each.",
     ],
 }
 
