@@ -107,9 +107,12 @@ def class_errors(classes: list[str], commission, omission, title: str = ""):
 
 
 def box(groups: dict[str, list[float]], xlabel: str, ylabel: str, title: str = ""):
-    """A box per value over its repeats (report 004 Figs. 1-5)."""
+    """A box per value over its repeats (report 004 Figs. 1-5), each repeat a dot on it
+    (with one or two repeats, the dots are what there is to see)."""
     fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(groups) + 2), 4), layout="constrained")
     ax.boxplot(list(groups.values()), tick_labels=list(groups.keys()))
+    for i, values in enumerate(groups.values(), start=1):
+        ax.plot([i] * len(values), values, "o", color="C0", alpha=0.7, markersize=5)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
