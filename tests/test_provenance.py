@@ -98,8 +98,7 @@ def test_the_previous_run_of_the_same_process_is_not_counted_as_load(
     from benchbench.training import device
 
     monkeypatch.setattr(device, "_OWN_CLOCK", [0.0, 0.0])
-    monkeypatch.setattr(device.time, "monotonic", lambda: 600.0)
-    monkeypatch.setattr(device.time, "process_time", lambda: own_cpu_seconds)
+    monkeypatch.setattr(device, "_clocks", lambda: (600.0, own_cpu_seconds))
     monkeypatch.setattr(device, "available_cores", lambda: 2)
     monkeypatch.setattr(os, "getloadavg", lambda: (2.07, 2.0, 2.0))
     facts = device.describe(torch.device("cpu"))

@@ -286,7 +286,12 @@ def load_average() -> float | None:
         return None
 
 
-_OWN_CLOCK = [time.monotonic(), time.process_time()]  # when own_load was last asked
+def _clocks() -> tuple[float, float]:
+    """Wall seconds and this process's CPU seconds (every thread's)."""
+    return time.monotonic(), time.process_time()
+
+
+_OWN_CLOCK = list(_clocks())  # when own_load was last asked
 
 
 def own_load() -> float:
@@ -295,7 +300,7 @@ def own_load() -> float:
     the load average weights that stretch of time. The runs of a sequential sweep start
     right after the previous run's training: the load average still holds the previous run's
     own cores, which are not another process's load."""
-    wall, cpu = time.monotonic(), time.process_time()
+    wall, cpu = _clocks()
     span, used = wall - _OWN_CLOCK[0], cpu - _OWN_CLOCK[1]
     _OWN_CLOCK[:] = [wall, cpu]
     if span <= 0:
