@@ -808,6 +808,9 @@ def write_report(number: str, plan: Plan, results: Path) -> None:
     targets = targets_markdown(number, suite, store, runs)
     train, wall = compute_time(done)
     planned = len({m["run_id"] for m in members})
+    if not plan.groups or "variants" in plan.groups:  # rows no sitting has trained yet
+        labels = {m["label"] for m in members} | {r.label for r in runs}
+        planned += len(suite.seeds) * sum(v.get("name") not in labels for v in suite.variants)
     environment = done[0].environment if done else {}
     hosts = sorted({r.environment.get("host", "?") for r in done})
     chosen = sorted(
