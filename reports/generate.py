@@ -732,11 +732,11 @@ def targets_markdown(number: str, suite, store, runs: list) -> str:
 
     if number not in TARGETS:
         return ""
-    seeds: dict[str, float] = {}
+    seed_numbers: dict[str, float] = {}  # the seed report's test accuracy per row
     for table in suite.tables:
         if table.options.get("reference") and table.kind == "runs":
             given = references(table.options["reference"], table.options.get("metrics"))
-            seeds = {**given.get("test_acc", {}), **seeds}
+            seed_numbers = {**given.get("test_acc", {}), **seed_numbers}
     complete = [r for r in runs if r.status == "complete"]
     rows = []
     for label, least in TARGETS[number]:
@@ -756,7 +756,7 @@ def targets_markdown(number: str, suite, store, runs: list) -> str:
                 "Target": "trained" if least is None else f"≥ {least:.2f}",
                 "Ours (test)": "–" if mean is None else f"{mean:.4f}",
                 "n": len(ours),
-                "Seed": f"{seeds[label]:.4f}" if label in seeds else "–",
+                "Seed": f"{seed_numbers[label]:.4f}" if label in seed_numbers else "–",
                 "Ours, train acc (last epoch)": f"{sum(train) / len(train):.4f}" if train else "–",
                 "Met": met,
             }
@@ -809,7 +809,7 @@ def write_report(number: str, plan: Plan, results: Path) -> None:
     train, wall = compute_time(done)
     planned = len({m["run_id"] for m in members})
     if not plan.groups or "variants" in plan.groups:  # rows no sitting has trained yet
-        labels = {m["label"] for m in members} | {r.label for r in runs}
+        labels = {r.label for r in runs}
         planned += len(suite.seeds) * sum(v.get("name") not in labels for v in suite.variants)
     environment = done[0].environment if done else {}
     hosts = sorted({r.environment.get("host", "?") for r in done})
@@ -944,32 +944,40 @@ def figures_003(f: Figures) -> None:
 def figures_004(f: Figures) -> None:
     from benchbench.results.query import suite_members
 
-    members = suite_members(f.store, f.key, "tune")
-    for i, setting in enumerate(["lr", "batch_size", "dropout", "weight_decay"], start=1):
-        groups: dict = {}
-        for m in members:
+    def boxes(group: str, metric: str, name_of) -> dict[str, list[float]]:
+        """``metric`` of every complete member run of ``group`` (every seed's: a box each),
+        under the box ``name_of(member, record)`` names (None: left out)."""
+        groups: dict[str, list[float]] = {}
+        for m in suite_members(f.store, f.key, group):
             record = f.store.get(m["run_id"])
-            if m["setting"] == setting and record is not None and record.status == "complete":
-                groups.setdefault(str(m["value"]), []).append(record.summary["best_val_acc"])
+            if record is not None and record.status == "complete":
+                name = name_of(m, record)
+                if name is not None:
+                    groups.setdefault(name, []).append(record.summary[metric])
+        return groups
+
+    for i, setting in enumerate(["lr", "batch_size", "dropout", "weight_decay"], start=1):
         f.box(
             str(i),
             f"Tuning {setting}: validation accuracy per value (custom CNN)",
-            groups,
+            boxes(
+                "tune",
+                "best_val_acc",
+                lambda m, _, s=setting: str(m["value"]) if m["setting"] == s else None,
+            ),
             setting,
             "Best validation accuracy",
         )
-    groups = {}
-    for m in suite_members(f.store, f.key, "augmentation"):  # every seed's run: a box each
-        r = f.store.get(m["run_id"])
-        if r is not None and r.status == "complete":
-            augs = r.config.get("augs") or ["none"]
-            name = "all" if len(augs) > 1 else augs[0]  # the report's fifth method
-            groups.setdefault(name, []).append(r.summary["test_acc"])
+
+    def augmentation(_, record) -> str:
+        augs = record.config.get("augs") or ["none"]
+        return "all" if len(augs) > 1 else augs[0]  # the report's fifth method
+
     f.box(
         "5",
         "Offline augmentations: test accuracy (custom CNN; all: shift, contrast, cutmix and "
         "border crop in turn, as the report's fifth method)",
-        groups,
+        boxes("augmentation", "test_acc", augmentation),
         "augmentation",
         "Test accuracy",
         title="Offline augmentations: test accuracy (custom CNN)",
