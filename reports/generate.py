@@ -15,7 +15,9 @@ every recipe at the seeds' scale in a sitting); ``--full`` drops every reduction
 from __future__ import annotations
 
 import argparse
+import math
 import platform
+import string
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -374,38 +376,88 @@ TARGETS = {
     "004": [(BEST, 0.20)],  # "clearly above chance" (0.10): at least twice it
 }
 
+# Prose under a report's targets table. Its figures are never typed in: each is a field
+# filled from the stored runs (see `row_facts`), e.g. {test[No BN]:.4f} (a row's mean test
+# accuracy), {delta[No BN]:+.3f} (minus the baseline row's), {sds[No BN]:.1f} (that
+# difference in pooled seed-to-seed standard deviations), {train[Improved]:.3f} (the last
+# epoch's training accuracy), {sd[Base]:.4f}, {n[Base]}.
+# The baseline row of each report's differences.
+BASELINE = {"001": "Improved", "003": "resnet_skip"}
+
 # How the rows compare with the seed's where the order differs (shown always).
 COMPARISON = {
-    "001": "The ablations against the seed's order (Table 1, three seeds each): removing batch "
-    "normalization costs most, as in the report (−0.105 here, −0.060 there). Removing the "
-    "scheduler or L2 changes nothing measurable here (within one seed-to-seed standard "
-    "deviation), where the report lost 0.045–0.050 with either. Removing dropout *gains* "
-    "0.022 here (more than three standard deviations), and Base is tied with Improved, "
+    "001": "The ablations against the seed's order (Table 1, {n[Improved]} seeds each): "
+    "removing batch normalization costs most, as in the report ({delta[No BN]:+.3f} here, "
+    "-0.060 there). Removing the scheduler or L2 changes {delta[No Scheduler]:+.3f} and "
+    "{delta[No L2]:+.3f} here ({sds[No Scheduler]:.1f} and {sds[No L2]:.1f} pooled "
+    "seed-to-seed standard deviations), where the report lost 0.045–0.050 with either. "
+    "Removing dropout *gains* {delta[No Dropout]:+.3f} here ({sds[No Dropout]:.1f} standard "
+    "deviations), and Base ({test[Base]:.4f}) stands against Improved ({test[Improved]:.4f}), "
     "where the report's Improved beat both by 0.04–0.06. The reason is in the last column "
-    "above: our Improved model underfits — its training accuracy (0.644, measured with "
-    "dropout on) is its test accuracy — so dropout and L2 take accuracy instead of adding "
-    "it, and Base, at five times the learning rate with nothing to hold it back, fits "
-    "further in half the epochs. The report's Figure 2f shows its model without dropout "
-    "overfitting (training accuracy pulling away from validation): at its lr 2e-4 and 20 "
-    "epochs, the report's network fitted faster than ours does, which its text does not "
-    "let us trace (MATLAB's SGDM and the same settings as ours, as far as it says).",
+    "above: our Improved model underfits — its training accuracy ({train[Improved]:.3f}, "
+    "measured with dropout on) is its test accuracy — so dropout and L2 take accuracy "
+    "instead of adding it, and Base, at five times the learning rate with nothing to hold it "
+    "back, fits further in half the epochs. The report's Figure 2f shows its model without "
+    "dropout overfitting (training accuracy pulling away from validation): at its lr 2e-4 "
+    "and 20 epochs, the report's network fitted faster than ours does, which its text does "
+    "not let us trace (MATLAB's SGDM and the same settings as ours, as far as it says).",
+    "003": 'Two readings of the report\'s "Adam ... weight_decay of 0.003". Its layer '
+    "names (bn_conv1, conv3_relu) are Keras's, whose `Adam(weight_decay=)` shrinks the "
+    "weights apart from the gradient step (w ← w − lr·0.003·w), as PyTorch's AdamW does: "
+    "the first row ({test[resnet_skip]:.4f}, training accuracy "
+    "{train[resnet_skip]:.3f}). PyTorch's `Adam(weight_decay=)` adds 0.003·w to the "
+    "gradient before Adam scales it, a brake many times stronger: the second row "
+    "({test[resnet_skip, decay in the gradient]:.4f}, {delta[resnet_skip, decay in the "
+    "gradient]:+.3f}) underfits, its training accuracy "
+    "({train[resnet_skip, decay in the gradient]:.3f}) ending where its test accuracy is.",
 }
 
 # Why a target is not met (shown while one is not).
-WHY = {
-    "003": "The run underfits: its training accuracy ends where its test accuracy is. The "
-    "brake is the report's weight decay as PyTorch's Adam applies it (3e-3·w added to the "
-    "gradient before Adam scales it): training accuracy stays near 0.50 for the first 15 "
-    "epochs at lr 0.01 and gains only after the learning-rate drops. The network itself can "
-    "exceed the target: the same run without weight decay reaches 0.7412 test accuracy "
-    "after 5 epochs (training accuracy 0.776; `bench run --arch resnet_skip --optimizer "
-    "adam --lr 0.01 --weight-decay 0 --scheduler step --lr-step 15 --lr-gamma 0.1 "
-    "--batch-size 64 --epochs 5 --val-fraction 0 --dataset imagefolder --data-dir DIR "
-    "--precision auto`: 3.9 minutes of training here). The "
-    "report's exact layers (its Figure 1) and code are not in its text, so where its 0.725 "
-    "under the same weight decay came from cannot be told (one possibility: a classifier "
-    "on more features than our 128 global-average-pooled ones).",
-}
+WHY: dict[str, str] = {}
+
+
+class Quoted(string.Formatter):
+    """Fills a note's fields from `row_facts`; a field whose row has no figure yet (not
+    trained, or one seed where a spread is asked) raises KeyError: the note waits."""
+
+    def format_field(self, value, format_spec):
+        if isinstance(value, float) and math.isnan(value):
+            raise KeyError("no figure yet")
+        return super().format_field(value, format_spec)
+
+
+def quoted(note: str, facts: dict) -> str | None:
+    """``note`` with its figures filled in, or None while one of them is not stored."""
+    try:
+        return Quoted().vformat(note, (), facts)
+    except KeyError:
+        return None
+
+
+def row_facts(number: str, store, runs: list) -> dict[str, dict]:
+    """The figures the prose of report ``number`` may quote, per row label, from its
+    complete runs: test, train, sd, n, delta (to BASELINE's row) and sds (delta over the
+    pooled standard deviation of the two rows' seeds)."""
+    import statistics
+
+    by_label: dict[str, list] = {}
+    for r in runs:
+        if r.status == "complete":
+            by_label.setdefault(r.label, []).append(r)
+    facts: dict[str, dict] = {k: {} for k in ("test", "train", "sd", "n", "delta", "sds")}
+    for label, chosen in by_label.items():
+        tests = [r.summary["test_acc"] for r in chosen]
+        trains = [h[-1]["train_acc"] for r in chosen if (h := store.history(r.id))]
+        facts["test"][label] = statistics.fmean(tests)
+        facts["train"][label] = statistics.fmean(trains) if trains else math.nan
+        facts["sd"][label] = statistics.stdev(tests) if len(tests) > 1 else math.nan
+        facts["n"][label] = len(tests)
+    base = BASELINE.get(number)
+    for label in by_label if base in by_label else ():
+        facts["delta"][label] = facts["test"][label] - facts["test"][base]
+        pooled = math.sqrt((facts["sd"][label] ** 2 + facts["sd"][base] ** 2) / 2)
+        facts["sds"][label] = abs(facts["delta"][label]) / pooled if pooled else math.nan
+    return facts
 
 
 class Figures:
@@ -774,6 +826,8 @@ def targets_markdown(number: str, suite, store, runs: list) -> str:
         notes.append(WHY[number])
     if number in COMPARISON:
         notes.append(COMPARISON[number])
+    facts = row_facts(number, store, runs)
+    notes = [filled for note in notes if (filled := quoted(note, facts))]
     return f"## Against the targets\n\n{text}\n" + "".join(f"\n{n}\n" for n in notes) + "\n"
 
 

@@ -1,9 +1,11 @@
 """reports/generate.py: the reproductions' driver plans the seeds' full scale for a GPU
 machine, and renders from whatever results are stored."""
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -40,8 +42,11 @@ def test_the_reduced_plan_states_its_reductions_in_the_run_settings():
     assert "seed 1:" not in result.stdout  # one repeat in 004, not five
 
 
-@pytest.mark.parametrize(("number", "planned"), [("000", 7), ("003", 0)])
-def test_a_report_renders_before_anything_is_trained(tmp_path, number, planned):
+@pytest.mark.parametrize(
+    ("number", "planned", "waiting"),
+    [("000", 7, None), ("001", 18, "against the seed's order"), ("003", 2, "Two readings")],
+)
+def test_a_report_renders_before_anything_is_trained(tmp_path, number, planned, waiting):
     reports = tmp_path / "reports"
     reports.mkdir()
     (reports / "generate.py").write_text(GENERATE.read_text())
@@ -57,3 +62,39 @@ def test_a_report_renders_before_anything_is_trained(tmp_path, number, planned):
     assert "not drawn: no complete run" in text
     targets = text[text.index("## Against the targets") : text.index("## Readings")]
     assert "| not trained |" in targets and "trains what is missing" in targets
+    if waiting:  # prose quoting stored figures waits for them
+        assert waiting not in text and "nan" not in targets
+
+
+def load_generate(monkeypatch):
+    spec = importlib.util.spec_from_file_location("generate", GENERATE)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "generate", module)  # its dataclasses look it up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_prose_quotes_the_stored_figures_and_waits_for_missing_ones(monkeypatch):
+    generate = load_generate(monkeypatch)
+
+    class Store:
+        def history(self, run_id):
+            return [{"train_acc": 0.5}, {"train_acc": 0.6 + run_id / 100}]
+
+    def run(run_id, label, acc, status="complete"):
+        return SimpleNamespace(id=run_id, label=label, status=status, summary={"test_acc": acc})
+
+    runs = [
+        run(1, "Improved", 0.64),
+        run(2, "Improved", 0.66),
+        run(3, "No BN", 0.54),
+        run(4, "No BN", 0.56),
+        run(5, "Base", 0.70),
+        run(6, "Base", 0.10, status="failed"),
+    ]
+    facts = generate.row_facts("001", Store(), runs)
+    note = "{test[No BN]:.3f} {delta[No BN]:+.3f} {sds[No BN]:.1f} {train[Improved]:.3f} {n[No BN]}"
+    assert generate.quoted(note, facts) == "0.550 -0.100 7.1 0.615 2"
+    assert generate.quoted("{test[Base]:.2f}", facts) == "0.70"  # the failed run is not counted
+    assert generate.quoted("{sds[Base]:.1f}", facts) is None  # one seed: no spread yet
+    assert generate.quoted("{test[No L2]:.3f}", facts) is None  # not trained yet
