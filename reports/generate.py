@@ -340,6 +340,9 @@ READINGS = {
         'says; ResNet\'s sum is `"arch.merge" = "add"`. Widths 32/64/128 in three stages '
         "(the report gives none).",
         "Trained on all 50,000 training images (the report names no validation split).",
+        '"Adam ... weight_decay of 0.003" as Keras\'s Adam applies it, decoupled from the '
+        "gradient (`optimizer = \"adamw\"`; the report's layer names are Keras's); PyTorch's "
+        'coupled reading (`optimizer = "adam"`) is the second row.',
     ],
     "004": [
         "The optimizer is not named: SGD without momentum.",
