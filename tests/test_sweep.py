@@ -239,6 +239,27 @@ metrics = ["test_acc"]
         assert value in report.out
 
 
+def test_a_group_the_edited_suite_no_longer_has_leaves_its_report(isolated):
+    components = load_components(use_entry_points=False)
+    store = Store(isolated / "results")
+    executor = make_executor("local", components, store)
+    before = suites.parse(TINY + 'name = "net"\n', "t.toml", "t")  # one row: the base group
+    run_suite(before, components, store, executor, device="cpu")
+    assert {m["group"] for m in store.suite_members("t")} == {"base"}
+    after = suites.parse(
+        TINY + '[[variants]]\nname = "net"\n[[variants]]\nname = "wide"\n"arch.widths" = "16"\n',
+        "t.toml",
+        "t",
+    )
+    tally = run_suite(after, components, store, executor, device="cpu")
+    assert tally.skipped == 1 and tally.completed == 1  # "net" is the run stored before
+    members = store.suite_members("t")
+    assert [(m["group"], m["label"]) for m in members] == [
+        ("variants", "net"),
+        ("variants", "wide"),
+    ]
+
+
 def test_a_sweep_logs_every_epoch_when_not_on_a_terminal(bench, tmp_path):
     suite_file = tmp_path / "log.toml"
     suite_file.write_text(TINY)

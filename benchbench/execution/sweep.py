@@ -106,8 +106,11 @@ def run_suite(
         if "tune" not in only:
             suite = replace(suite, tune=None)
     tally = Tally()
-    # Only the groups swept now are rewritten: `--group X` leaves the others' rows.
-    store.forget_suite(key, [g for g, _ in groups] + (["tune"] if suite.tune else []))
+    # Only the groups swept now are rewritten: `--group X` leaves the others' rows. A group
+    # the suite no longer has (its file was edited since) goes: its rows would mislabel.
+    gone = {m["group"] for m in store.suite_members(key)} - set(available)
+    swept = [g for g, _ in groups] + (["tune"] if suite.tune else [])
+    store.forget_suite(key, swept + sorted(gone))
     plan = [(group, configs_of(rows, suite.seeds)) for group, rows in groups]
     events.planned(sum(len(c) for _, c in plan) + _tune_size(suite))
     for group, configs in plan:
