@@ -340,9 +340,8 @@ READINGS = {
         'says; ResNet\'s sum is `"arch.merge" = "add"`. Widths 32/64/128 in three stages '
         "(the report gives none).",
         "Trained on all 50,000 training images (the report names no validation split).",
-        '"Adam ... weight_decay of 0.003" as Keras\'s Adam applies it, decoupled from the '
-        "gradient (`optimizer = \"adamw\"`; the report's layer names are Keras's); PyTorch's "
-        'coupled reading (`optimizer = "adam"`) is the second row.',
+        'Weight decay as the report\'s PyTorch Adam applies it (`optimizer = "adam"`: '
+        "0.003·w added to the gradient); the second row is the decoupled reading (AdamW).",
     ],
     "004": [
         "The optimizer is not named: SGD without momentum.",
@@ -404,19 +403,26 @@ COMPARISON = {
     "dropout overfitting (training accuracy pulling away from validation): at its lr 2e-4 "
     "and 20 epochs, the report's network fitted faster than ours does, which its text does "
     "not let us trace (MATLAB's SGDM and the same settings as ours, as far as it says).",
-    "003": 'Two readings of the report\'s "Adam ... weight_decay of 0.003". Its layer '
-    "names (bn_conv1, conv3_relu) are Keras's, whose `Adam(weight_decay=)` shrinks the "
-    "weights apart from the gradient step (w ← w − lr·0.003·w), as PyTorch's AdamW does: "
-    "the first row ({test[resnet_skip]:.4f}, training accuracy "
-    "{train[resnet_skip]:.3f}). PyTorch's `Adam(weight_decay=)` adds 0.003·w to the "
-    "gradient before Adam scales it, a brake many times stronger: the second row "
-    "({test[resnet_skip, decay in the gradient]:.4f}, {delta[resnet_skip, decay in the "
-    "gradient]:+.3f}) underfits, its training accuracy "
-    "({train[resnet_skip, decay in the gradient]:.3f}) ending where its test accuracy is.",
 }
 
 # Why a target is not met (shown while one is not).
-WHY: dict[str, str] = {}
+WHY = {
+    "003": "Our network underfits under the report's reading: its training accuracy "
+    "({train[resnet_skip]:.3f}) ends where its test accuracy is. The brake is the weight "
+    "decay as PyTorch's Adam applies it: 0.003·w joins the gradient before Adam divides it "
+    "by the gradient's running size, and every 3x3 convolution feeds a batch norm, so "
+    "shrinking its weights costs the loss nothing and only enlarges the next steps. The "
+    "same network, settings and epochs with the decay applied apart from the gradient "
+    "(AdamW, the second row) learn the training set "
+    "({train[resnet_skip, decoupled decay (AdamW)]:.3f}) and reach "
+    "{test[resnet_skip, decoupled decay (AdamW)]:.4f} "
+    "({delta[resnet_skip, decoupled decay (AdamW)]:+.3f}): the network is not too small "
+    "for the target. The report's layers (its Figure 1) are not in its text, which fixes "
+    "only conv1 → conv2 → conv3 with batch norm and ReLU after each and a down-sampled skip "
+    "from bn_conv1 concatenated with conv3_relu; our widths, stages and pooled classifier "
+    "are a reading, and where its 0.725 under the same decay came from cannot be traced "
+    "further.",
+}
 
 
 class Quoted(string.Formatter):

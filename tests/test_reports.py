@@ -44,7 +44,7 @@ def test_the_reduced_plan_states_its_reductions_in_the_run_settings():
 
 @pytest.mark.parametrize(
     ("number", "planned", "waiting"),
-    [("000", 7, None), ("001", 18, "against the seed's order"), ("003", 2, "Two readings")],
+    [("000", 7, None), ("001", 18, "against the seed's order"), ("003", 2, None)],
 )
 def test_a_report_renders_before_anything_is_trained(tmp_path, number, planned, waiting):
     reports = tmp_path / "reports"
