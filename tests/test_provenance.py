@@ -114,7 +114,9 @@ def test_every_format_ends_with_the_provenance(bench, tmp_path):
     for fmt in ("markdown", "latex", "html"):
         text = bench("report", "--format", fmt).out
         assert "Produced by benchbench" in text and host in text, fmt
-        assert "training subset 500" in text
+        assert "training subset 500." in text
+    assert bench("run", "--arch", "mlp", "--epochs", "1").code == 0  # a row on all the data
+    assert "training subset 500 (the other runs: all)." in bench("report").out
     latex = bench("report", "--format", "latex").out
     assert "% Produced by benchbench" in latex and "\\caption{" in latex
     csv_run = bench("report", "--format", "csv")

@@ -91,9 +91,10 @@ def provenance(records: list[RunRecord]) -> str:
     ]
     scale = []
     for key, name in (("subset", "training subset"), ("test_subset", "test subset")):
-        sizes = distinct(r.config.get(key) for r in records)
-        if sizes:
-            scale.append(f"{name} {'/'.join(sizes)}")
+        values = [r.config.get(key) for r in records]
+        if sizes := distinct(values):
+            whole = " (the other runs: all)" if None in values else ""  # rows differ in scale
+            scale.append(f"{name} {'/'.join(sizes)}{whole}")
     if any(r.smoke for r in records):
         scale.append("smoke runs")
     parts = [
