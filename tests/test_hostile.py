@@ -231,7 +231,7 @@ def test_suite_values_of_the_wrong_type_are_named(bench, tmp_path, text, words):
 def test_a_comma_list_in_sweep_set_is_a_grid_or_a_clear_refusal(bench):
     result = bench("sweep", "report003", "--smoke", "--set", "lr=0.01,0.001", "--json")
     assert result.code == 0, result.err
-    assert json.loads(result.out)["completed"] == 2  # one row, two learning rates
+    assert json.loads(result.out)["completed"] == 4  # two rows, two learning rates each
     tuned = bench("sweep", "report004", "--smoke", "--set", "lr=0.01,0.001")
     assert tuned.code == 2 and "comma lists" in tuned.err and "unexpected" not in tuned.err
 
