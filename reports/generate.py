@@ -810,27 +810,26 @@ def targets_markdown(number: str, suite, store, runs: list) -> str:
         if table.options.get("reference") and table.kind == "runs":
             given = references(table.options["reference"], table.options.get("metrics"))
             seed_numbers = {**given.get("test_acc", {}), **seed_numbers}
-    complete = [r for r in runs if r.status == "complete"]
+    facts = row_facts(number, store, runs)
     rows = []
     for label, least in TARGETS[number]:
+        row, key, figures = label, label, facts
         if label == BEST:
+            complete = [r for r in runs if r.status == "complete"]
             best = max(complete, key=lambda r: r.summary["test_acc"], default=None)
-            chosen = [best] if best else []
-            label = f"{BEST} ({best.label})" if best else BEST
-        else:
-            chosen = [r for r in complete if r.label == label]
-        ours = [r.summary["test_acc"] for r in chosen]
-        train = [h[-1]["train_acc"] for r in chosen if (h := store.history(r.id))]
-        mean = sum(ours) / len(ours) if ours else None
+            if best is not None:  # that one run's figures, not its row's mean
+                row, key = f"{BEST} ({best.label})", best.label
+                figures = row_facts(number, store, [best])
+        mean, train = figures["test"].get(key), figures["train"].get(key, math.nan)
         met = "not trained" if mean is None else "yes" if least is None or mean >= least else "no"
         rows.append(
             {
-                "Row": label,
+                "Row": row,
                 "Target": "trained" if least is None else f"≥ {least:.2f}",
                 "Ours (test)": "–" if mean is None else f"{mean:.4f}",
-                "n": len(ours),
-                "Seed": f"{seed_numbers[label]:.4f}" if label in seed_numbers else "–",
-                "Ours, train acc (last epoch)": f"{sum(train) / len(train):.4f}" if train else "–",
+                "n": figures["n"].get(key, 0),
+                "Seed": f"{seed_numbers[row]:.4f}" if row in seed_numbers else "–",
+                "Ours, train acc (last epoch)": "–" if math.isnan(train) else f"{train:.4f}",
                 "Met": met,
             }
         )
@@ -845,7 +844,6 @@ def targets_markdown(number: str, suite, store, runs: list) -> str:
         notes.append(WHY[number])
     if number in COMPARISON:
         notes.append(COMPARISON[number])
-    facts = row_facts(number, store, runs)
     notes = [filled for note in notes if (filled := quoted(note, facts))]
     return f"## Against the targets\n\n{text}\n" + "".join(f"\n{n}\n" for n in notes) + "\n"
 
