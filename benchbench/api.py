@@ -157,10 +157,7 @@ def find_suite(name_or_path: str, seeds: list[int] | None = None):
     from benchbench.execution import suite as suites
 
     parsed = suites.find(name_or_path)
-    if seeds is not None:
-        tune = parsed.tune and replace(parsed.tune, repeats=len(seeds))
-        parsed = replace(parsed, seeds=seeds, tune=tune)
-    return parsed
+    return parsed if seeds is None else parsed.with_seeds(seeds)
 
 
 def sweep(

@@ -79,3 +79,16 @@ def test_probe_samples_say_what_the_layer_detects_each_image_as():
     assert true == [0, 0, 0, 1, 1]
     by_image = {int(i.item()): d for i, d in zip(images.reshape(-1), detected, strict=True)}
     assert by_image == {0: 0, 1: 0, 2: 1, 10: 1, 11: 1}  # below 2.0 is OOD
+
+
+def test_report_001s_probe_reads_the_last_two_relus_of_the_model_it_names():
+    from benchbench.execution import suite as suites
+    from benchbench.plugins.manager import load_components
+    from benchbench.training.loop import build_model
+
+    suite = suites.find("report001")
+    for table in (t for t in suite.tables if t.kind == "ood"):
+        row = next(v for v in suite.variants if v["name"] == table.options["run"])
+        config = suites.to_config({**suite.base, **row}, 0)
+        model = build_model(config, load_components(use_entry_points=False), 10, (3, 32, 32))
+        assert table.options["layers"] == default_layers(model)[-2:]

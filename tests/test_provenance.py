@@ -79,6 +79,26 @@ def test_timings_under_load_are_marked():
     assert "10.00 †" in text and "load exceeded" in text
 
 
+def test_training_times_of_a_subset_are_marked_and_not_set_against_the_seeds():
+    from dataclasses import replace
+
+    from benchbench.analysis.tables import build
+
+    full = replace(_timed("a", 0, "Xeon (2 cores)", 80.0), label="full")
+    small = replace(_timed("b", 0, "Xeon (2 cores)", 14.0), label="small")
+    small.config["subset"] = 5000
+    metrics = ("test_acc", "train_seconds_per_epoch", "val_seconds_per_epoch")
+    seed = {"train_seconds_per_epoch": {"full": 40.0, "small": 40.0}}
+    part = build([full, small], Spec(metrics=metrics, reference=seed))
+    rows = part.shown.set_index("Model")
+    assert rows.loc["small", "Train s/epoch"] == "14.00 ‡"
+    assert rows.loc["small", "Δ Train s/epoch"] == "–"  # 5,000 images against 50,000
+    assert rows.loc["full", "Train s/epoch"] == "80.00"
+    assert rows.loc["full", "Δ Train s/epoch"] == "+40.00"
+    assert rows.loc["small", "Val s/epoch"] == "1.00"  # validation is not the subset's
+    assert any("subset of 5,000 training images" in note for note in part.notes)
+
+
 def test_a_run_started_under_load_is_flagged(bench, isolated, monkeypatch):
     monkeypatch.setattr(os, "getloadavg", lambda: (64.0, 64.0, 64.0))
     result = bench("run", "--arch", "mlp", "--epochs", "1", "--json")

@@ -39,12 +39,14 @@ def test_the_reduced_plan_states_its_reductions_in_the_run_settings():
     assert "Model C seed 0: cnn_large 15 epochs, batch 100, 5000 training images" in result.stdout
     assert "Model A seed 0: cnn_small 30 epochs, batch 100, all training images" in result.stdout
     assert "augs=cutmix seed 0: vgg_blocks" in result.stdout
-    assert "seed 1:" not in result.stdout  # one repeat in 004, not five
+    assert "Model G seed 1: cnn_small 5 epochs" in result.stdout  # its own second seed
+    lines = result.stdout.splitlines()
+    assert not any("seed 1:" in line for line in lines if line.startswith("report 004"))
 
 
 @pytest.mark.parametrize(
     ("number", "planned", "waiting"),
-    [("000", 7, None), ("001", 18, "against the seed's order"), ("003", 2, None)],
+    [("000", 8, None), ("001", 18, "against the seed's order"), ("003", 2, None)],
 )
 def test_a_report_renders_before_anything_is_trained(tmp_path, number, planned, waiting):
     reports = tmp_path / "reports"
@@ -58,7 +60,7 @@ def test_a_report_renders_before_anything_is_trained(tmp_path, number, planned, 
     assert result.returncode == 0, result.stderr
     text = (reports / f"report{number}.md").read_text()
     assert "*No runs stored yet: `python reports/generate.py --train --only" in text
-    assert f"0 of {planned} runs complete" in text  # Models A-G of report 000's Table 1
+    assert f"0 of {planned} runs complete" in text  # report 000: Models A-G, G twice
     assert "not drawn: no complete run" in text
     targets = text[text.index("## Against the targets") : text.index("## Readings")]
     assert "| not trained |" in targets and "trains what is missing" in targets
@@ -82,7 +84,10 @@ def test_prose_quotes_the_stored_figures_and_waits_for_missing_ones(monkeypatch)
             return [{"train_acc": 0.5}, {"train_acc": 0.6 + run_id / 100}]
 
     def run(run_id, label, acc, status="complete"):
-        return SimpleNamespace(id=run_id, label=label, status=status, summary={"test_acc": acc})
+        summary = {"test_acc": acc}
+        return SimpleNamespace(
+            id=run_id, label=label, status=status, summary=summary, config={"seed": run_id % 2}
+        )
 
     runs = [
         run(1, "Improved", 0.64),
@@ -98,3 +103,5 @@ def test_prose_quotes_the_stored_figures_and_waits_for_missing_ones(monkeypatch)
     assert generate.quoted("{test[Base]:.2f}", facts) == "0.70"  # the failed run is not counted
     assert generate.quoted("{sds[Base]:.1f}", facts) is None  # one seed: no spread yet
     assert generate.quoted("{test[No L2]:.3f}", facts) is None  # not trained yet
+    assert generate.quoted("{seed[No BN][1]:.2f} {seed[No BN][0]:.2f}", facts) == "0.54 0.56"
+    assert generate.quoted("{seed[Base][0]:.2f}", facts) is None  # seed 0 of Base failed

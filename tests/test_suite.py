@@ -91,11 +91,27 @@ batch_size = [16, 32]
         ("[tune]\norder = ['lr']\n", "'lr': is in order but has no list"),
         ("[[tables]]\ngroup = 'nope'\n", "'nope' is not a group"),
         ("[base\n", "not valid TOML"),
+        ("[[variants]]\nname = 'a'\nseeds = [1, 1]\n", r"\[variants\] 'seeds': a non-empty list"),
+        (
+            "[[variants]]\nname = 'a'\nseeds = [1]\n[tune]\norder = ['lr']\nlr = [0.1]\n",
+            "a variant's own seeds and \\[tune\\] do not mix",
+        ),
     ],
 )
 def test_errors_name_the_file_line_and_key(text, message):
     with pytest.raises(BenchError, match=message):
         parse(text)
+
+
+def test_a_variant_runs_its_own_seeds_until_the_command_line_sets_every_rows():
+    suite = parse(GOOD.replace('name = "B"\n', 'name = "B"\nseeds = [3, 4, 5]\n'))
+    rows = dict(suite.groups())["variants"]
+    assert [suite.seeds_of(row) for row in rows] == [[0, 1], [3, 4, 5]]
+    assert suites.to_config(rows[1], seed=4).seed == 4  # the row's seeds are not a setting
+    smoke = suites.smoke_suite(suite)
+    assert [smoke.seeds_of(row) for row in smoke.variants] == [[0], [3]]
+    every = suite.with_seeds([7])  # `bench sweep --seeds 7`
+    assert [every.seeds_of(row) for row in every.variants] == [[7], [7]]
 
 
 def test_every_builtin_suite_parses_and_lists_a_description():

@@ -392,3 +392,18 @@ def test_a_metric_added_later_is_derived_for_runs_stored_before_it():
     assert stored_value({"train_minutes_total": 2.0}, "train_minutes_total") == 2.0
     assert stored_value({}, "train_minutes_total") is None
     assert stored_value({}, "test_acc") is None
+
+
+def test_a_variant_with_its_own_seeds_gets_a_run_per_seed_in_its_row(isolated):
+    components = load_components(use_entry_points=False)
+    store = Store(isolated / "results")
+    executor = make_executor("local", components, store)
+    suite = suites.parse(
+        TINY + '[[variants]]\nname = "net"\n[[variants]]\nname = "again"\nseeds = [1, 2]\n',
+        "s.toml",
+        "s",
+    )
+    tally = run_suite(suite, components, store, executor, device="cpu")
+    assert tally.completed == 3 and not tally.failed
+    stored = [(m["label"], store.get(m["run_id"]).config["seed"]) for m in store.suite_members("s")]
+    assert sorted(stored) == [("again", 1), ("again", 2), ("net", 0)]

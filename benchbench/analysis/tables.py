@@ -64,6 +64,12 @@ class Part:
 
 SMOKE_MARK = " [smoke]"
 LOADED_MARK = " †"
+SUBSET_MARK = " ‡"
+
+
+def subset_timed(metric) -> bool:
+    """Whether ``metric`` is a training time, which a training subset shrinks."""
+    return metric.timing and metric.key.startswith("train_")
 
 
 def provenance(records: list[RunRecord]) -> str:
@@ -153,10 +159,11 @@ def runs_frame(records: list[RunRecord], spec: Spec):
                 "seed": r.config.get("seed"),
                 "timing": timing_key(r.environment, r.config),
                 "loaded": bool(r.environment.get("loaded")),
+                "subset": r.config.get("subset") or 0,  # 0: every training image
                 **{m: stored_value(r.summary, m) for m in spec.metrics},
             }
         )
-    columns = ["run_id", "key", "label", "seed", "timing", "loaded", *spec.metrics]
+    columns = ["run_id", "key", "label", "seed", "timing", "loaded", "subset", *spec.metrics]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -186,6 +193,7 @@ def aggregate(records: list[RunRecord], spec: Spec):
     hosts = grouped["timing"].agg(lambda v: sorted(set(v)))
     table["timed_on"] = hosts.map(" | ".join)
     table["timed_loaded"] = grouped["loaded"].any()
+    table["subset"] = grouped["subset"].max()
     mixed = hosts.map(len) > 1
     for m in metrics:
         if METRICS[m].timing:
@@ -272,8 +280,11 @@ def _add_references(part: Part, raw, spec: Spec) -> None:
         metric = METRICS[key]
         at = list(part.shown.columns).index(metric.title) + 1
         seed = [values.get(label) for label in labels]
+        shrunk = subset_timed(metric) & (raw["subset"] > 0)  # not the seed's data: no Δ
         part.raw[f"{key}_seed"] = [math.nan if v is None else v for v in seed]
-        part.raw[f"{key}_vs_seed"] = part.raw[f"{key}_mean"] - part.raw[f"{key}_seed"]
+        part.raw[f"{key}_vs_seed"] = (part.raw[f"{key}_mean"] - part.raw[f"{key}_seed"]).mask(
+            shrunk
+        )
         part.shown.insert(
             at,
             f"{metric.title} (seed)",
@@ -283,8 +294,8 @@ def _add_references(part: Part, raw, spec: Spec) -> None:
             at + 1,
             f"Δ {metric.title}",
             [
-                "–" if v is None or ours != ours else f"{ours - v:+.{metric.digits}f}"
-                for ours, v in zip(raw[f"{key}_mean"], seed, strict=True)
+                "–" if v is None or ours != ours or cut else f"{ours - v:+.{metric.digits}f}"
+                for ours, v, cut in zip(raw[f"{key}_mean"], seed, shrunk, strict=True)
             ],
         )
     part.notes.append(
@@ -332,6 +343,17 @@ def _mark_timings(part: Part, raw, spec: Spec) -> None:
         part.notes.append(
             f"{LOADED_MARK.strip()} timed while the machine's load exceeded the cores the run "
             "could use: not comparable with a quiet machine's timings."
+        )
+    shrunk = [m for m in timed if subset_timed(m)]
+    subsets = raw["subset"][raw["subset"] > 0]
+    if shrunk and not subsets.empty:
+        for i in subsets.index:
+            for m in shrunk:
+                part.shown.loc[i, m.title] += SUBSET_MARK
+        sizes = " or ".join(f"{int(n):,}" for n in sorted(set(subsets)))
+        part.notes.append(
+            f"{SUBSET_MARK.strip()} trained on a subset of {sizes} training images: its "
+            "training times are that subset's, not comparable with the full data's."
         )
 
 

@@ -15,6 +15,7 @@ A suite file::
     name = "Model A"
     augs = ["standard"]
     set = ["arch.bn=true"]
+    seeds = [0, 1]                   # this row's seeds, instead of the suite's (optional)
 
     [[grids]]                        # every combination of the listed values, on the base
     name = "learning rate"
@@ -43,7 +44,7 @@ import copy
 import itertools
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,16 @@ class Suite:
             out.append(("base", [dict(self.base)]))
         return out
 
+    def with_seeds(self, seeds: list[int]) -> Suite:
+        """Every row at ``seeds`` (variants' own seeds too), tuning at as many repeats."""
+        tune = self.tune and replace(self.tune, repeats=len(seeds))
+        variants = [{k: v for k, v in row.items() if k != "seeds"} for row in self.variants]
+        return replace(self, seeds=list(seeds), variants=variants, tune=tune)
+
+    def seeds_of(self, row: dict) -> list[int]:
+        """The seeds ``row`` runs: its variant's own ``seeds``, else the suite's."""
+        return row.get("seeds", self.seeds)
+
     def tuned_rows(self) -> list[dict]:
         """The starting settings tuning works on: each variant, or the base."""
         return [{**self.base, **v} for v in self.variants] or [dict(self.base)]
@@ -210,6 +221,7 @@ def to_config(
 ) -> RunConfig:
     """A validated RunConfig from suite settings, a seed, ``--set`` overrides and smoke."""
     settings = dict(settings)
+    settings.pop("seeds", None)  # a row's seeds are runs, not a setting (Suite.seeds_of)
     for item in overrides:
         key, _, value = item.partition("=")
         settings[key.strip()] = parse_value(value)
@@ -241,17 +253,8 @@ def smoke_suite(suite: Suite) -> Suite:
         tune = Tune(
             suite.tune.order, {k: v[:2] for k, v in suite.tune.values.items()}, 1, suite.tune.metric
         )
-    return Suite(
-        suite.name,
-        suite.description,
-        suite.source,
-        suite.base,
-        suite.seeds[:1],
-        suite.variants,
-        grids,
-        tune,
-        suite.tables,
-    )
+    variants = [{**v, "seeds": v["seeds"][:1]} if "seeds" in v else v for v in suite.variants]
+    return replace(suite, seeds=suite.seeds[:1], variants=variants, grids=grids, tune=tune)
 
 
 # -- loading and validation -----------------------------------------------------------------
@@ -362,7 +365,7 @@ def parse(text: str, source: str, default_name: str) -> Suite:
 
     def settings(table: dict, section: str, allow_lists: bool = False) -> dict:
         for key, value in table.items():
-            if key in ("name", "set"):
+            if key in ("name", "set") or (key == "seeds" and section == "variants"):
                 continue
             base_key = key.split(".")[0]
             if "." in key and base_key in ("arch", "aug", "dataset"):
@@ -384,22 +387,36 @@ def parse(text: str, source: str, default_name: str) -> Suite:
             fail("set", 'a list of "KEY=VALUE" strings.', section)
         return table
 
+    def seed_list(seeds, section: str | None = None) -> list[int]:
+        if (
+            not isinstance(seeds, list)
+            or not seeds
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
+            or len(set(seeds)) != len(seeds)
+        ):
+            fail("seeds", "a non-empty list of distinct non-negative integers.", section)
+        return list(seeds)
+
     base = settings(table_of("base"), "base")
     if "seeds" in data and "repeats" in data:
         fail("repeats", "give seeds or repeats, not both.")
-    seeds = data.get("seeds", list(range(count("repeats", data.get("repeats", 1)))))
-    if (
-        not isinstance(seeds, list)
-        or not seeds
-        or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
-    ):
-        fail("seeds", "a non-empty list of non-negative integers.")
+    seeds = seed_list(data.get("seeds", list(range(count("repeats", data.get("repeats", 1))))))
 
     variants = []
     for i, variant in enumerate(tables_of("variants")):
+        variant = dict(variant)
         if not isinstance(variant.get("name"), str):
             fail("variants", f"variant {i + 1} needs a name (the row label).")
-        variants.append(settings(dict(variant), "variants"))
+        if "seeds" in variant:
+            variant["seeds"] = seed_list(variant.pop("seeds"), "variants")
+            if "tune" in data:
+                fail(
+                    "seeds",
+                    "a variant's own seeds and [tune] do not mix: tuning runs every "
+                    "row with the suite's seeds (or [tune] repeats).",
+                    "variants",
+                )
+        variants.append(settings(variant, "variants"))
     names = [v["name"] for v in variants]
     if len(set(names)) != len(names):
         fail("variants", "variant names must be unique.")

@@ -70,14 +70,15 @@ def run_suite(
 
     combos = expand_overrides(list(overrides))
 
-    def configs_of(rows: list[dict], seeds, grid: bool = True) -> list[RunConfig]:
+    def configs_of(rows: list[dict], seeds=None, grid: bool = True) -> list[RunConfig]:
+        """Each row's runs, one per seed: ``seeds``, else the row's own (or the suite's)."""
         out = []
         for row in rows:
             for items, suffix in combos if grid else combos[:1]:  # `--set KEY=A,B` grids
                 named = row
                 if suffix:
                     named = {**row, "name": " ".join(filter(None, [row.get("name"), suffix]))}
-                for seed in seeds:
+                for seed in seeds or suite.seeds_of(row):
                     try:
                         config = to_config(named, seed, items, smoke)
                     except BenchError as exc:
@@ -111,7 +112,7 @@ def run_suite(
     gone = {m["group"] for m in store.suite_members(key)} - set(available)
     swept = [g for g, _ in groups] + (["tune"] if suite.tune else [])
     store.forget_suite(key, swept + sorted(gone))
-    plan = [(group, configs_of(rows, suite.seeds)) for group, rows in groups]
+    plan = [(group, configs_of(rows)) for group, rows in groups]
     events.planned(sum(len(c) for _, c in plan) + _tune_size(suite))
     for group, configs in plan:
         store.add_to_suite(key, group, [(c.run_id, None, None, c.label) for c in configs])
