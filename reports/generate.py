@@ -903,10 +903,7 @@ def write_report(number: str, plan: Plan, results: Path) -> None:
     train, wall = compute_time(done)
     planned = len({m["run_id"] for m in members})
     if not plan.groups or "variants" in plan.groups:  # rows no sitting has trained yet
-        listed = Counter(
-            label
-            for label, _ in {(m["label"], m["run_id"]) for m in members if m["group"] == "variants"}
-        )
+        listed = Counter(m["label"] for m in members if m["group"] == "variants")
         planned += sum(
             max(0, len(suite.seeds_of(v)) - listed[v.get("name")]) for v in suite.variants
         )
