@@ -7,6 +7,7 @@ import io
 import json
 import os
 import pickle
+import re
 
 import pytest
 
@@ -38,6 +39,14 @@ def test_markdown_cells_cannot_add_columns_or_lines(bench, hostile_runs):
     widths = {len(line.replace("\\|", "").split("|")) for line in rows}
     assert len(widths) == 1  # every row has the header's columns
     assert not any(line.startswith("\\input") for line in text.splitlines())
+
+
+def test_markdown_cells_carry_no_raw_html_or_links(bench, hostile_runs):
+    link = "[win](http://evil.example) ![i](http://evil.example/x.png)"
+    assert bench("run", "--arch", "mlp", "--epochs", "1", "--seed", "3", "--name", link).code == 0
+    text = bench("report").out
+    assert re.search(r"(?<!\\)<", text) is None and "\\<script>" in text  # text, not a tag
+    assert "](http" not in text and "[win]\\(http://evil.example)" in text
 
 
 def test_latex_comments_and_cells_cannot_run_commands(bench, hostile_runs):

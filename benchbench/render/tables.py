@@ -48,8 +48,10 @@ def one_line(text) -> str:
 
 
 def _md(text) -> str:
-    """A Markdown table cell or heading: one line, ``|`` and emphasis marks escaped."""
-    return one_line(text).replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*")
+    """A Markdown table cell or heading: one line, ``|`` and emphasis marks escaped, and no
+    raw HTML (``<``) or inline link and image (``](``) that a renderer would act on."""
+    text = one_line(text).replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*")
+    return text.replace("<", "\\<").replace("](", "]\\(")
 
 
 def _lines(part):
