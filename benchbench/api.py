@@ -105,6 +105,7 @@ def run(
     progress: Callable[[RunConfig], Any] | None = None,
     on_result: Callable[[RunConfig, Any], None] | None = None,
     vectorize: bool = False,
+    policy=None,
 ) -> list[dict]:
     """Run ``config`` (once per seed), skipping what is stored unless ``force``.
 
@@ -112,7 +113,9 @@ def run(
     and ``batch(done, total)`` methods (a live display); ``on_result(config, result)`` is
     called as each run ends. With ``vectorize``, the seeds train as one batched model
     where a probe finds that faster (:mod:`benchbench.training.vectorized`), else one
-    after another. Returns one summary dict per run.
+    after another. ``policy`` (a :class:`~benchbench.training.resume.ResumePolicy`) says
+    when runs write resume points; a run with one continues from it. Returns one summary
+    dict per run.
     """
     from benchbench.execution.runner import execute, execute_vectorized
 
@@ -145,6 +148,7 @@ def run(
                 force=force,
                 on_epoch=getattr(display, "epoch", None),
                 on_batch=getattr(display, "batch", None),
+                policy=policy,
             )
         if on_result is not None:
             on_result(one, result)
@@ -290,6 +294,36 @@ def load_history(results: Path | str | None = None, where: list[str] = (), smoke
         for epoch in store.history(r.id)
     ]
     return pd.DataFrame(rows)
+
+
+RESUMABLE = ("interrupted", "running", "failed")
+
+
+def resume_runs(
+    records: list,
+    results: Path | str | None = None,
+    *,
+    components: Components | None = None,
+    policy=None,
+    progress: Callable[[RunConfig], Any] | None = None,
+    on_result: Callable[[RunConfig, Any], None] | None = None,
+) -> list[dict]:
+    """Continue every run of ``records`` that did not finish (interrupted, killed, failed)
+    from its resume point, or from its start if it has none; finished runs and runs
+    another process is training are left alone. Returns one summary per run resumed."""
+    store = open_store(results)
+    todo = [r for r in records if r.status in RESUMABLE and not store.held_elsewhere(r.id)]
+    summaries = []
+    for record in todo:
+        summaries += run(
+            record.run_config,
+            results=store.root,
+            components=components,
+            policy=policy,
+            progress=progress,
+            on_result=on_result,
+        )
+    return summaries
 
 
 def delete_runs(records: list, results: Path | str | None = None) -> None:

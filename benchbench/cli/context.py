@@ -32,6 +32,60 @@ ResultsOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
+CheckpointEveryOption = Annotated[
+    str | None,
+    typer.Option(
+        "--checkpoint-every",
+        metavar="N|TIME",
+        help="Write a resume point every N epochs (0: only when stopped by a signal) or "
+        "every TIME of training (90s, 10m, 1h). Default: after each epoch once 5 s of "
+        "training passed since the last one.",
+        show_default=False,
+        rich_help_panel="Long runs",
+    ),
+]
+KeepCheckpointOption = Annotated[
+    bool,
+    typer.Option(
+        "--keep-checkpoint",
+        help="Keep the last resume point beside the finished run (it is removed by default).",
+        rich_help_panel="Long runs",
+    ),
+]
+ResumeAnywhereOption = Annotated[
+    bool,
+    typer.Option(
+        "--resume-anywhere",
+        help="Continue a resume point written on another host or torch version (marked in "
+        "the run; refused by default, as it would not be bit-identical).",
+        rich_help_panel="Long runs",
+    ),
+]
+
+
+@contextlib.contextmanager
+def stopped_by_signal():
+    """A run stopped by SIGINT or SIGTERM: one line saying so, exit 130 or 143 (typer would
+    turn every KeyboardInterrupt into 130, without a word)."""
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        where = getattr(exc, "where", "")
+        err.print(
+            f"interrupted{where}; results stored so far are intact"
+            + ("; run the same command again to resume." if where else "."),
+            markup=False,
+        )
+        raise typer.Exit(getattr(exc, "exit_code", 130)) from None
+
+
+def resume_policy(every: str | None, keep: bool, anywhere: bool):
+    """The resume policy the long-run options ask for."""
+    from benchbench.training.resume import ResumePolicy
+
+    return ResumePolicy.parse(every, keep=keep, anywhere=anywhere)
+
+
 WhereOption = Annotated[
     list[str] | None,
     typer.Option(

@@ -199,6 +199,9 @@ def show(
             fmt(h["val_seconds"], 2),
         )
     out.print(epochs)
+    segments = record.environment.get("segments") or []
+    if segments:
+        _print_segments(segments, record.environment.get("resumed_anywhere"))
     if record.smoke:
         out.print(Text("smoke run: a wiring check at toy scale, not a result", "yellow"))
     out.print(Text(api.provenance([record]), "dim"))
@@ -231,3 +234,34 @@ def show(
             c, fmt(None if com != com else com, 4), fmt(None if om != om else om, 4), str(n)
         )
     out.print(errors)
+
+
+def _print_segments(segments: list[dict], anywhere: dict | None) -> None:
+    """A resumed run's segments: where, how loaded, when, which epochs."""
+    import datetime
+
+    when = lambda t: (  # noqa: E731
+        "–" if t is None else datetime.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S")
+    )
+    table = Table(
+        title=f"resumed: trained in {len(segments)} segments",
+        title_justify="left",
+        show_edge=False,
+    )
+    for column in ("segment", "epochs", "host", "load", "start", "end"):
+        table.add_column(column)
+    for i, segment in enumerate(segments, 1):
+        epochs = segment.get("epochs") or ["?", "?"]
+        load = f"{segment.get('load_start')} → {segment.get('load_end') or '–'}"
+        table.add_row(
+            str(i),
+            f"{epochs[0]}–{epochs[1]}",
+            Text(f"{segment.get('hostname')}: {segment.get('host')}"),
+            load,
+            when(segment.get("started")),
+            when(segment.get("ended")),
+        )
+    out.print(table)
+    if anywhere:
+        moved = "; ".join(f"{k}: {v['was']} → {v['now']}" for k, v in anywhere.items())
+        out.print(Text(f"resumed on another machine or torch version ({moved})", "yellow"))

@@ -10,14 +10,19 @@ from rich.table import Table
 from rich.text import Text
 
 from benchbench.cli.context import (
+    CheckpointEveryOption,
     JsonOption,
+    KeepCheckpointOption,
     ResultsOption,
+    ResumeAnywhereOption,
     components,
     err,
     print_json,
+    resume_policy,
     set_option,
     setting_values,
     stdout_to_stderr,
+    stopped_by_signal,
     with_settings,
 )
 from benchbench.cli.export import SinkOption, sinks_attached
@@ -87,6 +92,9 @@ def run(
         ),
     ] = False,
     sink: SinkOption = None,
+    checkpoint_every: CheckpointEveryOption = None,
+    keep_checkpoint: KeepCheckpointOption = False,
+    resume_anywhere: ResumeAnywhereOption = False,
     results: ResultsOption = None,
     as_json: JsonOption = False,
     **settings,
@@ -95,6 +103,7 @@ def run(
     from benchbench import api
 
     values = setting_values(settings)
+    policy = resume_policy(checkpoint_every, keep_checkpoint, resume_anywhere)
     if recipe is not None:
         from benchbench.execution.suite import recipe_file
 
@@ -123,8 +132,8 @@ def run(
         if as_json:
             print_json([{"run_id": c.run_id, "config": c.to_dict()} for c in planned])
         return
-    with stdout_to_stderr(as_json), sinks_attached(sink):  # stdout: the JSON document alone
-        summaries = api.run(
+    with stdout_to_stderr(as_json), sinks_attached(sink), stopped_by_signal():
+        summaries = api.run(  # stdout: the JSON document alone
             base,
             seeds=parse_seeds(seeds) if seeds else None,
             results=results,
@@ -133,6 +142,7 @@ def run(
             progress=_progress,
             on_result=_print_result,
             vectorize=vectorize,
+            policy=policy,
         )
     if as_json:
         print_json(summaries if seeds else summaries[0])

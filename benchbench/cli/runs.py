@@ -9,7 +9,19 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from benchbench.cli.context import JsonOption, ResultsOption, WhereOption, err, out, print_json
+from benchbench.cli.context import (
+    CheckpointEveryOption,
+    JsonOption,
+    ResultsOption,
+    ResumeAnywhereOption,
+    WhereOption,
+    components,
+    err,
+    out,
+    print_json,
+    resume_policy,
+    stopped_by_signal,
+)
 
 
 def runs(
@@ -19,14 +31,31 @@ def runs(
         bool, typer.Option(help="Delete the runs listed (with --yes): rows and artifacts.")
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Confirm --delete.")] = False,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue the listed runs that did not finish (interrupted, killed, failed) "
+            "from their resume points.",
+        ),
+    ] = False,
+    checkpoint_every: CheckpointEveryOption = None,
+    resume_anywhere: ResumeAnywhereOption = False,
     results: ResultsOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Stored runs, one line each (every status); --delete removes the ones listed."""
+    """Stored runs, one line each (every status, and how far an unfinished one got);
+    --delete removes the ones listed, --resume continues the unfinished ones."""
     from benchbench import api
     from benchbench.errors import BenchError
 
     records = api.stored_runs(results, where or [], smoke)
+    if resume:
+        if delete:
+            raise BenchError("--resume and --delete: choose one of them.")
+        _resume(records, results, resume_policy(checkpoint_every, False, resume_anywhere))
+        return
+    reached = api.open_store(results).epochs_stored()
     if as_json and not delete:
         print_json(
             [
@@ -36,6 +65,8 @@ def runs(
                     "status": r.status,
                     "smoke": r.smoke,
                     "test_acc": r.summary.get("test_acc"),
+                    "epochs": reached.get(r.id, 0),
+                    "of_epochs": r.config.get("epochs"),
                     "started": r.started,
                 }
                 for r in records
@@ -52,7 +83,9 @@ def runs(
             r.label,
             r.status,
             "–" if acc is None else f"{acc:.4f}",
-            str(r.summary.get("epochs_run", "–")),
+            str(r.summary["epochs_run"])
+            if "epochs_run" in r.summary
+            else f"{reached.get(r.id, 0)} of {r.config.get('epochs', '?')}",
             datetime.datetime.fromtimestamp(r.started).strftime("%Y-%m-%d %H:%M"),
         )
     (err if delete else out).print(table)
@@ -68,3 +101,19 @@ def runs(
         raise typer.Exit(1)
     api.delete_runs(records, results)
     err.print(Text(f"deleted {len(records)} run(s)"))
+
+
+def _resume(records, results, policy) -> None:
+    from benchbench import api
+    from benchbench.cli.run import _print_result, _progress
+
+    with stopped_by_signal():
+        done = api.resume_runs(
+            records,
+            results,
+            components=components(),
+            policy=policy,
+            progress=_progress,
+            on_result=_print_result,
+        )
+    err.print(Text(f"{len(done)} unfinished run(s) resumed and stored"))

@@ -10,12 +10,16 @@ import typer
 from rich.text import Text
 
 from benchbench.cli.context import (
+    CheckpointEveryOption,
     JsonOption,
+    KeepCheckpointOption,
     ResultsOption,
+    ResumeAnywhereOption,
     components,
     err,
     out,
     print_json,
+    resume_policy,
     set_option,
     setting_option,
     stdout_to_stderr,
@@ -100,6 +104,9 @@ def sweep(
     device: setting_option("device", panel=False) = "auto",
     force: Annotated[bool, typer.Option(help="Re-run runs that are already stored.")] = False,
     sink: SinkOption = None,
+    checkpoint_every: CheckpointEveryOption = None,
+    keep_checkpoint: KeepCheckpointOption = False,
+    resume_anywhere: ResumeAnywhereOption = False,
     results: ResultsOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -108,6 +115,7 @@ def sweep(
 
     parsed = api.find_suite(suite, parse_seeds(seeds) if seeds is not None else None)
     store = api.open_store(results)
+    policy = resume_policy(checkpoint_every, keep_checkpoint, resume_anywhere)
     started = time.perf_counter()
     progress = SweepProgress(err, parsed.name, live_epochs(executor))
     try:
@@ -124,6 +132,7 @@ def sweep(
                 address=address,
                 device=device,
                 force=force,
+                policy=policy,
                 components=components(),
                 events=progress,
                 **(
@@ -139,17 +148,18 @@ def sweep(
                 ),
                 **({"retries": retries} if executor != "local" else {}),
             )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         counts = progress.counts
         err.print(
             Text(
                 f"interrupted: {counts['done']} run(s) finished and stored, "
                 f"{counts['skipped']} already stored, {counts['failed']} failed; the run in "
-                f"progress is kept as incomplete. Run the same `bench sweep` command again to "
-                f"resume: what is stored is skipped. Results: {store.root}"
+                f"progress is stored as interrupted with its resume point. Run the same `bench "
+                f"sweep` command again to resume: what is stored is skipped, the interrupted "
+                f"run continues where it stopped. Results: {store.root}"
             )
         )
-        raise typer.Exit(130) from None
+        raise typer.Exit(getattr(exc, "exit_code", 130)) from None
     seconds = time.perf_counter() - started
     key = suite_key(parsed, smoke)
     summary = {

@@ -113,16 +113,21 @@ class BatchSource:
         return len(self.images) + (len(self.copies) if self.copies is not None else 0)
 
     def batches(
-        self, batch_size: int, order_generator: torch.Generator
+        self, batch_size: int, order_generator: torch.Generator, start: int = 0
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """One epoch of ``(images, targets)`` batches in a seeded random order.
+        """One epoch of ``(images, targets)`` batches in a seeded random order, from batch
+        ``start`` on (a run resumed mid-epoch). The order is drawn at once, whatever is
+        taken of it.
 
         A last batch of a single image is dropped: batch norm cannot train on it.
         """
-        total = len(self)
-        order = torch.randperm(total, generator=order_generator).to(self.device)
-        for start in range(0, total, batch_size):
-            index = order[start : start + batch_size]
+        order = torch.randperm(len(self), generator=order_generator).to(self.device)
+        return self._drawn(order, batch_size, start)
+
+    def _drawn(self, order: torch.Tensor, batch_size: int, start: int):
+        total = len(order)
+        for first in range(start * batch_size, total, batch_size):
+            index = order[first : first + batch_size]
             if len(index) < 2 <= total:
                 continue
             yield self.batch(index)

@@ -26,10 +26,34 @@ from benchbench.errors import BenchError, PluginError
 from benchbench.execution import sinks
 from benchbench.plugins.manager import Components
 from benchbench.results.store import DONE, RunRecord, Store
+from benchbench.training.resume import Interrupted, ResumePoints, ResumePolicy, StopRequest
 
 log = logging.getLogger(__name__)
+status = logging.getLogger("benchbench.status")
 
 PINNED_GPU = "BENCH_PINNED_GPU"  # set in a process-executor worker that sees exactly one GPU
+
+
+def _segment(environment: dict, started: float | None) -> dict:
+    """One stretch of a resumed run's training, for the record: where, how loaded, when."""
+    return {
+        "hostname": environment.get("hostname"),
+        "host": environment.get("host"),
+        "load_start": environment.get("load_start"),
+        "load_end": environment.get("load_end"),
+        "started": started,
+        "ended": None,
+        "epochs": None,
+    }
+
+
+def _epochs_of(earlier: list[dict], point: dict | None, outcome=None) -> list[int]:
+    """``[first, last]`` epoch a segment completed, after the ``earlier`` segments: up to
+    the resume point it left, or to the end of ``outcome``."""
+    first = 1 + max([s["epochs"][1] for s in earlier if s.get("epochs")] or [0])
+    if point is not None:
+        return [first, int(point["epoch"])]
+    return [first, int(outcome.history[-1]["epoch"]) if outcome.history else first - 1]
 
 
 @dataclass
@@ -55,6 +79,8 @@ def reuse(store: Store, config: RunConfig) -> RunRecord | None:
 
 
 def failure_text(exc: BaseException) -> str:
+    if isinstance(exc, Interrupted):
+        return f"interrupted ({exc})"
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted"
     if isinstance(exc, SystemExit):
@@ -70,24 +96,64 @@ class Recording:
     A run that replaces a finished one (``--force``) leaves the stored result untouched
     until it has completed itself: its epochs are kept in memory and written with its
     outcome in one transaction. Killed at any moment, the earlier result stays.
+
+    A run continued from a resume point (``points.loaded``) keeps its row and its first
+    start; its stored epochs become the resume point's, and its environment lists the
+    segments it ran in (host, load, start, end, epochs).
     """
 
-    def __init__(self, store: Store, config: RunConfig, environment: dict):
+    def __init__(
+        self,
+        store: Store,
+        config: RunConfig,
+        environment: dict,
+        points: ResumePoints | None = None,
+    ):
         self.store, self.config, self.environment = store, config, environment
+        self.points = points
         self.history: list[dict] = []
         self.started = False
         self.started_at = time.time()
         self.replacing = finished(store, config) is not None
 
+    @property
+    def resuming(self) -> bool:
+        return self.points is not None and self.points.loaded is not None
+
     def begin(self) -> None:
         self.store.claim(self.config.run_id)
-        self.started_at = time.time()
-        if not self.replacing:
+        now = time.time()
+        self.started_at = now
+        if self.resuming:
+            self._resume(now)
+        elif not self.replacing:
             self.store.begin(self.config, self.environment, self.started_at)
         self.started = True
         sinks.run_started(
             self.config.run_id, self.config.label, self.config.to_dict(), self.environment
         )
+
+    def _resume(self, now: float) -> None:
+        point = self.points.loaded
+        earlier = self.store.get(self.config.run_id)
+        before = earlier.environment if earlier is not None else {}
+        segments = list(before.get("segments") or [])
+        if not segments:  # the first segment, as the interrupted run recorded it
+            segments.append(_segment(before, earlier.started if earlier else None))
+        segments[-1].update(ended=point["written"], epochs=_epochs_of(segments[:-1], point))
+        segments.append(_segment(self.environment, now))
+        self.environment["segments"] = segments
+        if point.get("anywhere"):
+            self.environment["resumed_anywhere"] = point["anywhere"]
+        self.started_at = earlier.started if earlier is not None else now
+        history = point["outcome"]["history"]
+        self.history = list(history)
+        self.store.resume(self.config, self.environment, history, self.started_at)
+        within = point.get("within")
+        where = f"epoch {self.points.epoch + 1} of {self.config.scaled().epochs}"
+        if within:
+            where += f", batch {within['batches'] + 1}"
+        status.info("resuming %s at %s", self.config.run_id, where)
 
     def epoch(self, record: dict) -> None:
         self.history.append(record)
@@ -105,6 +171,11 @@ class Recording:
         matrix = outcome_confusion(outcome)
         self.environment.setdefault("load_end", load_average())
         self.environment.update(outcome.execution)  # what precision/layout auto chose
+        if self.environment.get("segments"):
+            last = self.environment["segments"][-1]
+            last.update(ended=time.time(), load_end=self.environment["load_end"])
+            last["epochs"] = _epochs_of(self.environment["segments"][:-1], None, outcome)
+        keep = (self.points.path.name,) if self.points and self.points.policy.keep else ()
         try:
             self.store.finish(
                 self.config,
@@ -118,7 +189,10 @@ class Recording:
                 test_labels=outcome.test_labels.numpy(),
                 confusion=matrix,
                 classes=outcome.classes,
+                keep=keep,
             )
+            if self.points is not None and not self.points.policy.keep:
+                self.points.finished()
         finally:
             self.store.release(self.config.run_id)
         stored = self.store.get(self.config.run_id)
@@ -133,7 +207,15 @@ class Recording:
             if not self.started:
                 self.store.claim(self.config.run_id)
                 self.store.begin(self.config, self.environment, self.started_at)
-            self.store.fail(self.config.run_id, failure_text(exc))
+            if isinstance(exc, Interrupted):
+                resumable = self.points is not None and self.points.path.exists()
+                self.store.interrupt(
+                    self.config.run_id,
+                    failure_text(exc)
+                    + ("; run the same command again to resume" if resumable else ""),
+                )
+            else:
+                self.store.fail(self.config.run_id, failure_text(exc))
             sinks.run_ended(self.store, self.store.get(self.config.run_id))
         finally:
             self.store.release(self.config.run_id)
@@ -147,14 +229,31 @@ def execute(
     force: bool = False,
     on_epoch: Callable[[dict], None] | None = None,
     on_batch: Callable[[int, int], None] | None = None,
+    policy: ResumePolicy | None = None,
 ) -> Result:
-    """Run ``config`` (validated, device resolved) unless an identical run is already done."""
+    """Run ``config`` (validated, device resolved) unless an identical run is already done;
+    continue it from its resume point if it has one (``--force``: start over).
+
+    The run is claimed before anything is loaded, and a run another process finished
+    meanwhile is then skipped: a finished result is only ever replaced by ``--force``.
+    """
     from benchbench.training.loop import train
 
     existing = reuse(store, config) if not force else None
     if existing is not None:
         return Result(existing, skipped=True)
-    recording = Recording(store, config, environment_of(config))
+    store.claim(config.run_id)
+    try:
+        existing = reuse(store, config) if not force else None  # finished while we waited
+        if existing is not None:
+            return Result(existing, skipped=True)
+        points = ResumePoints.open(
+            store.run_dir(config.run_id), config.run_id, policy or ResumePolicy(), fresh=force
+        )
+    except BaseException:
+        store.release(config.run_id)
+        raise
+    recording = Recording(store, config, environment_of(config), points)
 
     def record_epoch(epoch: dict) -> None:
         recording.epoch(epoch)
@@ -162,23 +261,29 @@ def execute(
             on_epoch(epoch)
 
     try:
-        with user_interrupts() as interrupts:
+        with stop_signals() as stop:
             outcome = train(
                 config,
                 components,
                 on_start=recording.begin,
                 on_epoch=record_epoch,
                 on_batch=on_batch,
+                resume=points,
+                stop=stop,
             )
         stored = recording.complete(outcome)
     except BaseException as exc:
-        by_user = isinstance(exc, KeyboardInterrupt) and interrupts.by_user
+        by_user = isinstance(exc, KeyboardInterrupt) and stop.by_user
         blamed = None if by_user else blame(exc, config, components)
         if recording.started:  # errors before training starts leave the store untouched
             recording.failed(blamed or exc)
+        else:
+            store.release(config.run_id)
         if blamed is not None:
             raise blamed from exc
         raise
+    if stop.requested:  # the signal came as the run ended: it is stored; stop here
+        raise Interrupted(stop.requested, f" after run {config.run_id} was stored")
     return Result(stored, skipped=False)
 
 
@@ -211,7 +316,7 @@ def execute_vectorized(
             on_epoch(todo[k], epoch)
 
     try:
-        with user_interrupts() as interrupts:
+        with stop_signals() as interrupts:
             outcomes, timed = train_replicas(todo, components, begin, record_epoch)
         if outcomes is None:
             log.warning(
@@ -241,29 +346,37 @@ def execute_vectorized(
     ]
 
 
-class _Interrupts:
-    by_user = False
-
-
 @contextlib.contextmanager
-def user_interrupts():
-    """Tell a Ctrl-C (SIGINT) from a KeyboardInterrupt that plugin code raises itself:
-    only the first stops a sweep; the second fails its run like any other error."""
-    interrupts = _Interrupts()
+def stop_signals():
+    """SIGINT (Ctrl-C) and SIGTERM (Slurm's time limit, ``docker stop``) while a run
+    trains: once its epochs have begun (``stop.armed``), the loop finishes its current
+    step, writes a resume point and raises :class:`Interrupted`; before that, or at a
+    second signal, :class:`Interrupted` is raised at once. Also tells a signal from a
+    KeyboardInterrupt that plugin code raises itself: only the first stops a sweep."""
+    stop = StopRequest()
     if threading.current_thread() is not threading.main_thread():
-        interrupts.by_user = True  # no handler here: treat every interrupt as the user's
-        yield interrupts
+        stop.by_user = True  # no handler here: treat every interrupt as the user's
+        yield stop
         return
 
-    def on_sigint(signum, frame):
-        interrupts.by_user = True
-        raise KeyboardInterrupt
+    def on_signal(signum, frame):
+        stop.by_user = True
+        if stop.armed and stop.requested is None:
+            stop.requested = signum
+            status.info(
+                "%s: stopping after the current step and writing a resume point (send it "
+                "again to stop at once)",
+                signal.Signals(signum).name,
+            )
+            return
+        raise Interrupted(signum)
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield interrupts
+        yield stop
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def blame(exc: BaseException, config: RunConfig, components: Components) -> Exception | None:
@@ -302,8 +415,15 @@ def blame(exc: BaseException, config: RunConfig, components: Components) -> Exce
     return None
 
 
-def train_detached(config_data: dict, threads: int | None = None) -> tuple[Any, list[dict], dict]:
-    """Train in a worker process (or on a Ray node) that never touches the store.
+def train_detached(
+    config_data: dict,
+    threads: int | None = None,
+    folder: str | None = None,
+    policy: ResumePolicy | None = None,
+) -> tuple[Any, list[dict], dict]:
+    """Train in a worker process (or on a Ray node, or a Slurm task) that never touches
+    the store; with ``folder`` (the run's artifact folder), it writes resume points there
+    and continues from one left by an earlier attempt (a killed worker, a requeued job).
 
     Returns ``(outcome, history, environment)`` for the driver to store with a
     :class:`Recording`.
@@ -329,10 +449,17 @@ def train_detached(config_data: dict, threads: int | None = None) -> tuple[Any, 
             "file system, or a copy on each node)."
         )
     environment = environment_of(config)
-    history: list[dict] = []
     components = load_components()
+    points = None
+    if folder is not None:
+        points = ResumePoints.open(Path(folder), config.run_id, policy or ResumePolicy())
+        if points.loaded is not None:
+            environment["resumed_from_epoch"] = points.epoch
+    loaded = points.loaded if points is not None else None
+    history: list[dict] = list(loaded["outcome"]["history"]) if loaded else []
     try:
-        outcome = train(config, components, on_epoch=history.append)
+        with stop_signals() as stop:
+            outcome = train(config, components, on_epoch=history.append, resume=points, stop=stop)
     except BaseException as exc:
         blamed = blame(exc, config, components)
         if blamed is not None:

@@ -46,6 +46,14 @@ CLASSES = "classes.json"
 DONE = ("complete", "diverged")
 
 
+class Busy(BenchError):
+    """Another live process holds the run (it is training it)."""
+
+    def __init__(self, message: str, holder: int | None = None):
+        super().__init__(message)
+        self.holder = holder
+
+
 def default_root() -> Path:
     return Path(os.environ.get("BENCH_RESULTS") or "bench-results")
 
@@ -259,10 +267,10 @@ class Store:
 
     # -- claims: one process trains a given run at a time --------------------------------
 
-    def claim(self, run_id: str) -> None:
-        """Claim ``run_id`` for this process, or raise a BenchError naming the live process
-        that holds it. A claim of a process that is gone is taken over (and the staging
-        folders dead processes left behind are removed)."""
+    def claim(self, run_id: str, doing: str = "trained") -> None:
+        """Claim ``run_id`` for this process, or raise :class:`Busy` naming the live
+        process that holds it. A claim of a process that is gone is taken over (and the
+        staging folders dead processes left behind are cleared up)."""
         self._remove_stale_staging()
         me, host = os.getpid(), socket.gethostname()
         with self._transaction() as conn:  # claimers are serialized by SQLite's lock
@@ -271,15 +279,22 @@ class Store:
             ).fetchone()
             if row is not None and row[0] != me and _holds(row[0], row[1], host):
                 when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row[2]))
-                raise BenchError(
-                    f"Run {run_id} is being trained right now by process {row[0]} on "
+                raise Busy(
+                    f"Run {run_id} is being {doing} right now by process {row[0]} on "
                     f"{row[1]} (since {when}). Wait for it to finish (then it is stored "
-                    "and skipped), or stop that process and run again."
+                    "and skipped), or stop that process and run again.",
+                    holder=row[0],
                 )
             conn.execute(
                 "INSERT OR REPLACE INTO claims (run_id, pid, host, started) VALUES (?, ?, ?, ?)",
                 (run_id, me, host, time.time()),
             )
+
+    def held_elsewhere(self, run_id: str) -> bool:
+        """Whether another live process holds a claim on ``run_id``."""
+        rows = self._query("SELECT pid, host FROM claims WHERE run_id = ?", (run_id,))
+        host = socket.gethostname()
+        return bool(rows) and rows[0]["pid"] != os.getpid() and _holds(*rows[0], host)
 
     def release(self, run_id: str) -> None:
         """Drop this process's claim on ``run_id``."""
@@ -288,15 +303,32 @@ class Store:
         )
 
     def _remove_stale_staging(self) -> None:
-        """Staging folders ``runs/.ID.PID.tmp`` (and ``.old``) of processes that are gone."""
+        """Staging folders ``runs/.ID.PID.tmp`` of processes that are gone are removed; an
+        earlier result moved aside as ``runs/.ID.PID.old`` by a process killed before it
+        could move the new one in is put back, never deleted."""
         folder = self.root / "runs"
         if not folder.is_dir():
             return
         host = socket.gethostname()
         for path in folder.glob(".*.*.*"):
-            pid = path.name.split(".")[-2]
-            if pid.isdigit() and not _holds(int(pid), host, host):
+            run_id, pid, kind = (path.name[1:].rsplit(".", 2) + ["", ""])[:3]
+            if not pid.isdigit() or _holds(int(pid), host, host):
+                continue
+            final = folder / run_id
+            if kind == "old" and not final.exists():
+                os.replace(path, final)
+                log.warning(
+                    "run %s: its artifacts had been moved aside by process %s, which was "
+                    "killed before it finished replacing them; they are restored.",
+                    run_id,
+                    pid,
+                )
+            elif kind in ("old", "tmp"):
                 shutil.rmtree(path, ignore_errors=True)
+
+    def artifacts_missing(self, record: RunRecord) -> bool:
+        """Whether a finished run's artifact folder is gone (a damaged store)."""
+        return record.status in DONE and not (self.run_dir(record.id) / CLASSES).exists()
 
     # -- writing -----------------------------------------------------------------------
 
@@ -308,6 +340,33 @@ class Store:
         self._write(
             ("DELETE FROM epochs WHERE run_id = ?", (config.run_id,)),
             _run_row(config, environment, "running", started),
+        )
+
+    def resume(
+        self, config: RunConfig, environment: dict, history: list[dict], started: float
+    ) -> None:
+        """Mark ``config``'s run running again, its stored epochs exactly ``history`` (the
+        resume point's): an epoch stored after the resume point was written is dropped, one
+        missing is added, so the history never mixes two attempts."""
+        self._write(
+            ("DELETE FROM epochs WHERE run_id = ?", (config.run_id,)),
+            _run_row(config, environment, "running", started),
+            *[
+                (
+                    "INSERT INTO epochs (run_id, epoch, record) VALUES (?, ?, ?)",
+                    (config.run_id, int(e["epoch"]), _json(e)),
+                )
+                for e in history
+            ],
+        )
+
+    def interrupt(self, run_id: str, why: str) -> None:
+        """Mark a run stopped by a signal: ``interrupted``, resumable from its resume point."""
+        self._write(
+            (
+                "UPDATE runs SET status = 'interrupted', error = ?, finished = ? WHERE id = ?",
+                (why, time.time(), run_id),
+            )
         )
 
     def add_epoch(self, run_id: str, epoch: dict) -> None:
@@ -332,12 +391,14 @@ class Store:
         test_labels,
         confusion,
         classes: list[str],
+        keep: tuple[str, ...] = (),
     ) -> None:
         """Store a finished run: artifacts first (written aside, then swapped in), then its
         row and every epoch in one transaction, replacing whatever was stored before.
 
         ``weights`` is a state dict, ``test_logits``/``test_labels`` numpy arrays,
-        ``confusion`` the test confusion matrix (rows: true class).
+        ``confusion`` the test confusion matrix (rows: true class); files named in ``keep``
+        move from the run's folder into the new one (a kept resume point).
         """
         import numpy as np
         import torch
@@ -353,6 +414,9 @@ class Store:
             np.savez_compressed(staging / PREDICTIONS, logits=test_logits, labels=test_labels)
             np.savetxt(staging / CONFUSION, confusion, fmt="%d", delimiter=",")
             (staging / CLASSES).write_text(json.dumps(classes))
+            for name in keep:
+                if (final / name).exists():
+                    shutil.copy2(final / name, staging / name)
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)
             if exc.errno == errno.ENOSPC:
@@ -389,15 +453,24 @@ class Store:
 
     def delete(self, run_ids: list[str]) -> None:
         """Remove runs: their rows, epochs and suite memberships in one transaction, then
-        their artifact folders."""
-        marks = ", ".join("?" * len(run_ids))
-        self._write(
-            (f"DELETE FROM epochs WHERE run_id IN ({marks})", tuple(run_ids)),
-            (f"DELETE FROM suite_runs WHERE run_id IN ({marks})", tuple(run_ids)),
-            (f"DELETE FROM runs WHERE id IN ({marks})", tuple(run_ids)),
-        )
-        for run_id in run_ids:
-            shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
+        their artifact folders. Each run is claimed first, so a run another process is
+        training (a re-run of the same config) is refused, never deleted under it."""
+        claimed = []
+        try:
+            for run_id in run_ids:
+                self.claim(run_id, doing="trained (it cannot be deleted meanwhile)")
+                claimed.append(run_id)
+            marks = ", ".join("?" * len(run_ids))
+            self._write(
+                (f"DELETE FROM epochs WHERE run_id IN ({marks})", tuple(run_ids)),
+                (f"DELETE FROM suite_runs WHERE run_id IN ({marks})", tuple(run_ids)),
+                (f"DELETE FROM runs WHERE id IN ({marks})", tuple(run_ids)),
+            )
+            for run_id in run_ids:
+                shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
+        finally:
+            for run_id in claimed:
+                self.release(run_id)
 
     def forget_suite(self, suite: str, groups: list[str] | None = None) -> None:
         """Drop ``suite``'s membership list, or that of its ``groups`` (never the runs): a
@@ -472,6 +545,11 @@ class Store:
             for r in records
             if (statuses is None or r.status in statuses) and (smoke is None or r.smoke == smoke)
         ]
+
+    def epochs_stored(self) -> dict[str, int]:
+        """How many epochs each run has stored, by run id."""
+        rows = self._query("SELECT run_id, COUNT(*) AS n FROM epochs GROUP BY run_id")
+        return {r["run_id"]: r["n"] for r in rows}
 
     def history(self, run_id: str) -> list[dict]:
         rows = self._query("SELECT record FROM epochs WHERE run_id = ? ORDER BY epoch", (run_id,))

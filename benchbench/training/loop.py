@@ -27,6 +27,13 @@ from benchbench.plugins.manager import Components
 from benchbench.training import device as devices
 from benchbench.training.device import Stopwatch
 from benchbench.training.optimization import build_optimizer
+from benchbench.training.resume import (
+    Interrupted,
+    ResumePoints,
+    StopRequest,
+    random_streams,
+    restore_random_streams,
+)
 
 WARMUP_STEPS = 2
 PROBE_ROUNDS = 5  # timed steps per candidate precision under --precision auto
@@ -346,6 +353,15 @@ def _compiled_step(step, model, optimizer, scaler, batches, index) -> None:
         ) from None
 
 
+def _on(value, device: torch.device):
+    """``value`` (a resume point's tensors, loaded on the CPU, in dicts) on ``device``."""
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if isinstance(value, dict):
+        return {k: _on(v, device) for k, v in value.items()}
+    return value
+
+
 def _probe_ms(probe: dict[str, list[float]]) -> dict[str, float]:
     """The fastest probed step per precision, in milliseconds (what the choice compared)."""
     return {p: round(min(t) * 1000, 2) for p, t in probe.items() if t}
@@ -380,6 +396,13 @@ class EarlyStopping:
     @property
     def should_stop(self) -> bool:
         return self.patience is not None and self.waited >= self.patience
+
+    def state_dict(self) -> dict:
+        return {"best": self.best, "best_epoch": self.best_epoch, "waited": self.waited}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.best, self.best_epoch = state["best"], state["best_epoch"]
+        self.waited = state["waited"]
 
 
 def init_from_data(model: torch.nn.Module, images, batcher: Batcher) -> None:
@@ -417,14 +440,20 @@ def train(
     on_start: Callable[[], None] | None = None,
     on_epoch: Callable[[dict], None] | None = None,
     on_batch: Callable[[int, int], None] | None = None,
+    resume: ResumePoints | None = None,
+    stop: StopRequest | None = None,
 ) -> Outcome:
     """Run ``config`` (validated) end to end.
 
     ``on_start`` is called once the data, model and augmentations are built (so a usage
     error never gets that far), ``on_epoch`` with each epoch's record, ``on_batch`` with
-    ``(batch, batches)`` for progress displays.
+    ``(batch, batches)`` for progress displays. With ``resume``, the run continues from
+    the resume point it loaded (``resume.loaded``) and writes new ones as its policy says;
+    when ``stop.requested`` is set (a signal), the current step finishes, a resume point is
+    written and :class:`~benchbench.training.resume.Interrupted` is raised.
     """
     config = config.scaled()  # --scale: the schedule this run follows
+    point = resume.loaded if resume is not None else None
     device, cpu_splits, splits, load_seconds = set_up(config, components)
     train_x, train_y = splits.train
     mean, std = statistics(config.normalize, cpu_splits.train[0])
@@ -433,6 +462,8 @@ def train(
     if layout == "channels_last":
         model = model.to(memory_format=torch.channels_last)
     candidates = devices.precision_candidates(config.precision, device)
+    if point is not None:  # what the first segment chose (by probing, under auto) stays
+        candidates = (point["outcome"]["execution"]["precision"],)
     batcher = Batcher(mean, std, device, candidates[0], layout)
     init_from_data(model, train_x, batcher)
     augment = build_augment(config, components, splits)
@@ -540,16 +571,81 @@ def train(
     best_state = None
     has_val = len(splits.val[0]) > 0
 
-    for epoch in range(1, config.epochs + 1):
+    def capture(epoch: int, within: dict | None = None) -> dict:
+        """Everything the run's next step depends on (see :mod:`~benchbench.training.resume`):
+        after ``epoch`` epochs and, mid-epoch, ``within`` the next one."""
+        return {
+            "fingerprint": resume.fingerprint,
+            "epoch": epoch,
+            "within": within,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "schedule": schedule.state_dict(),
+            "scaler": scaler.state_dict(),
+            "stopper": stopper.state_dict(),
+            "best_state": best_state,
+            "outcome": {
+                "status": outcome.status,
+                "history": outcome.history,
+                "epochs_to_target": outcome.epochs_to_target,
+                "seconds_to_target": outcome.seconds_to_target,
+                "execution": outcome.execution,
+                "warmup_seconds": outcome.warmup_seconds,
+                "compile_seconds": outcome.compile_seconds,
+                "load_seconds": outcome.load_seconds,
+            },
+            "random": {
+                **random_streams(),
+                "order": order_generator.get_state(),
+                "batches": batches.generator.get_state(),
+            },
+        }
+
+    first_epoch, within = 1, None
+    if point is not None:
+        first_epoch, within = point["epoch"] + 1, point["within"]
+        model.load_state_dict(point["model"])
+        optimizer.load_state_dict(point["optimizer"])
+        schedule.load_state_dict(_on(point["schedule"], device))
+        scaler.load_state_dict(point["scaler"])
+        stopper.load_state_dict(point["stopper"])
+        best_state = _on(point["best_state"], device)
+        earlier = point["outcome"]
+        outcome.history = list(earlier["history"])
+        outcome.epochs_to_target = earlier["epochs_to_target"]
+        outcome.seconds_to_target = earlier["seconds_to_target"]
+        outcome.execution = earlier["execution"]
+        # every segment's set-up is counted: the run paid for each
+        for key in ("warmup_seconds", "compile_seconds", "load_seconds"):
+            setattr(outcome, key, getattr(outcome, key) + earlier[key])
+        restore_random_streams(point["random"])
+        order_generator.set_state(point["random"]["order"])
+        batches.generator.set_state(point["random"]["batches"].to(batches.generator.device))
+    unsaved = 0.0  # training and validation seconds since the last resume point
+    if stop is not None:
+        stop.armed = True  # from here on a signal stops the run at its next step
+
+    for epoch in range(first_epoch, config.epochs + 1):
         model.train()
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device, dtype=torch.long)
-        seen = 0
-        lr = optimizer.param_groups[0]["lr"]
+        partial = within if within is not None and within["epoch"] == epoch else None
+        if partial is not None:  # the epoch a signal stopped: its order, its sums so far
+            order_generator.set_state(partial["order"])
+            loss_sum, correct = partial["loss_sum"].to(device), partial["correct"].to(device)
+            seen, lr, done, earlier_seconds = (
+                partial["seen"],
+                partial["lr"],
+                partial["batches"],
+                partial["seconds"],
+            )
+        else:
+            loss_sum = torch.zeros((), device=device)
+            correct = torch.zeros((), device=device, dtype=torch.long)
+            seen, lr, done, earlier_seconds = 0, optimizer.param_groups[0]["lr"], 0, 0.0
+        order_before = order_generator.get_state()
+        halted = None
         with Stopwatch(device) as train_watch:
-            for b, (images, targets) in enumerate(
-                batches.batches(config.batch_size, order_generator)
-            ):
+            drawn = batches.batches(config.batch_size, order_generator, start=done)
+            for b, (images, targets) in enumerate(drawn if done < steps else (), start=done):
                 loss, logits = step(runner, optimizer, scaler, images, targets)
                 hard = targets if targets.ndim == 1 else targets.argmax(1)
                 loss_sum += loss * len(images)
@@ -558,11 +654,34 @@ def train(
                 schedule.after_batch()
                 if on_batch is not None:
                     on_batch(b + 1, steps)
+                if stop is not None and stop.requested:
+                    halted = b + 1
+                    break
                 if b + 1 == steps:  # --max-batches
                     break
-            schedule.after_epoch()
-            train_loss = (loss_sum / max(seen, 1)).item()
-            train_acc = correct.item() / max(seen, 1)
+            if halted is None:
+                schedule.after_epoch()
+                train_loss = (loss_sum / max(seen, 1)).item()
+                train_acc = correct.item() / max(seen, 1)
+        if halted is not None:
+            where = f" in epoch {epoch} of {config.epochs}, after batch {halted} of {steps}"
+            if resume is not None:
+                resume.write(
+                    capture(
+                        epoch - 1,
+                        {
+                            "epoch": epoch,
+                            "batches": halted,
+                            "order": order_before,
+                            "loss_sum": loss_sum,
+                            "correct": correct,
+                            "seen": seen,
+                            "lr": lr,
+                            "seconds": earlier_seconds + train_watch.seconds,
+                        },
+                    )
+                )
+            raise Interrupted(stop.requested, where)
         record = {
             "epoch": epoch,
             "lr": lr,
@@ -570,7 +689,7 @@ def train(
             "train_acc": train_acc,
             "val_loss": math.nan,
             "val_acc": math.nan,
-            "train_seconds": train_watch.seconds,
+            "train_seconds": earlier_seconds + train_watch.seconds,
             "val_seconds": 0.0,
         }
         if has_val and (epoch % config.val_every == 0 or epoch == config.epochs):
@@ -590,6 +709,12 @@ def train(
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         if stopper.should_stop:
             break
+        unsaved += record["train_seconds"] + record["val_seconds"]
+        if resume is not None and epoch < config.epochs and resume.policy.due(epoch, unsaved):
+            resume.write(capture(epoch))
+            unsaved = 0.0
+    if stop is not None:
+        stop.armed = False
 
     outcome.best_epoch = stopper.best_epoch
     if best_state is not None:

@@ -176,6 +176,21 @@ class Schedule:
         if self.scheduler is not None and not self.per_step:
             self.scheduler.step()
 
+    def state_dict(self) -> dict:
+        """Where the schedule stands (a resume point): the scheduler's own state, the steps
+        taken and lookahead's slow weights."""
+        return {
+            "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
+            "taken": self.taken,
+            "slow": self.lookahead.slow,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        self.taken = state["taken"]
+        self.lookahead.slow = state["slow"]
+
 
 class Lookahead:
     """Lookahead with an exponential moving average of the weights, as in hlb-CIFAR10 and

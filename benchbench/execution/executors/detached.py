@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from benchbench.config import RunConfig
 from benchbench.execution.runner import Recording, failure_text, reuse
+from benchbench.training.resume import ResumePolicy
 
 
 class WorkerLost(RuntimeError):
@@ -34,9 +35,11 @@ class DetachedExecutor:
         force: bool = False,
         workers: int = 1,
         retries: int = 0,
+        policy: ResumePolicy | None = None,
         **_options,
     ):
         self.store, self.force, self.workers = store, force, max(1, workers)
+        self.policy = policy or ResumePolicy()
         self.retries = max(0, retries)
         self.attempts: dict[str, int] = {}  # run id -> attempts so far
 
@@ -74,6 +77,17 @@ class DetachedExecutor:
             [c for c in configs if c.run_id in done],
             [c for c in configs if c.run_id not in done],
         )
+
+    def resume_args(self, config: RunConfig) -> tuple[str, ResumePolicy]:
+        """Where ``config``'s worker writes and finds resume points (the run's artifact
+        folder: a shared file system on a cluster), and when it writes them. Under
+        ``--force`` an old resume point is removed first: the run starts over."""
+        folder = self.store.run_dir(config.run_id)
+        if self.force:
+            from benchbench.training.resume import discard, path_in
+
+            discard(path_in(folder))
+        return str(folder), self.policy
 
     def threads(self) -> int:
         return max(1, (os.cpu_count() or 1) // self.workers)

@@ -25,8 +25,9 @@ def cuda_broken(exc: BaseException) -> bool:
 class LocalExecutor:
     live_epochs = True
 
-    def __init__(self, components, store, *, force: bool = False, **_options):
+    def __init__(self, components, store, *, force: bool = False, policy=None, **_options):
         self.components, self.store, self.force = components, store, force
+        self.policy = policy
 
     def close(self) -> None:
         """Nothing to release."""
@@ -41,6 +42,7 @@ class LocalExecutor:
                     self.store,
                     force=self.force,
                     on_epoch=lambda r, c=config: events.epoch(c, r),
+                    policy=self.policy,
                 )
             except KeyboardInterrupt:
                 raise

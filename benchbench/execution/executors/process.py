@@ -44,7 +44,9 @@ class ProcessExecutor(DetachedExecutor):
                         initargs=(slot, gpus, visible),
                     )
                     self.submitted(config, events)
-                    future = pool.submit(train_detached, config.to_dict(), self.threads())
+                    future = pool.submit(
+                        train_detached, config.to_dict(), self.threads(), *self.resume_args(config)
+                    )
                     active[future] = (config, pool, slot)
                 finished, _ = wait(active, return_when=FIRST_COMPLETED)
                 for future in finished:

@@ -90,7 +90,7 @@ class RayExecutor(DetachedExecutor):
             self.submitted(config, events)
             # threads=None: the task takes as many torch threads as Ray granted it CPUs,
             # on whichever node it lands (never the driver's count).
-            futures[remote.remote(config.to_dict(), None)] = config
+            futures[remote.remote(config.to_dict(), None, *self.resume_args(config))] = config
 
         for config in todo:
             submit(config)

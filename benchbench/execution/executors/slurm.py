@@ -24,6 +24,21 @@ from benchbench.execution.runner import train_detached
 
 log = logging.getLogger(__name__)
 
+
+class ResumableTraining:
+    """What a Slurm task runs: :func:`train_detached`, which writes resume points in the
+    run's folder. When the job nears its time limit, submitit calls :meth:`checkpoint`,
+    which requeues the same call: the requeued task continues from the resume point."""
+
+    def __call__(self, *args):
+        return train_detached(*args)
+
+    def checkpoint(self, *args):
+        import submitit
+
+        return submitit.helpers.DelayedSubmission(self, *args)
+
+
 POLL_SECONDS = 2.0
 
 
@@ -135,7 +150,12 @@ class SlurmExecutor(DetachedExecutor):
             if queue:
                 with executor.batch():  # one job array
                     jobs = [
-                        executor.submit(train_detached, c.to_dict(), self.cpus_per_run)
+                        executor.submit(
+                            ResumableTraining(),
+                            c.to_dict(),
+                            self.cpus_per_run,
+                            *self.resume_args(c),
+                        )
                         for c in queue
                     ]
                 for config, job in zip(queue, jobs, strict=True):
