@@ -432,7 +432,7 @@ def train_detached(
 
     from benchbench.plugins.manager import load_components
     from benchbench.training import device as devices
-    from benchbench.training.loop import train
+    from benchbench.training import loop
 
     threads = threads or ray_granted_cpus()
     if threads:
@@ -459,7 +459,9 @@ def train_detached(
     history: list[dict] = list(loaded["outcome"]["history"]) if loaded else []
     try:
         with stop_signals() as stop:
-            outcome = train(config, components, on_epoch=history.append, resume=points, stop=stop)
+            outcome = loop.train(
+                config, components, on_epoch=history.append, resume=points, stop=stop
+            )
     except BaseException as exc:
         blamed = blame(exc, config, components)
         if blamed is not None:
