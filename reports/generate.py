@@ -53,8 +53,12 @@ PLANS = {
         "large CNN (92 M parameters, about 20 minutes an epoch here) on 5,000 training "
         "images at half its epochs",
         variants={
+            "Model A": {"seeds": [0, 1, 2]},
+            "Model B": {"seeds": [0, 1, 2]},
             "Model C": {"subset": 5000, "scale": 0.5},
+            "Model D": {"seeds": [0, 1, 2]},
             "Model E": {"subset": 5000, "scale": 0.5},
+            "Model F": {"seeds": [0, 1, 2]},
             "Model G": {"scale": 0.25, "seeds": [0, 1]},
         },
     ),
@@ -76,10 +80,12 @@ PLANS = {
             for name in ("VGG16 (frozen)", "ResNet50 (frozen)", "EfficientNet-B2 (frozen)")
         },
         data="fruit stand-in",
+        seeds=[2342, 2343, 2344],
     ),
     "003": Plan(
         "full CIFAR-10 (50,000 training / 10,000 test images, as the report trained) and "
-        "the report's 70 epochs"
+        "the report's 70 epochs",
+        variants={"resnet_skip": {"seeds": [0, 1, 2]}},
     ),
     "004": Plan(
         "the custom CNN only (the other three models need pretrained weights, or, "
@@ -87,7 +93,7 @@ PLANS = {
         "10,000 training images (20% validation held out of the full set, scaled with it), "
         "the full test set; the augmentation experiment on the custom CNN",
         groups=["tune", "augmentation"],
-        seeds=[0],
+        seeds=[0, 1, 2, 3, 4],
         sets=["subset=10000"],
         grids={
             "augmentation": {
@@ -95,6 +101,9 @@ PLANS = {
                 "arch.init": "glorot",
                 "arch.head": None,
                 "arch.resize": None,
+                # the custom CNN's own tuned values (the suite's are the MobileNet's)
+                "lr": 0.1,
+                "dropout": 0.0,
             }
         },
         variants={
