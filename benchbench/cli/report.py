@@ -67,10 +67,23 @@ def report(
             help="One row per run (every setting and metric), not aggregated: csv or json.",
         ),
     ] = False,
+    standalone: Annotated[
+        bool,
+        typer.Option(
+            "--standalone",
+            help="With --format latex: a complete document (preamble, tables, provenance) "
+            "that pdflatex, xelatex and lualatex compile as is.",
+        ),
+    ] = False,
     results: ResultsOption = None,
 ) -> None:
     """Render stored runs as a table; repeats over seeds become mean ± std with n."""
     from benchbench import api
+
+    if standalone and format != "latex":
+        raise BenchError(
+            f"--standalone writes a LaTeX document: use it with --format latex, not {format}."
+        )
 
     records = api.stored_runs(results, [] if suite is not None else where or [], smoke)
     if per_run:
@@ -95,15 +108,12 @@ def report(
             ci=ci,
             baseline=baseline,
         )
+    if standalone:
+        from benchbench.render.tables import latex_document
+
+        text = latex_document(text, f"suite {suite}" if suite else "benchbench report")
     if output is not None:
-        try:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_text(text)
-        except OSError as exc:
-            raise BenchError(
-                f"--output {output}: cannot write there ({exc.strerror or exc}). Give a file "
-                "path in a folder you can write."
-            ) from None
+        write_output(output, text)
         err.print(f"wrote {output}")
     else:
         print(text, end="")
@@ -265,3 +275,23 @@ def _print_segments(segments: list[dict], anywhere: dict | None) -> None:
     if anywhere:
         moved = "; ".join(f"{k}: {v['was']} → {v['now']}" for k, v in anywhere.items())
         out.print(Text(f"resumed on another machine or torch version ({moved})", "yellow"))
+
+
+def write_output(output: Path, text: str) -> None:
+    """Write ``text`` to ``output`` (its folders made), or say plainly why not."""
+    blocking = next((p for p in [output, *output.parents] if p.is_file()), None)
+    if blocking is not None and blocking != output:
+        raise BenchError(
+            f"--output {output}: {blocking} is a file, not a folder, so nothing can be "
+            "written under it. Give a path whose folders are folders (or remove that file)."
+        )
+    if output.is_dir():
+        raise BenchError(f"--output {output} is a folder: give a file name inside it.")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text)
+    except OSError as exc:
+        raise BenchError(
+            f"--output {output}: cannot write there ({exc.strerror or exc}). Give a file "
+            "path in a folder you can write."
+        ) from None
