@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -12,6 +13,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.text import Text
+
+from benchbench.render.tables import visible
 
 
 def quiet() -> bool:
@@ -62,7 +65,7 @@ class RunProgress:
     def __enter__(self) -> RunProgress:
         if self.live:
             self._progress = _live(self.console, TimeRemainingColumn())
-            self._epochs = self._progress.add_task(self.label, total=self.epochs, status="")
+            self._epochs = self._progress.add_task(escape(self.label), total=self.epochs, status="")
             self._batches = self._progress.add_task("  batches", total=1, status="")
         return self
 
@@ -132,7 +135,7 @@ class SweepProgress:
             if self.show_epochs:  # a fresh clock, bar and status for each run
                 self._progress.reset(
                     self._run,
-                    description=f"  {config.label} seed {config.seed}",
+                    description=escape(f"  {visible(config.label)} seed {config.seed}"),
                     total=config.scaled().epochs,
                     completed=0,
                     status="",
@@ -145,9 +148,8 @@ class SweepProgress:
                 self._run, completed=record["epoch"], status=f"val acc {record['val_acc']:.4f}"
             )
         elif self.show_epochs:  # CI logs and pipes: a line per epoch, never silence
-            line = (
-                f"  {config.label} seed {config.seed}: {epoch_line(record, config.scaled().epochs)}"
-            )
+            epochs = epoch_line(record, config.scaled().epochs)
+            line = f"  {visible(config.label)} seed {config.seed}: {epochs}"
             self.console.print(line, highlight=False, markup=False)
 
     def finished(self, config, status: str) -> None:
@@ -157,7 +159,7 @@ class SweepProgress:
         self.counts[key] += 1
         finished = sum(self.counts[k] for k in ("done", "skipped", "failed"))
         line = Text(
-            f"[{finished}/{self.total}] {config.label} seed {config.seed} "
+            f"[{finished}/{self.total}] {visible(config.label)} seed {config.seed} "
             f"[{config.run_id}]: {status}"
         )
         if self._progress is not None:

@@ -19,6 +19,7 @@ from benchbench.cli.context import (
     print_json,
 )
 from benchbench.errors import BenchError
+from benchbench.render.tables import visible
 
 
 def report(
@@ -173,7 +174,9 @@ def show(
         print_json(data)
         return
 
-    out.print(Text.assemble((record.label, "bold"), f"  run {record.id}  status {record.status}"))
+    out.print(
+        Text.assemble((visible(record.label), "bold"), f"  run {record.id}  status {record.status}")
+    )
     if record.error:
         out.print(f"error: {record.error}", markup=False)
     config = Table(title="config", title_justify="left", show_edge=False, show_header=False)

@@ -28,6 +28,7 @@ from benchbench.cli.context import (
 from benchbench.cli.export import SinkOption, sinks_attached
 from benchbench.config import RunConfig
 from benchbench.errors import BenchError
+from benchbench.render.tables import visible
 from benchbench.settings import EXECUTION, SETTINGS, TRAINING, parse_seeds, parse_sets
 
 
@@ -149,7 +150,7 @@ def run(
 
 
 def _label(config: RunConfig) -> str:
-    return f"{config.label} seed {config.seed} [{config.run_id}]"
+    return f"{visible(config.label)} seed {config.seed} [{config.run_id}]"
 
 
 def _progress(config: RunConfig):

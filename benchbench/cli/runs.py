@@ -22,6 +22,7 @@ from benchbench.cli.context import (
     resume_policy,
     stopped_by_signal,
 )
+from benchbench.render.tables import visible
 
 
 def runs(
@@ -80,7 +81,7 @@ def runs(
         acc = r.summary.get("test_acc")
         table.add_row(
             r.id,
-            r.label,
+            Text(visible(r.label)),
             r.status,
             "–" if acc is None else f"{acc:.4f}",
             str(r.summary["epochs_run"])

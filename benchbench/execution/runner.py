@@ -78,6 +78,14 @@ def reuse(store: Store, config: RunConfig) -> RunRecord | None:
     return existing
 
 
+def wait_while_held(store: Store, run_id: str, poll: float = 1.0) -> None:
+    """Wait until no other live process holds ``run_id`` (it stored or left the run)."""
+    if store.held_elsewhere(run_id):
+        status.info("run %s is being trained by another process: waiting for it", run_id)
+    while store.held_elsewhere(run_id):
+        time.sleep(poll)
+
+
 def failure_text(exc: BaseException) -> str:
     if isinstance(exc, Interrupted):
         return f"interrupted ({exc})"

@@ -531,7 +531,19 @@ class Store:
 
     def get(self, run_id: str) -> RunRecord | None:
         rows = self._query("SELECT * FROM runs WHERE id = ?", (run_id,))
-        return self._record(rows[0]) if rows else None
+        return self._checked(self._record(rows[0])) if rows else None
+
+    def _checked(self, record: RunRecord | None) -> RunRecord | None:
+        """A finished run whose artifact folder is gone reads as ``damaged``, never as
+        complete: its weights, predictions and confusion matrix are lost."""
+        if record is not None and self.artifacts_missing(record):
+            record.error = (
+                f"its artifacts ({self.run_dir(record.id)}) are missing, so its weights, test "
+                f"predictions and confusion matrix are lost (it was {record.status}). Run it "
+                "again (the same command, or the sweep) to train it afresh."
+            )
+            record.status = "damaged"
+        return record
 
     def runs(
         self, statuses: tuple[str, ...] | None = None, smoke: bool | None = False
@@ -539,7 +551,7 @@ class Store:
         """Stored runs, oldest first. Smoke runs (wiring checks) are not results: they are
         left out unless ``smoke`` is True (only them) or None (everything)."""
         rows = self._query("SELECT * FROM runs ORDER BY started")
-        records = [r for r in map(self._record, rows) if r is not None]
+        records = [self._checked(r) for r in map(self._record, rows) if r is not None]
         return [
             r
             for r in records

@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable
 
 from benchbench.config import RunConfig
-from benchbench.execution.runner import Recording, failure_text, reuse
+from benchbench.execution.runner import Recording, failure_text, finished, reuse
 from benchbench.training.resume import ResumePolicy
 
 
@@ -64,6 +64,8 @@ class DetachedExecutor:
                 return None
             Recording(self.store, config, attempts).failed(exc)
             return config, "failed", failure_text(exc)
+        if not self.force and finished(self.store, config) is not None:
+            return config, "skipped", ""  # another process stored it meanwhile: it stays
         recording = Recording(self.store, config, {**environment, **attempts})
         recording.begin()
         for epoch in history:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from benchbench.errors import BenchError
 from benchbench.execution.executors import Events
-from benchbench.execution.runner import execute, failure_text
+from benchbench.execution.runner import execute, failure_text, wait_while_held
+from benchbench.results.store import Busy
 
 # What CUDA says when it leaves a process's context unusable.
 CUDA_FATAL = (
@@ -33,28 +34,45 @@ class LocalExecutor:
         """Nothing to release."""
 
     def run(self, configs, events: Events):
+        """Each config in turn; one that another process is training right now (a second
+        sweep of the same suite) is put off to the end, then waited for: stored by that
+        process, it is skipped here; left unfinished, it is resumed here."""
+        held = []
         for config in configs:
             events.started(config)
-            try:
-                result = execute(
-                    config,
-                    self.components,
-                    self.store,
-                    force=self.force,
-                    on_epoch=lambda r, c=config: events.epoch(c, r),
-                    policy=self.policy,
-                )
-            except KeyboardInterrupt:
-                raise
-            except Exception as exc:  # isolate: record, report, carry on
-                yield config, "failed", failure_text(exc)
-                if config.device.startswith("cuda") and cuda_broken(exc):
-                    raise BenchError(
-                        f"run {config.run_id} hit a CUDA error ({failure_text(exc)[:200]}). "
-                        "It is stored as failed; after such an error this process cannot use "
-                        "the GPU again, so the sweep stops here rather than fail every later "
-                        "run. Run the same command again to go on with the rest, or use "
-                        "--executor process, where each run has a fresh process."
-                    ) from None
-                continue
-            yield config, "skipped" if result.skipped else result.record.status, ""
+            outcome = self._one(config, events)
+            if outcome is None:
+                held.append(config)
+            else:
+                yield from outcome
+        for config in held:
+            wait_while_held(self.store, config.run_id)
+            outcome = self._one(config, events)
+            yield from outcome if outcome is not None else [(config, "failed", "still held")]
+
+    def _one(self, config, events: Events):
+        """``[(config, status, error)]`` for one run, or None if another process holds it."""
+        try:
+            result = execute(
+                config,
+                self.components,
+                self.store,
+                force=self.force,
+                on_epoch=lambda r, c=config: events.epoch(c, r),
+                policy=self.policy,
+            )
+        except Busy:
+            return None
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # isolate: record, report, carry on
+            if config.device.startswith("cuda") and cuda_broken(exc):
+                raise BenchError(
+                    f"run {config.run_id} hit a CUDA error ({failure_text(exc)[:200]}). "
+                    "It is stored as failed; after such an error this process cannot use "
+                    "the GPU again, so the sweep stops here rather than fail every later "
+                    "run. Run the same command again to go on with the rest, or use "
+                    "--executor process, where each run has a fresh process."
+                ) from None
+            return [(config, "failed", failure_text(exc))]
+        return [(config, "skipped" if result.skipped else result.record.status, "")]
