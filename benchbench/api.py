@@ -37,6 +37,7 @@ def plan_runs(
     components = components or load_components()
     config = config.validated()
     components.check(config)  # unknown names fail here, before any data is loaded
+    config = components.with_providers(config)
     config = replace(config, device=str(devices.resolve(config.device)))
     return [replace(config, seed=s) for s in seeds] if seeds else [config]
 
@@ -60,7 +61,7 @@ def config_toml(config: RunConfig) -> str:
     import tomli_w
 
     data = {k: v for k, v in config.to_dict().items() if v is not None and v != {} and v != []}
-    for key in ("arch_options", "dataset_options"):
+    for key in ("arch_options", "dataset_options", "providers"):  # providers: found anew
         data.pop(key, None)
     data.pop("aug_options", None)
     sets = [f"arch.{k}={_literal(v)}" for k, v in config.arch_options.items()]

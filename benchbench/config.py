@@ -15,6 +15,10 @@ from benchbench.errors import BenchError
 from benchbench.settings import LABEL_KEYS, SAME_NUMBERS_KEYS, SETTINGS
 
 PLUGIN_OPTIONS = ("arch_options", "aug_options", "dataset_options")
+# Which third-party plugin provides each component a run names ({"arch:tiny": "plugin
+# 'mine' from my-dist 1.2"}): part of the run's identity, so the same name from another
+# plugin (or another version of it) is another run. Built-ins are not listed.
+PROVIDERS = "providers"
 SMOKE_DATA = {"size": 32, "train_size": 256, "test_size": 64}  # fake dataset options
 SMOKE_BATCHES = 2  # training batches per epoch of a smoke run: wiring, not learning
 
@@ -25,7 +29,7 @@ def _fields_from_settings(cls):
     for s in SETTINGS.values():
         annotations[s.name] = s.annotation
         setattr(cls, s.name, s.default)
-    for name in PLUGIN_OPTIONS:
+    for name in (*PLUGIN_OPTIONS, PROVIDERS):
         annotations[name] = dict[str, Any]
         setattr(cls, name, field(default_factory=dict))
     cls.__annotations__ = annotations
@@ -38,7 +42,8 @@ class RunConfig:
     """Everything that determines a run. Two runs with equal configs are the same run.
 
     Fields: every setting of :data:`benchbench.settings.SETTINGS`, plus ``arch_options``,
-    ``aug_options`` (per augmentation name) and ``dataset_options``.
+    ``aug_options`` (per augmentation name), ``dataset_options`` and ``providers`` (the
+    third-party plugins behind its components, see :data:`PROVIDERS`).
     """
 
     def validated(self) -> RunConfig:
@@ -161,6 +166,7 @@ class RunConfig:
             for k, v in self.to_dict().items()
             if k not in exclude
             and not (k in SETTINGS and SETTINGS[k].added > 1 and v == SETTINGS[k].default)
+            and not (k == PROVIDERS and not v)  # built-ins only: ids as before
         }
         text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:12]

@@ -8,12 +8,14 @@ test acts on an event, never on how fast the machine is.
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 
 import pytest
-from conftest import blocked_run, kill
+from conftest import SAFETY, blocked_run, kill
 
 from benchbench.results.store import Store
 
@@ -321,3 +323,93 @@ def test_a_ray_worker_killed_by_its_run_fails_that_run_only(blocker):
     assert len(summary["failed"]) == 1 and summary["retried"][0]["attempts"] == 2
     culprit = next(r for r in Store(blocker / "results").runs() if r.label == "culprit")
     assert culprit.status == "failed" and "Worker" in culprit.error
+
+
+# -- round two: three ways to lose a stored result ---------------------------------------
+
+
+def dead_pid() -> str:
+    return subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], text=True, capture_output=True
+    ).stdout.strip()
+
+
+def test_a_force_swap_killed_midway_restores_the_earlier_artifacts(bench, isolated):
+    first = json.loads(bench("run", "--arch", "mlp", "--epochs", "1", "--json").out)
+    store = Store(isolated / "results")
+    final = store.run_dir(first["run_id"])
+    files = {p.name: p.read_bytes() for p in final.iterdir()}
+    # The state a kill leaves between moving the old folder aside and moving the new one in
+    # (Store.finish): the old folder under its dead process's '.old' name, no new one.
+    aside = final.with_name(f".{first['run_id']}.{dead_pid()}.old")
+    final.rename(aside)
+    shown = bench("show", first["run_id"])  # a reader already sees it whole again
+    assert shown.code == 0 and "status complete" in shown.out and "confusion matrix" in shown.out
+    assert bench("run", "--arch", "mlp", "--epochs", "2").code == 0  # another run: no harm
+    assert {p.name: p.read_bytes() for p in final.iterdir()} == files and not aside.exists()
+
+
+def test_a_run_whose_artifacts_are_gone_never_reads_as_complete(bench, isolated):
+    for seed in ("0", "1"):
+        assert bench("run", "--arch", "mlp", "--epochs", "1", "--seed", seed).code == 0
+    store = Store(isolated / "results")
+    lost, kept = store.runs()
+    shutil.rmtree(store.run_dir(lost.id))
+    assert store.get(lost.id).status == "damaged"
+    assert "damaged" in bench("runs").out
+    shown = bench("show", lost.id)
+    assert "artifacts" in shown.out and "missing" in shown.out
+    ensemble = bench("ensemble", "--k", "100")
+    assert ensemble.code == 0 and "1 run" in ensemble.out.replace("runs", "run")  # not 2
+    again = bench("run", "--arch", "mlp", "--epochs", "1", "--seed", "0")  # trained afresh
+    assert again.code == 0 and "already stored" not in again.err
+    assert store.get(lost.id).status == "complete"
+
+
+def test_deleting_a_run_another_process_is_training_is_refused(bench, blocker):
+    first = json.loads(bench("run", *RUN, "--json").out)
+    store = Store(blocker / "results")
+    holder = blocked_run(blocker, [*RUN, "--force"])
+    try:
+        deleted = bench("runs", "--delete", "--where", "arch=blocker", "--yes")
+        assert deleted.code == 2 and f"process {holder.pid}" in deleted.err
+        assert store.get(first["run_id"]).status == "complete"
+        assert (store.run_dir(first["run_id"]) / "model.pt").exists()
+    finally:
+        kill(holder)
+    assert bench("runs", "--delete", "--where", "arch=blocker", "--yes").code == 0
+    assert store.get(first["run_id"]) is None
+
+
+def test_two_sweeps_of_one_suite_wait_for_each_other(bench, blocker, tmp_path):
+    suite = tmp_path / "pair.toml"
+    suite.write_text(
+        'description = "two sweeps"\nseeds = [0]\n[base]\narch = "blocker"\n'
+        'dataset = "digits"\nepochs = 3\ndevice = "cpu"\n'
+        '[[variants]]\nname = "first"\n[[variants]]\nname = "second"\nlr = 0.01\n'
+    )
+    first = blocked_run(blocker, [suite], command="sweep")  # blocks in its first run
+    log = tmp_path / "second.log"
+    env = {k: v for k, v in os.environ.items() if k != "BLOCKER_SIGNAL"}
+    with open(log, "w") as stderr:
+        second = subprocess.Popen(
+            [sys.executable, "-m", "benchbench", "sweep", str(suite)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+        while "waiting for it" not in log.read_text():  # it trains 'second', then waits
+            assert second.poll() is None, log.read_text()
+            time.sleep(0.05)
+        release = next(blocker.glob("signal-*"))
+        (release.parent / (release.name + ".release")).touch()  # the first sweep goes on
+        assert second.wait(timeout=SAFETY) == 0, log.read_text()
+    _, err = first.communicate(timeout=SAFETY)
+    assert first.returncode == 0, err
+    text = log.read_text()
+    assert "failed" not in text.replace("0 failed", "") and "failed" not in err.replace(
+        "0 failed", ""
+    )
+    store = Store(blocker / "results")
+    assert sorted(r.status for r in store.runs()) == ["complete", "complete"]
+    assert "1 run, 1 skipped" in text and "1 run, 1 skipped" in err  # each trained once

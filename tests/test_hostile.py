@@ -250,3 +250,79 @@ def test_an_output_inside_a_file_is_a_clear_error(bench, tmp_path):
     (tmp_path / "afile").write_text("x")
     result = bench("report", "--output", tmp_path / "afile" / "table.md")
     assert result.code == 2 and "--output" in result.err and "unexpected" not in result.err
+    assert "afile is a file, not a folder" in result.err
+
+
+# -- round two: control characters, a leading '[', a bare carriage return, providers -----
+
+TERMINAL = "red\x1b[31mX\x1b]0;owned\x07 \u202eevil"
+
+
+def test_control_characters_never_reach_a_terminal_or_a_report(bench):
+    result = bench("run", "--arch", "mlp", "--epochs", "1", "--name", TERMINAL)
+    assert result.code == 0, result.err
+    outputs = [result.err, bench("runs").out, bench("show", TERMINAL).out]
+    outputs += [bench("report", "--format", f).out for f in ("markdown", "latex", "html", "csv")]
+    for text in outputs:
+        assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    assert "\\x1b[31m" in result.err and "\\u202eevil" in result.err  # shown, escaped
+
+
+def test_a_name_starting_with_a_bracket_is_no_latex_argument(bench):
+    for seed, name in enumerate(("[40pt]Evil", "[bold red]x")):
+        result = bench("run", "--arch", "mlp", "--epochs", "1", "--seed", seed, "--name", name)
+        assert result.code == 0, result.err
+    text = bench("report", "--format", "latex").out
+    assert "{}[40pt]Evil" in text and "{}[bold red]x" in text
+    assert not any(line.lstrip().startswith("[") for line in text.splitlines())
+
+
+def test_a_bare_carriage_return_never_splits_a_csv_row(bench):
+    import pandas as pd
+
+    for seed, name in enumerate(("\r=1+1", "plain", "a\rb")):
+        result = bench("run", "--arch", "mlp", "--epochs", "1", "--seed", seed, "--name", name)
+        assert result.code == 0, result.err
+    text = bench("report", "--format", "csv").out
+    assert "\r" not in text
+    frame = pd.read_csv(io.StringIO(text))
+    assert len(frame) == 3
+    assert not any(str(v).startswith(("=", "+", "-", "@")) for v in frame["label"])
+    per_run = bench("report", "--format", "csv", "--per-run").out
+    assert len(pd.read_csv(io.StringIO(per_run))) == 3
+
+
+PROVIDER = """
+from benchbench import hookimpl
+
+
+@hookimpl
+def benchbench_register_architectures(registry):
+    registry.add("dup_arch", build, description="{name}'s dup_arch")
+
+
+def build(*, num_classes, input_shape):
+    from torch import nn
+
+    size = input_shape[0] * input_shape[1] * input_shape[2]
+    return nn.Sequential(nn.Flatten(), nn.Linear(size, {width}), nn.Linear({width}, num_classes))
+"""
+
+
+def test_the_same_name_from_another_plugin_is_another_run(bench, isolated, monkeypatch):
+    for name, width in (("first_provider", 8), ("second_provider", 16)):
+        (isolated / f"{name}.py").write_text(PROVIDER.format(name=name, width=width))
+    monkeypatch.syspath_prepend(str(isolated))
+    from benchbench.cli.context import components
+
+    ids = []
+    for name in ("first_provider", "second_provider"):
+        monkeypatch.setenv("BENCH_PLUGINS", name)
+        components.cache_clear()
+        result = bench("run", "--arch", "dup_arch", "--epochs", "1", "--json")
+        assert result.code == 0, result.err
+        assert "already stored" not in result.err  # the other plugin's result is not reused
+        ids.append(json.loads(result.out)["run_id"])
+        shown = bench("show", ids[-1]).out
+        assert f"plugin '{name}'" in shown
+    assert ids[0] != ids[1]

@@ -182,9 +182,9 @@ def show(
     config = Table(title="config", title_justify="left", show_edge=False, show_header=False)
     for key, value in record.config.items():
         if value not in (None, {}, []):
-            config.add_row(key, str(value))
+            config.add_row(key, Text(visible(value)))
     for key in ("host", "precision", "layout", "load_start", "torch", "benchbench", "commit"):
-        config.add_row(f"env.{key}", str(record.environment.get(key)))
+        config.add_row(f"env.{key}", Text(visible(record.environment.get(key))))
     out.print(config)
 
     epochs = Table(title="epochs", title_justify="left", show_edge=False)

@@ -100,8 +100,15 @@ def stratified_split(
 
     labels = np.asarray(labels)
     everything = np.arange(len(labels))
+    value = fraction if shown is None else shown
     if fraction <= 0:
         return everything, everything[:0]
+    if fraction >= 1:
+        raise BenchError(
+            f"{option} {value:g}: a share of the images lies between 0 and 1 (0.2 holds "
+            f"out a fifth); {value:g} would leave nothing on the other side. Give a value "
+            "below 1."
+        )
     counts = np.bincount(labels)
     try:
         keep, held = train_test_split(
@@ -109,12 +116,19 @@ def stratified_split(
         )
     except ValueError:
         held = math.ceil(fraction * len(labels))
-        value = fraction if shown is None else shown
+        classes = int((counts > 0).sum())
+        if classes <= held <= len(labels) - classes:  # enough on each side: a small class
+            raise BenchError(
+                f"{option} {value:g}: cannot split {len(labels)} images so that each of "
+                f"the {classes} classes has images on both sides (this would set {held} "
+                f"aside; the smallest class has {counts[counts > 0].min()} images). Change "
+                f"{option}, or use more data."
+            ) from None
         raise BenchError(
-            f"{option} {value:g}: cannot split {len(labels)} images so that each of the "
-            f"{(counts > 0).sum()} classes has images on both sides (this would set "
-            f"{held} aside; the smallest class has {counts[counts > 0].min()} images). "
-            f"Change {option}, or use more data."
+            f"{option} {value:g}: each side of the split needs at least one image of each "
+            f"of the {classes} classes, but this sets {held} of {len(labels)} images aside. "
+            f"Give a value that sets between {classes} and {len(labels) - classes} images "
+            "aside."
         ) from None
     return np.sort(keep), np.sort(held)
 

@@ -86,7 +86,7 @@ def run_suite(
                     out.append(replace(config, device=str(device)))
         for config in {(c.arch, c.dataset, c.augs): c for c in out}.values():
             components.check(config)  # unknown names fail the sweep before any run
-        return out
+        return [components.with_providers(c) for c in out]
 
     if len(combos) > 1 and suite.tune is not None and (not only or "tune" in only):
         raise BenchError(

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import pluggy
 
 from benchbench import DISTRIBUTION, __version__
+from benchbench.errors import BenchError
 from benchbench.plugins import hookspecs
 from benchbench.plugins.registry import Registry
 
@@ -59,10 +60,40 @@ class Components:
     def check(self, config) -> None:
         """Raise a BenchError (with suggestions) if ``config`` names a component that no
         loaded plugin provides: its architecture, dataset or one of its augmentations."""
-        self.architectures.get(config.arch)
-        self.datasets.get(config.dataset)
-        for aug in config.augs:
-            self.augmentations.get(aug)
+        try:
+            self.architectures.get(config.arch)
+            self.datasets.get(config.dataset)
+            for aug in config.augs:
+                self.augmentations.get(aug)
+        except BenchError as exc:
+            broken = [p for p in self.plugins if p.errors]
+            if not broken or not str(exc).startswith("Unknown"):
+                raise
+            named = "; ".join(f"{p.name} ({p.distribution}): {p.errors[0]}" for p in broken)
+            raise BenchError(
+                f"{exc} It may come from a plugin that failed to load: {named}. Fix or "
+                "reinstall that plugin (`bench plugins` shows its errors)."
+            ) from None
+
+    def with_providers(self, config):
+        """``config`` with the third-party plugins that provide its components recorded
+        (``providers``): a run of another plugin's ``dup_arch`` is another run."""
+        from dataclasses import replace
+
+        versions = {p.name: p.version for p in self.plugins}
+        entries = [
+            ("arch", self.architectures.get(config.arch)),
+            ("dataset", self.datasets.get(config.dataset)),
+            *[("aug", self.augmentations.get(a)) for a in config.augs],
+        ]
+        providers = {}
+        for kind, entry in entries:
+            if entry.distribution in (DISTRIBUTION, ""):
+                continue  # built-in (or a test's in-process plugin)
+            version = versions.get(entry.plugin, "")
+            source = entry.distribution + (f" {version}" if version else "")
+            providers[f"{kind}:{entry.name}"] = f"plugin {entry.plugin!r} from {source}"
+        return replace(config, providers=providers)
 
     def registry(self, kind: str) -> Registry:
         return {

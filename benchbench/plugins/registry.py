@@ -54,13 +54,15 @@ class Entry:
                     f"{self.kind} {self.name!r} has no option {', '.join(map(repr, unknown))}."
                     f"{hint} It accepts: {', '.join(sorted(accepted)) or 'no options'}."
                 )
+        self._check_types(options)
         try:
             return self.factory(**required, **options)
         except BenchError:
             raise  # the plugin's own message for the user
         except TypeError as exc:
             raise BenchError(
-                f"{self.kind} {self.name!r} rejected its options {options}: {exc}"
+                f"{self.kind} {self.name!r} rejected its options {options}: {exc}. Check "
+                f"the --set values against `bench list` (its description names the options)."
             ) from exc
         except Exception as exc:
             raise PluginError(
@@ -68,6 +70,53 @@ class Entry:
                 f"{type(exc).__name__}: {exc}. This is a problem of that plugin (or of the "
                 "options given to it), not of benchbench."
             ) from exc
+
+    def _check_types(self, options: dict) -> None:
+        """A value whose type cannot be what the factory's default is (a table for a
+        number, a word for a switch) is named with the flag that gave it."""
+        try:
+            parameters = inspect.signature(self.factory).parameters
+        except (TypeError, ValueError):
+            return
+        prefix = {"architecture": "arch", "dataset": "dataset"}.get(self.kind, f"aug.{self.name}")
+        for key, value in options.items():
+            default = getattr(parameters.get(key), "default", inspect.Parameter.empty)
+            if default is inspect.Parameter.empty or default is None:
+                continue
+            wanted, ok = _TYPE_WORDS.get(type(default), (None, None))
+            if wanted is not None and not ok(value):
+                raise BenchError(
+                    f"--set {prefix}.{key}={_shown(value)}: {self.kind} {self.name!r} takes "
+                    f"{wanted} for {key} (its default is {_shown(default)}). Give e.g. --set "
+                    f"{prefix}.{key}={_shown(default)}."
+                )
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+# The default's type → (what to ask for, whether a value can be it).
+_TYPE_WORDS = {
+    bool: ("true or false", lambda v: isinstance(v, bool)),
+    int: ("a whole number", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    float: ("a number", _number),
+    str: ("a text value", lambda v: isinstance(v, str)),
+    tuple: ("a list", lambda v: isinstance(v, (list, tuple, str))),
+    list: ("a list", lambda v: isinstance(v, (list, tuple, str))),
+}
+
+
+def _shown(value) -> str:
+    """A value as the user would type it after ``--set KEY=``."""
+    import json
+
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value)
+    except TypeError:
+        return str(value)
 
 
 def _known(entry: Entry) -> list[str]:

@@ -537,6 +537,11 @@ class Store:
         """A finished run whose artifact folder is gone reads as ``damaged``, never as
         complete: its weights, predictions and confusion matrix are lost."""
         if record is not None and self.artifacts_missing(record):
+            try:  # moved aside by a process killed mid-swap: put back (see finish)
+                self._remove_stale_staging()
+            except OSError:  # a read-only store: reported as it is
+                pass
+        if record is not None and self.artifacts_missing(record):
             record.error = (
                 f"its artifacts ({self.run_dir(record.id)}) are missing, so its weights, test "
                 f"predictions and confusion matrix are lost (it was {record.status}). Run it "

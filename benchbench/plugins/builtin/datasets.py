@@ -155,9 +155,19 @@ def imagefolder(
             )
         test_classes, test_x, test_y = folder.load(data_dir / "test", **options)
         if test_classes != classes:
+            only_train = sorted(set(classes) - set(test_classes))
+            only_test = sorted(set(test_classes) - set(classes))
+            differ = "; ".join(
+                part
+                for part in (
+                    f"only train/ has {', '.join(only_train)}" if only_train else "",
+                    f"only test/ has {', '.join(only_test)}" if only_test else "",
+                )
+                if part
+            )
             raise BenchError(
-                f"{data_dir}: train/ and test/ hold different class folders "
-                f"({len(classes)} vs {len(test_classes)})."
+                f"{data_dir}: train/ and test/ hold different class folders ({differ}). "
+                "Rename the folders so both splits name the same classes."
             )
         return ImageData(classes, train_x, train_y, test_x, test_y)
     classes, images, labels = folder.load(data_dir, **options)
