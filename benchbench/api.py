@@ -47,13 +47,27 @@ def config_from_file(
 ) -> RunConfig:
     """The run described by TOML file ``path`` (a suite's ``[base]`` keys), with
     ``given`` settings and ``sets`` (``--set``) on top of it; validated."""
+    import re
+
     from benchbench.execution.suite import read_run_file, to_config
 
     settings = dict(read_run_file(Path(path)))
+    from_file = dict(settings)
     for key, value in (given or {}).items():
         settings[key] = list(value) if isinstance(value, tuple) else value
     seed = settings.pop("seed", 0)
-    return to_config(settings, seed, list(sets))  # the command line's --set wins
+    try:
+        return to_config(settings, seed, list(sets))  # the command line's --set wins
+    except BenchError as exc:
+        flag = re.match(r"--([a-z0-9-]+)", str(exc))
+        key = flag[1].replace("-", "_") if flag else None
+        if key in from_file and key not in (given or {}):
+            raise BenchError(
+                f"{path}: key {key} = {from_file[key]!r} is not valid: "
+                f"{str(exc).split(': ', 1)[-1]} Fix it in that file (or override it on the "
+                "command line)."
+            ) from None
+        raise
 
 
 def config_toml(config: RunConfig) -> str:

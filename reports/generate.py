@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import math
 import platform
+import re
 import string
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -519,15 +520,36 @@ class Figures:
             if r.status == "complete":
                 self.runs.setdefault(r.label, r)
         self.lines: list[str] = []
+        self.written: set[str] = set()  # figure files drawn (or kept) by this rendering
 
     def add(self, figure: str, caption: str, fig) -> None:
         from benchbench.render.figures import save
 
         stem = HERE / "figures" / f"report{self.number}-fig{figure}"
         save(fig, stem, ("png",))
+        self.written.add(f"{stem.name}.png")
         self.lines.append(
             f"**Figure {figure}.** {caption}\n\n![Figure {figure}](figures/{stem.name}.png)\n"
         )
+
+    def keep_committed(self, first: str, upto: str) -> bool:
+        """Figures ``first`` up to (not including) ``upto`` as the committed report has
+        them, text and files, when what draws them (the data folder) is not here; False if
+        the committed report has none."""
+        report = HERE / f"report{self.number}.md"
+        text = report.read_text() if report.exists() else ""
+        start, end = text.find(f"**Figure {first}.**"), text.find(f"**Figure {upto}.**")
+        if start < 0 or end < start:
+            return False
+        block = text[start:end].rstrip("\n") + "\n"
+        self.lines.append(block)
+        self.written.update(re.findall(r"\(figures/([^)]+\.png)\)", block))
+        print(
+            f"report {self.number}: Figures {first} to {upto} need the data folder, which is not "
+            "here: kept as committed",
+            flush=True,
+        )
+        return True
 
     def missing(self, figure: str, caption: str, why: str) -> None:
         self.lines.append(f"**Figure {figure}.** {caption} — *not drawn: {why}.*\n")
@@ -896,10 +918,11 @@ def write_report(number: str, plan: Plan, results: Path) -> None:
     runs = suite_runs(store, key) if members else []
     # a run serving several rows (report 002's batch-size 8 is its tutorial CNN) counts once
     done = list({r.id: r for r in runs if r.status == "complete"}.values())
-    for stale in (HERE / "figures").glob(f"report{number}-*.png"):
-        stale.unlink()  # figures are drawn afresh: none of an earlier layout lingers
     figures = Figures(number, store, suite, key, runs)
     FIGURES[number](figures)
+    for stale in (HERE / "figures").glob(f"report{number}-*.png"):
+        if stale.name not in figures.written:
+            stale.unlink()  # none of an earlier layout lingers
     tables = (
         tables_markdown(suite, results)
         if runs
@@ -1010,7 +1033,8 @@ def figures_001(f: Figures) -> None:
 def figures_002(f: Figures) -> None:
     folder = f.data_folder("MLP")
     if folder is None:
-        f.missing("1-3", "The data: examples, image sizes, outliers", "no stored run says where")
+        if not f.keep_committed("1", "4"):
+            f.missing("1-3", "The data: examples, image sizes, outliers", "no data folder here")
     else:
         f.folder_figures(folder / "train", keep_size=(32, 32))
     lr = f.run_where("learning rate", lr=0.01)

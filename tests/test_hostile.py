@@ -326,3 +326,84 @@ def test_the_same_name_from_another_plugin_is_another_run(bench, isolated, monke
         shown = bench("show", ids[-1]).out
         assert f"plugin '{name}'" in shown
     assert ids[0] != ids[1]
+
+
+# -- round two: messages that name the problem and the fix -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--set", 'arch.hidden={"a":1}'], "--set arch.hidden="),
+        (["--set", "dataset.test_fraction=1.5"], "lies between 0 and 1"),
+        (["--subset", "3"], "at least one image of each of the 10 classes"),
+        (["--checkpoint-every", "soon"], "--checkpoint-every 'soon'"),
+    ],
+)
+def test_bad_values_get_one_clear_paragraph(bench, args, words):
+    result = bench("run", "--arch", "mlp", "--epochs", "1", *args)
+    assert result.code == 2 and words in result.err, result.err
+    assert "int()" not in result.err and "Traceback" not in result.err
+
+
+def test_mismatched_class_folders_are_named(bench, tmp_path):
+    from PIL import Image
+
+    for split, names in (("train", ("cat", "dog")), ("test", ("cat", "hound"))):
+        for name in names:
+            (tmp_path / "data" / split / name).mkdir(parents=True)
+            for i in range(3):
+                Image.new("RGB", (8, 8), (i * 40, 0, 0)).save(
+                    tmp_path / "data" / split / name / f"{i}.png"
+                )
+    result = bench(
+        "run", "--dataset", "imagefolder", "--data-dir", tmp_path / "data", "--arch", "mlp"
+    )
+    assert result.code == 2 and "only train/ has dog" in result.err
+    assert "only test/ has hound" in result.err
+
+
+def test_a_suite_is_checked_whole_before_anything_trains(bench, tmp_path):
+    suite = tmp_path / "multi.toml"
+    suite.write_text(
+        'description = "x"\nseeds = [0]\n[base]\narch = "mlp"\ndataset = "digits"\n'
+        'epochs = 1\n[[variants]]\nname = "a"\n[[tables]]\ntitle = "t"\n'
+        'group = "variants"\nmetrics = ["test_accc"]\n'
+    )
+    bad = bench("sweep", suite)
+    assert bad.code == 2 and "unknown metric 'test_accc'" in bad.err and "test_acc" in bad.err
+    assert not (tmp_path / "results" / "bench.db").exists()  # nothing trained
+    suite.write_text(suite.read_text().replace("test_accc", "test_acc"))
+    good = bench("sweep", suite)
+    hint = next(line for line in good.out.splitlines() if line.startswith("bench report"))
+    follow = bench(*hint.split(" renders")[0].split()[1:])  # the printed command works
+    assert follow.code == 0, follow.err
+
+
+def test_a_bad_value_in_a_config_file_names_the_file_and_key(bench, tmp_path):
+    config = tmp_path / "run.toml"
+    config.write_text('epochs = "ten"\n')
+    result = bench("run", "--config", config)
+    assert result.code == 2 and f"{config}: key epochs = 'ten'" in result.err
+
+
+def test_results_under_a_file_is_a_clear_error(bench, tmp_path):
+    (tmp_path / "afile").write_text("x")
+    result = bench("run", "--arch", "mlp", "--epochs", "1", "--results", tmp_path / "afile" / "r")
+    assert result.code == 2 and "cannot be created" in result.err
+    assert "unexpected" not in result.err
+
+
+def test_an_architecture_of_a_failed_plugin_names_that_plugin(bench, isolated, monkeypatch):
+    (isolated / "broken_plugin.py").write_text("raise ImportError('no such thing')\n")
+    monkeypatch.syspath_prepend(str(isolated))
+    monkeypatch.setenv("BENCH_PLUGINS", "broken_plugin")
+    result = bench("run", "--arch", "fancy_net", "--epochs", "1")
+    assert result.code == 2 and "Unknown architecture 'fancy_net'" in result.err
+    assert "broken_plugin" in result.err and "no such thing" in result.err
+
+
+def test_a_family_of_datasets_is_listed_like_a_family_of_models(bench):
+    listed = bench("list", "datasets", "--filter", "torchvision:*")
+    assert listed.code == 0 and "torchvision:CIFAR10" in listed.out
+    assert "torchvision dataset 'CIFAR10'" in listed.out.replace("\n", " ").replace("│", "")

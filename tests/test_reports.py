@@ -40,13 +40,13 @@ def test_the_reduced_plan_states_its_reductions_in_the_run_settings():
     assert "Model A seed 0: cnn_small 30 epochs, batch 100, all training images" in result.stdout
     assert "augs=cutmix seed 0: vgg_blocks" in result.stdout
     assert "Model G seed 1: cnn_small 5 epochs" in result.stdout  # its own second seed
-    lines = result.stdout.splitlines()
-    assert not any("seed 1:" in line for line in lines if line.startswith("report 004"))
+    assert "augs=cutmix seed 4: vgg_blocks" in result.stdout  # five repeats, as the seed
+    assert "Model A seed 2: cnn_small" in result.stdout  # n = 3 where a difference is read
 
 
 @pytest.mark.parametrize(
     ("number", "planned", "waiting"),
-    [("000", 8, None), ("001", 18, "against the seed's order"), ("003", 2, None)],
+    [("000", 16, None), ("001", 18, "against the seed's order"), ("003", 4, None)],
 )
 def test_a_report_renders_before_anything_is_trained(tmp_path, number, planned, waiting):
     reports = tmp_path / "reports"
@@ -105,3 +105,23 @@ def test_prose_quotes_the_stored_figures_and_waits_for_missing_ones(monkeypatch)
     assert generate.quoted("{test[No L2]:.3f}", facts) is None  # not trained yet
     assert generate.quoted("{seed[No BN][1]:.2f} {seed[No BN][0]:.2f}", facts) == "0.54 0.56"
     assert generate.quoted("{seed[Base][0]:.2f}", facts) is None  # seed 0 of Base failed
+
+
+def test_rendering_without_the_data_folder_keeps_the_committed_figures(tmp_path, monkeypatch):
+    import shutil
+
+    generate = load_generate(monkeypatch)
+    source = GENERATE.parent
+    (tmp_path / "figures").mkdir()
+    shutil.copy(source / "report002.md", tmp_path / "report002.md")
+    for figure in source.glob("figures/report002-*.png"):
+        shutil.copy(figure, tmp_path / "figures" / figure.name)
+    committed = (tmp_path / "figures" / "report002-fig1.png").read_bytes()
+    monkeypatch.setattr(generate, "HERE", tmp_path)
+    monkeypatch.setattr(generate.Figures, "data_folder", lambda self, label: None)  # a clone
+    generate.write_report("002", generate.PLANS["002"], source / "results")
+    assert (tmp_path / "figures" / "report002-fig1.png").read_bytes() == committed
+    assert (tmp_path / "figures" / "report002-fig3.png").exists()
+    before, after = (source / "report002.md").read_text(), (tmp_path / "report002.md").read_text()
+    block = lambda text: text[text.index("**Figure 1.**") : text.index("**Figure 4.**")]  # noqa: E731
+    assert block(after) == block(before) and "not drawn" not in block(after)

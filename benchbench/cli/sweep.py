@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import time
 from pathlib import Path
 from typing import Annotated, Literal
@@ -191,7 +192,8 @@ def sweep(
             err.print(Text(f"failed: {run}: {error}", "red"))
         out.print(
             Text(
-                f"bench report --suite {parsed.name!r}"
+                f"bench report --suite {shlex.quote(suite)}"
+                + (f" --results {shlex.quote(str(store.root))}" if results else "")
                 + (" --smoke" if smoke else "")
                 + " renders its tables"
             ),

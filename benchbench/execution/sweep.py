@@ -61,6 +61,7 @@ def run_suite(
     from benchbench.training import device as devices
 
     events = events or Events()
+    _check_tables(suite)  # a table the report could not render fails before any training
     if smoke:
         suite = smoke_suite(suite)
     key = suite_key(suite, smoke)
@@ -155,6 +156,20 @@ def run_suite(
                 best[setting] = suite.tune.values[setting][chosen]
             tally.best[row.get("name") or "base"] = best
     return tally
+
+
+def _check_tables(suite: Suite) -> None:
+    """Every metric a table of ``suite`` names exists (plugins' metrics included)."""
+    from benchbench.training.metrics import METRICS, known
+
+    for table in suite.tables:
+        unknown = [m for m in table.options.get("metrics") or [] if not known(m)]
+        if unknown:
+            raise BenchError(
+                f"suite {suite.name}: table {table.title!r} names the unknown metric "
+                f"{unknown[0]!r}.{did_you_mean(unknown[0], METRICS)} Fix the suite file "
+                f"(metrics: {', '.join(METRICS)}); nothing was trained."
+            )
 
 
 def _tune_size(suite: Suite) -> int:

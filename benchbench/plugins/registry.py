@@ -250,7 +250,8 @@ class Registry:
                 for variant in _known(entry):
                     full = f"{entry.name}:{variant}"
                     if fnmatch.fnmatchcase(full, pattern) and full not in self._entries:
-                        about = f"{entry.name} model {variant!r}: {entry.description}"
+                        what = "model" if self.kind == "architecture" else self.kind
+                        about = f"{entry.name} {what} {variant!r}: {entry.description}"
                         found.append(replace(entry, name=full, description=about, variants=None))
         return sorted(found, key=lambda e: _natural_key(e.name))
 

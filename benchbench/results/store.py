@@ -72,6 +72,15 @@ def _json(value: Any) -> str:
     return json.dumps(clean(value), sort_keys=True)
 
 
+def _nearly_full(folder: Path) -> bool:
+    """Whether the disk holding ``folder`` has (almost) no room left: SQLite reports a
+    write that found none as a disk I/O error."""
+    try:
+        return shutil.disk_usage(folder if folder.exists() else folder.parent).free < 2**20
+    except OSError:
+        return False
+
+
 def _rollback(conn: sqlite3.Connection) -> None:
     # Only if a transaction is open: a failed ROLLBACK would hide the real error.
     if conn.in_transaction:
@@ -164,7 +173,14 @@ class Store:
         read: they never write (a read-only results folder still reports), nor migrate."""
         read_only = read_only and self.db_path.exists()
         if not read_only:
-            self.root.mkdir(parents=True, exist_ok=True)
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                why = "the disk is full" if exc.errno == errno.ENOSPC else exc.strerror
+                raise BenchError(
+                    f"--results {self.root}: the results folder cannot be created ({why}). "
+                    "Pass --results DIR (or set $BENCH_RESULTS) to a folder you can write."
+                ) from None
         try:
             if read_only:
                 conn = _open_read_only(self.db_path)
@@ -186,7 +202,7 @@ class Store:
     def _database_error(self, exc: sqlite3.DatabaseError) -> BenchError:
         """What went wrong with the database, said plainly, with the way out."""
         text = str(exc)
-        if "full" in text:
+        if "full" in text or ("disk I/O" in text and _nearly_full(self.root)):
             return BenchError(
                 f"The disk holding {self.root} is full ({text}). Free some space and run "
                 "again; results stored earlier are intact."

@@ -33,7 +33,8 @@ def benchbench_register_datasets(registry):
     registry.add(
         "torchvision",
         torchvision_dataset,
-        description="a torchvision dataset as torchvision:NAME (MNIST, FashionMNIST, KMNIST, "
+        description="a torchvision dataset as torchvision:NAME (bench list datasets --filter "
+        "'torchvision:*'; MNIST, FashionMNIST, KMNIST, "
         "QMNIST, CIFAR10, CIFAR100, SVHN, STL10, USPS) through torchvision's own classes and "
         "checksums; --data-dir is its root; downloaded when online (option download)",
         variants=lambda: list(TORCHVISION_DATASETS),
