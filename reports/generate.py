@@ -312,20 +312,22 @@ def dry_run(number: str, plan: Plan, device: str) -> int:
 SEED_HARDWARE = {
     "000": "a Google Colab GPU (model not stated)",
     "001": "MATLAB with GPU acceleration (model not stated)",
-    "002": 'a GPU, model not stated ("batch sizes above 32 exceeded the memory of the '
-    'GPU"), on 300x300 images; its tables give training minutes',
+    "002": "an NVIDIA Tesla T4 (15 GB) on Saturn Cloud, CUDA 11.2, on 300x300 images; its "
+    "tables give training minutes",
     "003": "not stated",
-    "004": "not stated",
+    "004": "a GeForce RTX 3070 Ti (8 GB dedicated) on Windows 11 with CUDA 12.1; about 16 "
+    "hours in all (tuning 850 minutes, augmentations 94, ensembles 5)",
 }
 
 
 # Where the seed leaves room, or its text and RECIPES.md's reading differ: what we ran.
 READINGS = {
     "000": [
-        "Every model trains on all 50,000 training images and is validated on the 10,000 "
-        'test images after every epoch (`validate_on = "test"`), as the report did (50,000 '
-        "train, 10,000 test, no other split): its validation curves are test curves. Test "
-        "accuracy is on the full 10,000 test images throughout.",
+        "Models A, B, D, F and G train on all 50,000 training images, Models C and E (the "
+        "large CNN) on a stratified 5,000 of them (see the scale above); every model is "
+        'validated on the 10,000 test images after every epoch (`validate_on = "test"`), as '
+        "the report did (50,000 train, 10,000 test, no other split): its validation curves "
+        "are test curves. Test accuracy is on the full 10,000 test images throughout.",
         "Adam (lr 1e-3), batch 100, gradient-norm clip 1.0, normalization 0.5/0.5, flip + "
         "random crop with 4 pixels of zero padding, as RECIPES.md reads the report's code.",
     ],
@@ -334,8 +336,11 @@ READINGS = {
         '(RECIPES.md\'s reading, the mean image, is `normalize = "zero_center"`).',
         "Initialization: Glorot-uniform weights and zero biases, MATLAB's default (the "
         'report trained in MATLAB); PyTorch\'s default is `"arch.init" = "torch"`.',
-        "OOD (Table 2): the mean activation of the last two ReLUs (the report's relu_9 and "
-        "relu_10), out of distribution *below* the threshold as in the report, against a "
+        "OOD (Table 2): the report probed relu_9 and relu_10 of its larger 'bignet' network, "
+        "which is not given; here the 5x5 CNN's last two ReLUs (after its third convolution "
+        "and in its FC64 head: the deepest features it has, as relu_9/relu_10 are bignet's) "
+        "stand in for them. Their mean activation, out of distribution *below* the threshold "
+        "as in the report, is scored against a "
         "real image set from elsewhere (sklearn's handwritten digits, enlarged to 32x32) "
         "instead of the course's OOD set; the threshold is fitted on one half of the images "
         "and scored on the other. The digits raise these layers' mean activation above "
@@ -874,6 +879,10 @@ def targets_markdown(number: str, suite, store, runs: list) -> str:
                 figures = row_facts(number, store, [best])
         mean, train = figures["test"].get(key), figures["train"].get(key, math.nan)
         met = "not trained" if mean is None else "yes" if mean >= least else "no"
+        draws = list(figures["seed"].get(key, {}).values())
+        if len(draws) > 1 and min(draws) < least <= max(draws):
+            # the seeds disagree: no verdict rests on a mean of draws that differ in kind
+            met = f"split: {sum(d >= least for d in draws)} of {len(draws)} seeds"
         rows.append(
             {
                 "Row": row,
@@ -892,7 +901,7 @@ def targets_markdown(number: str, suite, store, runs: list) -> str:
             "Rows not trained yet: this 2-core CPU has not had the hours; "
             f"`python reports/generate.py --train --only {number}` trains what is missing."
         )
-    if any(r["Met"] == "no" for r in rows) and number in WHY:
+    if any(r["Met"] == "no" or r["Met"].startswith("split") for r in rows) and number in WHY:
         notes.append(WHY[number])
     if number in COMPARISON:
         notes.extend(COMPARISON[number])
@@ -1002,7 +1011,9 @@ def figures_001(f: Figures) -> None:
         dropout=0.2,
     )
     rows = ["Base", "Improved", "No Scheduler", "No L2", "No BN", "No Dropout"]
-    for letter, label in zip("abcdef", rows, strict=True):
+    # the seed's Figure 2 order: its text reads 2d as "no BN", 2f as "no dropout"
+    progress = ["Base", "Improved", "No Scheduler", "No BN", "No L2", "No Dropout"]
+    for letter, label in zip("abcdef", progress, strict=True):
         f.curves(f"2{letter}", label, f"Training progress: {label}")
     for letter, label in zip("abcdef", rows, strict=True):
         f.confusion(f"3{letter}", label, f"Confusion matrix: {label}")

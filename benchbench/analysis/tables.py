@@ -21,6 +21,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from benchbench.analysis import stats
@@ -103,6 +104,14 @@ def provenance(records: list[RunRecord]) -> str:
             scale.append(f"{name} {'/'.join(sizes)}{whole}")
     if any(r.smoke for r in records):
         scale.append("smoke runs")
+    # which data, named as the runs name it: a stand-in folder is not the seed's dataset
+    data = " and ".join(
+        distinct(
+            r.config.get("dataset", "?")
+            + (f" {Path(r.config['data_dir']).name}" if r.config.get("data_dir") else "")
+            for r in records
+        )
+    )
     parts = [
         "; ".join(distinct(versions)),
         "torch " + ", ".join(distinct(e.get("torch") for e in env) or ["?"]),
@@ -110,7 +119,7 @@ def provenance(records: list[RunRecord]) -> str:
         f"runs of {min(days)}" + (f" to {max(days)}" if max(days) != min(days) else "")
         if days
         else "",
-        ("scale: " + ", ".join(scale)) if scale else "full data",
+        ("scale: " + ", ".join(scale)) if scale else f"all of {data}",
     ]
     return "Produced by " + "; ".join(p for p in parts if p) + "."
 
@@ -275,12 +284,16 @@ def build(records: list[RunRecord], spec: Spec) -> Part:
 
 def _add_references(part: Part, raw, spec: Spec) -> None:
     """Beside each metric the seed report gives: its number and ours minus it."""
+    import pandas as pd
+
     labels = raw["label"].map(_unmarked)
     for key, values in spec.reference.items():
         metric = METRICS[key]
         at = list(part.shown.columns).index(metric.title) + 1
         seed = [values.get(label) for label in labels]
-        shrunk = subset_timed(metric) & (raw["subset"] > 0)  # not the seed's data: no Δ
+        # a time has no Δ: the seed's was measured on other hardware (and a subset's on
+        # other data); its number stays beside ours
+        shrunk = pd.Series(bool(metric.timing), index=raw.index)
         part.raw[f"{key}_seed"] = [math.nan if v is None else v for v in seed]
         part.raw[f"{key}_vs_seed"] = (part.raw[f"{key}_mean"] - part.raw[f"{key}_seed"]).mask(
             shrunk
@@ -299,7 +312,8 @@ def _add_references(part: Part, raw, spec: Spec) -> None:
             ],
         )
     part.notes.append(
-        "(seed): the seed report's own number; Δ: ours minus the seed's, in the metric's units."
+        "(seed): the seed report's own number; Δ: ours minus the seed's, in the metric's units "
+        "(none for times: the seed's hardware is not ours)."
     )
 
 
