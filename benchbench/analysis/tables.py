@@ -757,6 +757,8 @@ def suite_parts(store, suite, key: str, ci: bool = False) -> list[Part]:
             ci,
         )
         part = TABLE_KINDS[table.kind].build(request)
+        if table.note:
+            part.notes.append(table.note)
         part.provenance = part.provenance or provenance(runs)
         parts.append(part)
     return parts

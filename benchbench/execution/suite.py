@@ -69,7 +69,7 @@ TOP_KEYS = {
     "tune",
     "tables",
 }
-TABLE_KEYS = {"title", "group", "kind"}  # every kind; each kind adds its own
+TABLE_KEYS = {"title", "group", "kind", "note"}  # every kind; each kind adds its own
 TUNE_KEYS = {"order", "repeats", "metric"}
 
 
@@ -85,6 +85,7 @@ class Table:
     group: str
     kind: str = "runs"
     options: dict[str, Any] = field(default_factory=dict)
+    note: str = ""  # the suite's own word under the table (what the seed gives, say)
 
 
 @dataclass
@@ -482,7 +483,10 @@ def parse(text: str, source: str, default_name: str) -> Suite:
                 references(options["reference"], options.get("metrics") or ["test_acc"])
             except BenchError as exc:
                 fail("reference", str(exc), "tables")
-        tables.append(Table(table.get("title", f"Table {i + 1}"), group, kind_name, options))
+        note = table.get("note", "")
+        if not isinstance(note, str):
+            fail("note", "a text to print under the table.", "tables")
+        tables.append(Table(table.get("title", f"Table {i + 1}"), group, kind_name, options, note))
     if not tables:  # none declared: one table of runs per group that has rows
         present = (["variants"] if variants else []) + [g["name"] for g in grids]
         for group in present or ["base"]:
