@@ -92,9 +92,8 @@ def test_training_times_of_a_subset_are_marked_and_not_set_against_the_seeds():
     part = build([full, small], Spec(metrics=metrics, reference=seed))
     rows = part.shown.set_index("Model")
     assert rows.loc["small", "Train s/epoch"] == "14.00 ‡"
-    assert rows.loc["small", "Δ Train s/epoch"] == "–"  # 5,000 images against 50,000
+    assert "Δ Train s/epoch" not in rows.columns  # other hardware, other data
     assert rows.loc["full", "Train s/epoch"] == "80.00"
-    assert rows.loc["full", "Δ Train s/epoch"] == "–"  # the seed's hardware is not ours
     assert rows.loc["full", "Train s/epoch (seed)"] == "40.00"  # its number stays beside
     assert rows.loc["small", "Val s/epoch"] == "1.00"  # validation is not the subset's
     assert any("subset of 5,000 training images" in note for note in part.notes)

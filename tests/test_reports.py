@@ -125,3 +125,18 @@ def test_rendering_without_the_data_folder_keeps_the_committed_figures(tmp_path,
     before, after = (source / "report002.md").read_text(), (tmp_path / "report002.md").read_text()
     block = lambda text: text[text.index("**Figure 1.**") : text.index("**Figure 4.**")]  # noqa: E731
     assert block(after) == block(before) and "not drawn" not in block(after)
+
+
+def test_the_committed_reports_render_byte_identically_from_the_committed_store(tmp_path):
+    import shutil
+
+    source = GENERATE.parent
+    reports = tmp_path / "reports"
+    shutil.copytree(source, reports, ignore=shutil.ignore_patterns("__pycache__"))
+    result = subprocess.run(
+        [sys.executable, str(reports / "generate.py")], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    for number in ("000", "001", "002", "003", "004"):
+        name = f"report{number}.md"
+        assert (reports / name).read_text() == (source / name).read_text(), name

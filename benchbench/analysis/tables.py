@@ -283,32 +283,28 @@ def build(records: list[RunRecord], spec: Spec) -> Part:
 
 
 def _add_references(part: Part, raw, spec: Spec) -> None:
-    """Beside each metric the seed report gives: its number and ours minus it."""
-    import pandas as pd
-
+    """Beside each metric the seed report gives: its number and ours minus it. A time gets
+    no difference: the seed's was measured on other hardware (a subset's on other data)."""
     labels = raw["label"].map(_unmarked)
     for key, values in spec.reference.items():
         metric = METRICS[key]
         at = list(part.shown.columns).index(metric.title) + 1
         seed = [values.get(label) for label in labels]
-        # a time has no Δ: the seed's was measured on other hardware (and a subset's on
-        # other data); its number stays beside ours
-        shrunk = pd.Series(bool(metric.timing), index=raw.index)
         part.raw[f"{key}_seed"] = [math.nan if v is None else v for v in seed]
-        part.raw[f"{key}_vs_seed"] = (part.raw[f"{key}_mean"] - part.raw[f"{key}_seed"]).mask(
-            shrunk
-        )
         part.shown.insert(
             at,
             f"{metric.title} (seed)",
             ["–" if v is None else number(v, metric.digits) for v in seed],
         )
+        if metric.timing:
+            continue
+        part.raw[f"{key}_vs_seed"] = part.raw[f"{key}_mean"] - part.raw[f"{key}_seed"]
         part.shown.insert(
             at + 1,
             f"Δ {metric.title}",
             [
-                "–" if v is None or ours != ours or cut else f"{ours - v:+.{metric.digits}f}"
-                for ours, v, cut in zip(raw[f"{key}_mean"], seed, shrunk, strict=True)
+                "–" if v is None or ours != ours else f"{ours - v:+.{metric.digits}f}"
+                for ours, v in zip(raw[f"{key}_mean"], seed, strict=True)
             ],
         )
     part.notes.append(
