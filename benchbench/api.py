@@ -137,6 +137,7 @@ def run(
     components = components or load_components()
     store = open_store(results)
     planned = plan_runs(config, seeds, components)
+    decided: dict = {}  # how --vectorize decided, recorded with runs trained one by one
     if vectorize and len(planned) > 1:
         first = planned[0]
         with progress(first) if progress else nullcontext() as display:
@@ -147,6 +148,7 @@ def run(
                 store,
                 force=force,
                 on_epoch=lambda one, record: shown(record) if shown and one is first else None,
+                decided=decided,
             )
         if batched is not None:
             for one, result in zip(planned, batched, strict=True):
@@ -164,6 +166,7 @@ def run(
                 on_epoch=getattr(display, "epoch", None),
                 on_batch=getattr(display, "batch", None),
                 policy=policy,
+                decided=decided,
             )
         if on_result is not None:
             on_result(one, result)

@@ -89,6 +89,13 @@ def test_the_seeds_run_one_after_another_where_batching_is_slower(bench, monkeyp
     for run in json.loads(result.out):
         shown = json.loads(bench("show", run["run_id"], "--json").out)
         assert "vectorized" not in shown["environment"]
+        assert shown["environment"]["vectorize_probe"] == {  # the decision, on record
+            "outcome": "sequential",
+            "vectorized_step_s": 3.0,
+            "sequential_step_s": 1.0,
+            "seeds": 2,
+        }
+        assert isinstance(shown["environment"]["cpu_features"], list)  # what decided bf16
 
 
 def test_batched_seeds_are_stored_as_their_own_runs(bench, monkeypatch):

@@ -238,6 +238,7 @@ def execute(
     on_epoch: Callable[[dict], None] | None = None,
     on_batch: Callable[[int, int], None] | None = None,
     policy: ResumePolicy | None = None,
+    decided: dict | None = None,
 ) -> Result:
     """Run ``config`` (validated, device resolved) unless an identical run is already done;
     continue it from its resume point if it has one (``--force``: start over).
@@ -261,7 +262,7 @@ def execute(
     except BaseException:
         store.release(config.run_id)
         raise
-    recording = Recording(store, config, environment_of(config), points)
+    recording = Recording(store, config, {**environment_of(config), **(decided or {})}, points)
 
     def record_epoch(epoch: dict) -> None:
         recording.epoch(epoch)
@@ -302,10 +303,12 @@ def execute_vectorized(
     *,
     force: bool = False,
     on_epoch: Callable[[RunConfig, dict], None] | None = None,
+    decided: dict | None = None,
 ) -> list[Result] | None:
     """Run the seeds ``configs`` of one configuration as one batched model, each stored as
     its own run; those already stored are skipped. None (nothing trained) when the probe
-    finds batching slower here than one run after another: the caller runs them so."""
+    finds batching slower here than one run after another: the caller runs them so, and
+    ``decided`` (if given) receives the probe's outcome and both timings for their record."""
     from benchbench.training.vectorized import train_replicas
 
     done = {c.run_id: reuse(store, c) for c in configs} if not force else {}
@@ -327,6 +330,13 @@ def execute_vectorized(
         with stop_signals() as interrupts:
             outcomes, timed = train_replicas(todo, components, begin, record_epoch)
         if outcomes is None:
+            if decided is not None:
+                decided["vectorize_probe"] = {
+                    "outcome": "sequential",
+                    "vectorized_step_s": round(timed[0], 4),
+                    "sequential_step_s": round(timed[1], 4),
+                    "seeds": len(todo),
+                }
             log.warning(
                 "--vectorize: %d seeds batched took %.3f s a step, one after another %.3f s "
                 "(a probe on this machine): training them one after another.",

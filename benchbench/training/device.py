@@ -218,6 +218,8 @@ def describe(
         "device": str(device),
         "device_name": name,
         "cpu": cpu,
+        "cpu_features": cpu_features(),  # what decided precision and layout under auto
+        "bf16_native": cpu_has_bf16() if device.type == "cpu" else None,
         "cores": cores,
         "threads": torch.get_num_threads(),
         "precision": precision,
@@ -268,6 +270,23 @@ def cpu_model() -> str:
         except OSError:
             pass
     return platform.processor() or platform.machine() or "unknown CPU"
+
+
+# The CPU features that decide precision and layout under auto (bf16 runs natively with
+# AVX-512 BF16 or AMX; AVX2 alone emulates it, slowly).
+DECIDING_FEATURES = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "asimd", "sve")
+
+
+def cpu_features() -> list[str]:
+    """Which of :data:`DECIDING_FEATURES` this CPU has (from /proc/cpuinfo's flags)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith(("flags", "features")):
+                flags = set(line.split(":", 1)[1].split())
+                return [f for f in DECIDING_FEATURES if f in flags]
+    except OSError:
+        pass
+    return []
 
 
 def available_cores() -> int:
