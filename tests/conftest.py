@@ -165,22 +165,29 @@ def blocked_run(tmp_path, args, command="run"):
     """A ``bench COMMAND ARGS`` subprocess once a ``blocker`` model has stored epoch 1 and
     blocks in epoch 2 (an event, not a deadline: SAFETY is only reached if it crashed)."""
     signal_file = tmp_path / f"signal-{time.monotonic_ns()}"
-    env = {**os.environ, "BLOCKER_SIGNAL": str(signal_file)}
+    return bench_waiting(args, signal_file, {"BLOCKER_SIGNAL": str(signal_file)}, command)
+
+
+def bench_waiting(args, signal_file, env, command="run", **popen):
+    """A ``bench COMMAND ARGS`` subprocess (``env`` added to ours), returned once it has
+    created ``signal_file``: an event, not a deadline (SAFETY is only reached if it
+    crashed or hung before its moment)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "benchbench", command, *map(str, args)],
-        env=env,
+        env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        **popen,
     )
     started = time.monotonic()
     while not signal_file.exists():
         if process.poll() is not None:
-            raise AssertionError(f"the run ended before blocking: {process.stderr.read()}")
+            raise AssertionError(f"the run ended before its moment: {process.stderr.read()}")
         if time.monotonic() - started > SAFETY:
             process.kill()
-            raise AssertionError("the run never reached epoch 2")
-        time.sleep(0.05)
+            raise AssertionError("the run never reached its moment")
+        time.sleep(0.02)
     return process
 
 

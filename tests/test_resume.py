@@ -10,14 +10,13 @@ never on how fast the machine is.
 import json
 import os
 import signal
-import subprocess
-import sys
 import textwrap
 import time
 
 import numpy as np
 import pytest
 import torch
+from conftest import bench_waiting
 
 from benchbench.errors import BenchError
 from benchbench.results.store import Store
@@ -103,8 +102,6 @@ PAUSER = textwrap.dedent(
     """
 )
 
-SAFETY = 600  # seconds: only reached if the run crashed before its moment
-
 # Each case exercises other state a resume point must carry.
 CASES = {
     # SGD with momentum, a per-step schedule, augmentation streams, dropout, batch norm
@@ -139,23 +136,9 @@ def pauser(isolated, monkeypatch):
 def paused(tmp_path, args, at, command="run"):
     """``bench COMMAND ARGS`` in a subprocess, returned once it waits at moment ``at``."""
     signal_file = tmp_path / f"pause-{time.monotonic_ns()}"
-    env = {**os.environ, "PAUSE_AT": at, "PAUSE_SIGNAL": str(signal_file)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "benchbench", command, *map(str, args)],
-        env=env,
-        start_new_session=True,  # its worker processes too: see kill_all
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    started = time.monotonic()
-    while not signal_file.exists():
-        if process.poll() is not None:
-            raise AssertionError(f"the run ended before its moment: {process.stderr.read()}")
-        if time.monotonic() - started > SAFETY:
-            process.kill()
-            raise AssertionError("the run never reached its moment")
-        time.sleep(0.02)
+    env = {"PAUSE_AT": at, "PAUSE_SIGNAL": str(signal_file)}
+    # its own session: kill_all reaches the worker processes it starts too
+    process = bench_waiting(args, signal_file, env, command, start_new_session=True)
     process.signal_file = signal_file
     return process
 
