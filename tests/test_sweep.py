@@ -407,3 +407,22 @@ def test_a_variant_with_its_own_seeds_gets_a_run_per_seed_in_its_row(isolated):
     assert tally.completed == 3 and not tally.failed
     stored = [(m["label"], store.get(m["run_id"]).config["seed"]) for m in store.suite_members("s")]
     assert sorted(stored) == [("again", 1), ("again", 2), ("net", 0)]
+
+
+def test_a_sweep_stopped_in_its_first_group_keeps_every_groups_rows(bench, blocker):
+    suite_file = blocker / "groups.toml"
+    suite_file.write_text(
+        'description = "two groups"\nseeds = [0]\n[base]\narch = "blocker"\n'
+        'dataset = "digits"\nepochs = 3\ndevice = "cpu"\n'
+        '[[grids]]\nname = "first"\nlr = [0.01]\n[[grids]]\nname = "later"\nlr = [0.001]\n'
+    )
+    assert bench("sweep", suite_file, "--set", "arch.block=false").code == 0
+    key = "groups"
+    from benchbench.results.store import Store
+
+    store = Store(blocker / "results")
+    before = {m["group"] for m in store.suite_members(key)}
+    kill(blocked_run(blocker, [suite_file, "--set", "arch.block=true"], command="sweep"))
+    # the re-sweep planned both groups again; killed in the first, it lost neither
+    assert before == {"first", "later"}
+    assert {m["group"] for m in store.suite_members(key)} == {"first", "later"}

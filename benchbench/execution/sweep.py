@@ -112,11 +112,14 @@ def run_suite(
     # the suite no longer has (its file was edited since) goes: its rows would mislabel.
     gone = {m["group"] for m in store.suite_members(key)} - set(available)
     swept = [g for g, _ in groups] + (["tune"] if suite.tune else [])
-    store.forget_suite(key, swept + sorted(gone))
     plan = [(group, configs_of(rows)) for group, rows in groups]
-    events.planned(sum(len(c) for _, c in plan) + _tune_size(suite))
+    # Every planned group's members are written before anything trains: a sweep stopped in
+    # its first group leaves the later groups' rows (and their stored runs) in the report.
+    store.forget_suite(key, swept + sorted(gone))
     for group, configs in plan:
         store.add_to_suite(key, group, [(c.run_id, None, None, c.label) for c in configs])
+    events.planned(sum(len(c) for _, c in plan) + _tune_size(suite))
+    for _group, configs in plan:
         _run(executor, configs, events, tally)
     if suite.tune is not None:
         seeds = (
