@@ -219,11 +219,12 @@ def publish(source: Path, target: Path = RESULTS) -> None:
     target.mkdir(parents=True, exist_ok=True)
     with sqlite3.connect(source / "bench.db") as src, sqlite3.connect(target / "bench.db") as dst:
         src.backup(dst)  # SQLite's online backup: a transaction-consistent snapshot
-    store = api.open_store(target)
+    store, trained = api.open_store(target), api.open_store(source)
     keep, weights = set(), set()
     for number, plan in PLANS.items():
         suite = reproduction_suite(number, plan)
-        for record in suite_runs(store, api.suite_key(suite)):
+        # read where the runs' folders are: the copy has none of them yet
+        for record in suite_runs(trained, api.suite_key(suite)):
             if record.status not in ("complete", "diverged", "failed"):
                 continue  # still training: published once it has finished
             keep.add(record.id)
