@@ -101,9 +101,10 @@ _TYPE_WORDS = {
     bool: ("true or false", lambda v: isinstance(v, bool)),
     int: ("a whole number", lambda v: isinstance(v, int) and not isinstance(v, bool)),
     float: ("a number", _number),
-    str: ("a text value", lambda v: isinstance(v, str)),
-    tuple: ("a list", lambda v: isinstance(v, (list, tuple, str))),
-    list: ("a list", lambda v: isinstance(v, (list, tuple, str))),
+    # a text default is often a list written out ("32,64,128"): numbers and lists pass
+    str: ("a text value", lambda v: not isinstance(v, (dict, bool))),
+    tuple: ("a list", lambda v: not isinstance(v, (dict, bool))),
+    list: ("a list", lambda v: not isinstance(v, (dict, bool))),
 }
 
 

@@ -620,7 +620,7 @@ def train(
             setattr(outcome, key, getattr(outcome, key) + earlier[key])
         restore_random_streams(point["random"])
         order_generator.set_state(point["random"]["order"])
-        batches.generator.set_state(point["random"]["batches"].to(batches.generator.device))
+        batches.generator.set_state(point["random"]["batches"])  # a CPU tensor, any device
     unsaved = 0.0  # training and validation seconds since the last resume point
     if stop is not None:
         stop.armed = True  # from here on a signal stops the run at its next step
