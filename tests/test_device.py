@@ -147,7 +147,7 @@ def test_a_worker_granted_a_gpu_trains_on_its_own_cuda0(monkeypatch, granted):
 
     seen = {}
 
-    def fake_train(config, components, on_epoch):
+    def fake_train(config, components, on_epoch, **resumable):
         seen["device"] = config.device
         raise RuntimeError("stop here")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchbench.config import PLUGIN_OPTIONS, RunConfig
+from benchbench.config import PLUGIN_OPTIONS, PROVIDERS, RunConfig
 from benchbench.errors import BenchError
 from benchbench.execution import suite as suites
 from benchbench.settings import SETTINGS, choices, markdown_table
@@ -19,7 +19,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 def test_runconfig_has_exactly_the_settings_plus_plugin_options():
     names = [f.name for f in dataclasses.fields(RunConfig)]
-    assert names == [*SETTINGS, *PLUGIN_OPTIONS]
+    assert names == [*SETTINGS, *PLUGIN_OPTIONS, PROVIDERS]
     defaults = RunConfig()
     for s in SETTINGS.values():
         assert getattr(defaults, s.name) == s.default

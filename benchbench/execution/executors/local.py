@@ -17,10 +17,10 @@ CUDA_FATAL = (
 )
 
 
-def cuda_broken(exc: BaseException) -> bool:
-    """Whether ``exc`` is a CUDA error after which the process's GPU context is unusable."""
-    text = str(exc)
-    return isinstance(exc, RuntimeError) and any(marker in text for marker in CUDA_FATAL)
+def _cuda_fatal(text: str) -> bool:
+    """Whether a run's error is a CUDA error after which the process's GPU context is
+    unusable."""
+    return any(marker in text for marker in CUDA_FATAL)
 
 
 class LocalExecutor:
@@ -44,11 +44,26 @@ class LocalExecutor:
             if outcome is None:
                 held.append(config)
             else:
-                yield from outcome
+                yield from self._reported(config, outcome)
         for config in held:
             wait_while_held(self.store, config.run_id)
-            outcome = self._one(config, events)
-            yield from outcome if outcome is not None else [(config, "failed", "still held")]
+            outcome = self._one(config, events) or [(config, "failed", "still held")]
+            yield from self._reported(config, outcome)
+
+    @staticmethod
+    def _reported(config, outcome):
+        """``outcome`` yielded; after a CUDA error that breaks this process's GPU context,
+        the sweep then stops rather than fail every later run."""
+        yield from outcome
+        (_, status, error), *_ = outcome
+        if status == "failed" and config.device.startswith("cuda") and _cuda_fatal(error):
+            raise BenchError(
+                f"run {config.run_id} hit a CUDA error ({error[:200]}). "
+                "It is stored as failed; after such an error this process cannot use "
+                "the GPU again, so the sweep stops here rather than fail every later "
+                "run. Run the same command again to go on with the rest, or use "
+                "--executor process, where each run has a fresh process."
+            )
 
     def _one(self, config, events: Events):
         """``[(config, status, error)]`` for one run, or None if another process holds it."""
@@ -66,13 +81,5 @@ class LocalExecutor:
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # isolate: record, report, carry on
-            if config.device.startswith("cuda") and cuda_broken(exc):
-                raise BenchError(
-                    f"run {config.run_id} hit a CUDA error ({failure_text(exc)[:200]}). "
-                    "It is stored as failed; after such an error this process cannot use "
-                    "the GPU again, so the sweep stops here rather than fail every later "
-                    "run. Run the same command again to go on with the rest, or use "
-                    "--executor process, where each run has a fresh process."
-                ) from None
             return [(config, "failed", failure_text(exc))]
         return [(config, "skipped" if result.skipped else result.record.status, "")]
