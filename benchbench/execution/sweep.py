@@ -115,13 +115,15 @@ def run_suite(
     plan = [(group, configs_of(rows)) for group, rows in groups]
     # Every planned group's members are written before anything trains: a sweep stopped in
     # its first group leaves the later groups' rows (and their stored runs) in the report.
-    store.forget_suite(key, swept + sorted(gone))
+    # Tuning's members depend on results: they are rewritten when tuning starts.
+    store.forget_suite(key, [g for g in swept if g != "tune"] + sorted(gone))
     for group, configs in plan:
         store.add_to_suite(key, group, [(c.run_id, None, None, c.label) for c in configs])
     events.planned(sum(len(c) for _, c in plan) + _tune_size(suite))
     for _group, configs in plan:
         _run(executor, configs, events, tally)
     if suite.tune is not None:
+        store.forget_suite(key, ["tune"])
         seeds = (
             suite.seeds
             if len(suite.seeds) == suite.tune.repeats
