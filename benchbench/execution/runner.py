@@ -199,8 +199,8 @@ class Recording:
                 classes=outcome.classes,
                 keep=keep,
             )
-            if self.points is not None and not self.points.policy.keep:
-                self.points.finished()
+            if self.points is not None:
+                self.points.finished()  # keeps the file when the policy says so
         finally:
             self.store.release(self.config.run_id)
         stored = self.store.get(self.config.run_id)

@@ -547,24 +547,29 @@ class Store:
 
     def get(self, run_id: str) -> RunRecord | None:
         rows = self._query("SELECT * FROM runs WHERE id = ?", (run_id,))
-        return self._checked(self._record(rows[0])) if rows else None
+        records = self._checked([self._record(rows[0])] if rows else [])
+        return records[0] if records else None
 
-    def _checked(self, record: RunRecord | None) -> RunRecord | None:
-        """A finished run whose artifact folder is gone reads as ``damaged``, never as
-        complete: its weights, predictions and confusion matrix are lost."""
-        if record is not None and self.artifacts_missing(record):
-            try:  # moved aside by a process killed mid-swap: put back (see finish)
+    def _checked(self, records: list[RunRecord | None]) -> list[RunRecord]:
+        """``records`` (damaged rows dropped); a finished run whose artifact folder is gone
+        reads as ``damaged``, never as complete: its weights, predictions and confusion
+        matrix are lost. Folders a process killed mid-swap moved aside are put back first
+        (see :meth:`finish`), once for all of them."""
+        records = [r for r in records if r is not None]
+        if any(self.artifacts_missing(r) for r in records):
+            try:
                 self._remove_stale_staging()
             except OSError:  # a read-only store: reported as it is
                 pass
-        if record is not None and self.artifacts_missing(record):
-            record.error = (
-                f"its artifacts ({self.run_dir(record.id)}) are missing, so its weights, test "
-                f"predictions and confusion matrix are lost (it was {record.status}). Run it "
-                "again (the same command, or the sweep) to train it afresh."
-            )
-            record.status = "damaged"
-        return record
+        for record in records:
+            if self.artifacts_missing(record):
+                record.error = (
+                    f"its artifacts ({self.run_dir(record.id)}) are missing, so its weights, "
+                    f"test predictions and confusion matrix are lost (it was {record.status}). "
+                    "Run it again (the same command, or the sweep) to train it afresh."
+                )
+                record.status = "damaged"
+        return records
 
     def runs(
         self, statuses: tuple[str, ...] | None = None, smoke: bool | None = False
@@ -572,7 +577,7 @@ class Store:
         """Stored runs, oldest first. Smoke runs (wiring checks) are not results: they are
         left out unless ``smoke`` is True (only them) or None (everything)."""
         rows = self._query("SELECT * FROM runs ORDER BY started")
-        records = [self._checked(r) for r in map(self._record, rows) if r is not None]
+        records = self._checked(list(map(self._record, rows)))
         return [
             r
             for r in records

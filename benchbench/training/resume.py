@@ -26,7 +26,6 @@ from pathlib import Path
 from benchbench.errors import BenchError
 
 log = logging.getLogger(__name__)
-status = logging.getLogger("benchbench.status")
 
 FILE = "resume.pt"
 FORMAT = 1
