@@ -149,6 +149,7 @@ def run(
                 force=force,
                 on_epoch=lambda one, record: shown(record) if shown and one is first else None,
                 decided=decided,
+                policy=policy,
             )
         if batched is not None:
             for one, result in zip(planned, batched, strict=True):

@@ -35,7 +35,7 @@ PAUSER = textwrap.dedent(
 
     from benchbench import hookimpl
     from benchbench.data import batches
-    from benchbench.training import loop, resume
+    from benchbench.training import loop, resume, vectorized
 
     KIND, _, REST = os.environ.get("PAUSE_AT", "").partition(":")
     EPOCH, _, LABEL = REST.partition(":")
@@ -54,19 +54,20 @@ PAUSER = textwrap.dedent(
         return os.environ.get("PAUSE_AT") and (not LABEL or label == LABEL)
 
 
-    original_train = loop.train
+    original_fit = loop.fit
 
 
-    def train(config, components, *args, on_epoch=None, **kwargs):
-        def epoch(record):  # after the run's own on_epoch: the epoch is stored (locally)
+    def fit(engine, lanes, *args, on_epoch=None, **kwargs):
+        def epoch(k, record):  # after the run's own on_epoch: the epoch is stored (locally)
             if on_epoch is not None:
-                on_epoch(record)
-            if ours(config.label) and record["epoch"] == int(EPOCH):
+                on_epoch(k, record)
+            last = k == len(lanes) - 1  # vectorized seeds: once every replica has it
+            if last and ours(lanes[k].config.label) and record["epoch"] == int(EPOCH):
                 if KIND == "epoch":
                     pause()
                 state["armed"] = KIND in ("write", "step")
 
-        return original_train(config, components, *args, on_epoch=epoch, **kwargs)
+        return original_fit(engine, lanes, *args, on_epoch=epoch, **kwargs)
 
 
     original_save = resume.save
@@ -91,7 +92,9 @@ PAUSER = textwrap.dedent(
         return original_batch(self, index)
 
 
-    loop.train = train
+    loop.fit = vectorized.fit = fit
+    if os.environ.get("BATCHING_PAYS"):  # --vectorize batches whatever the probe finds
+        vectorized.pays = lambda *args: (1.0, 3.0)
     resume.save = save
     batches.BatchSource.batch = batch
 
@@ -187,7 +190,10 @@ def reference(bench, tmp_path, args):
 )
 def test_a_killed_run_resumes_bit_identical(bench, pauser, case, at):
     args = [*COMMON, *CASES[case]]
-    run_id, expected = reference(bench, pauser, args)
+    auto = "auto" in args  # the probe's choice depends on the machine's speed and load
+    run_id = json.loads(bench("run", *args, "--dry-run", "--json").out)[0]["run_id"]
+    if not auto:
+        run_id, expected = reference(bench, pauser, args)
     process = paused(pauser, args, at)
     kill_all(process)
     store = Store(pauser / "results")
@@ -197,6 +203,14 @@ def test_a_killed_run_resumes_bit_identical(bench, pauser, case, at):
     assert (store.run_dir(run_id) / FILE).exists()
     resumed = bench("run", *args)
     assert resumed.code == 0, resumed.err
+    if auto:  # what an uninterrupted run computes with the first segment's choice
+        chose = Store(pauser / "results").get(run_id)
+        fixed = [
+            chose.environment["precision"] if i and args[i - 1] == "--precision" else
+            chose.environment["layout"] if i and args[i - 1] == "--layout" else a
+            for i, a in enumerate(args)
+        ]  # fmt: skip
+        _, expected = reference(bench, pauser, fixed)
     reached = {"step:2": 2, "write:2": 1, "epoch:3": 2}[at]
     assert f"resuming {run_id} at epoch {reached + 1} of 5" in resumed.err
     done = store.get(run_id)
@@ -359,3 +373,36 @@ def test_a_bad_checkpoint_every_is_a_usage_error(bench):
     bad = bench("run", "--epochs", "1", "--checkpoint-every", "-1m")
     assert bad.code == 2 and "--checkpoint-every" in bad.err and "Traceback" not in bad.err
     assert not Store(os.environ["BENCH_RESULTS"]).runs(smoke=None)
+
+
+def test_vectorized_seeds_killed_mid_epoch_resume_bit_identical(bench, pauser, monkeypatch):
+    """Seeds trained as one batched model share one resume point (per replica: weights,
+    optimizer state, batch order, augmentation, early stopping): killed mid-epoch, the same
+    command continues all of them, each identical to the uninterrupted batched run."""
+    monkeypatch.setenv("BATCHING_PAYS", "1")
+    monkeypatch.setattr("benchbench.training.vectorized.pays", lambda *args: (1.0, 3.0))
+    args = [
+        "--dataset", "digits", "--arch", "cnn_5x5", "--epochs", "4", "--seeds", "0-2",
+        "--aug", "hflip", "--lookahead", "2", "--target-acc", "0.5", "--vectorize",
+        "--checkpoint-every", "1",
+    ]  # fmt: skip
+    folder = pauser / "reference"
+    done = bench("run", *args, "--results", folder, "--json")
+    assert done.code == 0, done.err
+    ids = [r["run_id"] for r in json.loads(done.out)]
+    expected = [numbers(Store(folder), i) for i in ids]
+    assert Store(folder).get(ids[0]).environment["vectorized"] == 3
+    process = paused(pauser, args, "step:1")
+    kill_all(process)
+    store = Store(pauser / "results")
+    assert {store.get(i).status for i in ids} == {"running"}
+    assert (store.run_dir(ids[-1]) / FILE).exists()  # one for the group, in the last folder
+    resumed = bench("run", *args)
+    assert resumed.code == 0, resumed.err
+    assert all(f"resuming {i} at epoch 2 of 4" in resumed.err for i in ids)
+    for run_id, reference_numbers in zip(ids, expected, strict=True):
+        stored = store.get(run_id)
+        assert stored.status == "complete" and stored.environment["vectorized"] == 3
+        assert_identical(numbers(store, run_id), reference_numbers)
+        assert [s["epochs"] for s in stored.environment["segments"]] == [[1, 1], [2, 4]]
+    assert not (store.run_dir(ids[-1]) / FILE).exists()

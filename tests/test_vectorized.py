@@ -80,6 +80,25 @@ def test_each_replica_stops_early_on_its_own():
         assert torch.allclose(alone.test_logits, batched.test_logits, atol=1e-3)
 
 
+def test_replicas_reach_the_target_as_their_seed_alone_would():
+    """--target-acc under --vectorize: each replica's time to target is stored, at the first
+    epoch its own test accuracy reaches the target (the seconds are the batched epochs')."""
+    runs = configs(epochs=3, lr=0.01, clip_grad=None, augs=(), target_acc=0.5, target_on="test")
+    outcomes, _ = vectorized.train_replicas(runs, COMPONENTS, probe=False)
+    for batched in outcomes:
+        reached = [h["epoch"] for h in batched.history if h.get("test_acc", 0) >= 0.5]
+        assert reached, "every replica reaches 0.5 in 3 epochs at lr 0.01"
+        assert batched.epochs_to_target == reached[0]
+        assert batched.seconds_to_target == pytest.approx(
+            sum(h["train_seconds"] for h in batched.history[: reached[0]])
+        )
+        # tested each epoch until then, as a sequential run is
+        assert all("test_acc" in h for h in batched.history[: reached[0]])
+        assert all("test_acc" not in h for h in batched.history[reached[0] :])
+    alone = train(runs[0], COMPONENTS)
+    assert alone.epochs_to_target == outcomes[0].epochs_to_target
+
+
 def test_the_seeds_run_one_after_another_where_batching_is_slower(bench, monkeypatch):
     monkeypatch.setattr(vectorized, "pays", lambda *args: (3.0, 1.0))
     args = ["--dataset", "digits", "--arch", "mlp", "--epochs", "1", "--seeds", "0-1"]

@@ -116,9 +116,10 @@ class Recording:
         config: RunConfig,
         environment: dict,
         points: ResumePoints | None = None,
+        lane: int = 0,
     ):
         self.store, self.config, self.environment = store, config, environment
-        self.points = points
+        self.points, self.lane = points, lane
         self.history: list[dict] = []
         self.started = False
         self.started_at = time.time()
@@ -154,7 +155,7 @@ class Recording:
         if point.get("anywhere"):
             self.environment["resumed_anywhere"] = point["anywhere"]
         self.started_at = earlier.started if earlier is not None else now
-        history = point["outcome"]["history"]
+        history = self.points.history(self.lane)
         self.history = list(history)
         self.store.resume(self.config, self.environment, history, self.started_at)
         within = point.get("within")
@@ -183,7 +184,12 @@ class Recording:
             last = self.environment["segments"][-1]
             last.update(ended=time.time(), load_end=self.environment["load_end"])
             last["epochs"] = _epochs_of(self.environment["segments"][:-1], None, outcome)
-        keep = (self.points.path.name,) if self.points and self.points.policy.keep else ()
+        # Vectorized seeds share one resume point, in the last replica's folder: the
+        # recording of that run is the one that keeps or removes it.
+        owns = self.points is not None and self.points.path.parent == self.store.run_dir(
+            self.config.run_id
+        )
+        keep = (self.points.path.name,) if owns and self.points.policy.keep else ()
         try:
             self.store.finish(
                 self.config,
@@ -199,7 +205,7 @@ class Recording:
                 classes=outcome.classes,
                 keep=keep,
             )
-            if self.points is not None:
+            if owns:
                 self.points.finished()  # keeps the file when the policy says so
         finally:
             self.store.release(self.config.run_id)
@@ -304,18 +310,31 @@ def execute_vectorized(
     force: bool = False,
     on_epoch: Callable[[RunConfig, dict], None] | None = None,
     decided: dict | None = None,
+    policy: ResumePolicy | None = None,
 ) -> list[Result] | None:
     """Run the seeds ``configs`` of one configuration as one batched model, each stored as
     its own run; those already stored are skipped. None (nothing trained) when the probe
     finds batching slower here than one run after another: the caller runs them so, and
-    ``decided`` (if given) receives the probe's outcome and both timings for their record."""
+    ``decided`` (if given) receives the probe's outcome and both timings for their record.
+
+    The group writes one resume point, in the last replica's folder, for exactly these
+    seeds: the same command continues them together (``--force`` starts them over)."""
     from benchbench.training.vectorized import train_replicas
 
     done = {c.run_id: reuse(store, c) for c in configs} if not force else {}
     todo = [c for c in configs if done.get(c.run_id) is None]
     if len(todo) < 2:
         return None
-    recordings = [Recording(store, c, environment_of(c)) for c in todo]
+    points = ResumePoints.open(
+        store.run_dir(todo[-1].run_id),
+        todo[-1].run_id,
+        policy or ResumePolicy(),
+        fresh=force,
+        replicas=[c.run_id for c in todo],
+    )
+    recordings = [
+        Recording(store, c, environment_of(c), points, lane=k) for k, c in enumerate(todo)
+    ]
 
     def begin() -> None:
         for recording in recordings:
@@ -328,7 +347,9 @@ def execute_vectorized(
 
     try:
         with stop_signals() as interrupts:
-            outcomes, timed = train_replicas(todo, components, begin, record_epoch)
+            outcomes, timed = train_replicas(
+                todo, components, begin, record_epoch, resume=points, stop=interrupts
+            )
         if outcomes is None:
             if decided is not None:
                 decided["vectorize_probe"] = {
@@ -356,6 +377,8 @@ def execute_vectorized(
         if blamed is not None:
             raise blamed from exc
         raise
+    if interrupts.requested:  # the signal came as the runs ended: they are stored
+        raise Interrupted(interrupts.requested, f" after runs {todo[0].run_id}… were stored")
     return [
         Result(done[c.run_id], skipped=True)
         if done.get(c.run_id) is not None
@@ -474,7 +497,7 @@ def train_detached(
         if points.loaded is not None:
             environment["resumed_from_epoch"] = points.epoch
     loaded = points.loaded if points is not None else None
-    history: list[dict] = list(loaded["outcome"]["history"]) if loaded else []
+    history: list[dict] = points.history() if loaded else []
     try:
         with stop_signals() as stop:
             outcome = loop.train(

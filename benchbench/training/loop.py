@@ -321,16 +321,11 @@ def eval_sizes(val: int, test: int, available: int) -> list[int]:
     return sorted(s for s in sizes if s <= available)
 
 
-def _check_target(config, record, outcome, model, splits, batcher, device) -> None:
-    """Note the first epoch at which the watched accuracy reaches ``--target-acc``, and
-    the training seconds until then (evaluation time never counts)."""
-    if config.target_on == "test":
-        with Stopwatch(device) as watch:
-            record["test_loss"], record["test_acc"] = _evaluate(
-                model, splits.test, batcher, config.tta
-            )
-        record["test_seconds"] = watch.seconds
-    accuracy = record[f"{config.target_on}_acc"]
+def _check_target(config: RunConfig, record: dict, outcome: Outcome) -> None:
+    """Note the first epoch at which the watched accuracy (``record``'s ``val_acc``, or its
+    ``test_acc`` under ``--target-on test``) reaches ``--target-acc``, and the training
+    seconds until then (evaluation time never counts)."""
+    accuracy = record.get(f"{config.target_on}_acc", math.nan)
     if not math.isnan(accuracy) and accuracy >= config.target_acc:
         outcome.epochs_to_target = record["epoch"]
         outcome.seconds_to_target = record["train_seconds"] + sum(
@@ -463,7 +458,7 @@ def train(
         model = model.to(memory_format=torch.channels_last)
     candidates = devices.precision_candidates(config.precision, device)
     if point is not None:  # what the first segment chose (by probing, under auto) stays
-        candidates = (point["outcome"]["execution"]["precision"],)
+        candidates = (point["lanes"][0]["outcome"]["execution"]["precision"],)
     batcher = Batcher(mean, std, device, candidates[0], layout)
     init_from_data(model, train_x, batcher)
     augment = build_augment(config, components, splits)
@@ -486,9 +481,7 @@ def train(
             raise BenchError(f"--compile: {why}. Run without --compile.")
         runner = torch.compile(model)
     batches = batch_source(config.seed)
-    steps = max(1, math.ceil(len(batches) / config.batch_size))
-    if config.max_batches is not None:
-        steps = min(steps, config.max_batches)
+    steps = steps_per_epoch(config, len(batches))
     optimizer, schedule = build_optimizer(config, model, steps)
     if on_start is not None:
         on_start()
@@ -551,9 +544,6 @@ def train(
             model.load_state_dict(initial)  # the warm-up's steps leave no trace
 
     scaler = torch.amp.GradScaler(device.type, enabled=batcher.precision == "fp16")
-    torch.manual_seed(config.seed)  # dropout and other global draws
-    order_generator = torch.Generator().manual_seed(config.seed)
-    stopper = EarlyStopping(config.monitor, config.early_stopping, config.min_delta)
     outcome = Outcome(
         "complete",
         classes=splits.classes,
@@ -568,89 +558,212 @@ def train(
         },
         num_parameters=sum(p.numel() for p in model.parameters()),
     )
-    best_state = None
+    engine = Single(model, runner, optimizer, scaler, batcher, step)
+    (outcome,) = fit(
+        engine,
+        [Lane(config, batches, outcome)],
+        splits,
+        schedule,
+        steps,
+        on_epoch=None if on_epoch is None else lambda _, record: on_epoch(record),
+        on_batch=on_batch,
+        resume=resume,
+        stop=stop,
+    )
+    return outcome
+
+
+def steps_per_epoch(config: RunConfig, items: int) -> int:
+    """Optimizer steps an epoch takes: every batch, or ``--max-batches`` of them."""
+    steps = max(1, math.ceil(items / config.batch_size))
+    return steps if config.max_batches is None else min(steps, config.max_batches)
+
+
+class Single:
+    """How a sequential run steps: one model, one batch, the gradient scaler of its
+    precision. :func:`fit` sees it as one replica (see ``vectorized.Stacked`` for several).
+
+    ``step(drawn)`` takes one batch per replica and gives per replica the summed loss and
+    the correct count of that batch, and the batch's size; ``evaluate`` and ``predict``
+    give one result per replica; ``state(k)``/``load(k, state)`` copy replica ``k``'s
+    weights out and in; ``state_dict`` is what a resume point keeps of the model, the
+    optimizer and the scaler."""
+
+    count = 1
+
+    def __init__(self, model, runner, optimizer, scaler, batcher: Batcher, step: Callable):
+        self.model, self.runner, self.optimizer = model, runner, optimizer
+        self.scaler, self.batcher, self._step = scaler, batcher, step
+
+    def train(self) -> None:
+        self.model.train()
+
+    def step(self, drawn):
+        ((images, targets),) = drawn
+        loss, logits = self._step(self.runner, self.optimizer, self.scaler, images, targets)
+        hard = targets if targets.ndim == 1 else targets.argmax(1)
+        correct = (logits.argmax(1) == hard).sum()
+        return (loss * len(images)).view(1), correct.view(1), len(images)
+
+    def evaluate(self, split, tta: str = "none") -> list[tuple[float, float]]:
+        return [_evaluate(self.runner, split, self.batcher, tta)]
+
+    def predict(self, images, tta: str = "none") -> torch.Tensor:
+        return predict(self.runner, images, self.batcher, tta=tta).unsqueeze(0)
+
+    def state(self, k: int = 0) -> dict:
+        return {n: v.detach().clone() for n, v in self.model.state_dict().items()}
+
+    def load(self, k: int, state: dict) -> None:
+        self.model.load_state_dict(state)
+
+    def state_dict(self) -> dict:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+
+
+@dataclass
+class Lane:
+    """One seed's run inside :func:`fit`: its batch stream and batch order, its early
+    stopping, its outcome. ``best`` holds the weights ``--restore-best`` returns to;
+    ``final`` the weights at which the lane stopped while other replicas trained on."""
+
+    config: RunConfig
+    source: BatchSource
+    outcome: Outcome
+    active: bool = True
+    best: dict | None = None
+    final: dict | None = None
+
+    def __post_init__(self):
+        self.order = torch.Generator().manual_seed(self.config.seed)
+        c = self.config
+        self.stopper = EarlyStopping(c.monitor, c.early_stopping, c.min_delta)
+
+    def state_dict(self) -> dict:
+        o = self.outcome
+        return {
+            "active": self.active,
+            "best": self.best,
+            "final": self.final,
+            "stopper": self.stopper.state_dict(),
+            "order": self.order.get_state(),
+            "batches": self.source.generator.get_state(),
+            "outcome": {
+                "status": o.status,
+                "history": o.history,
+                "epochs_to_target": o.epochs_to_target,
+                "seconds_to_target": o.seconds_to_target,
+                "execution": o.execution,
+                "warmup_seconds": o.warmup_seconds,
+                "compile_seconds": o.compile_seconds,
+                "load_seconds": o.load_seconds,
+            },
+        }
+
+    def load_state_dict(self, state: dict, device: torch.device) -> None:
+        self.active = state["active"]
+        self.best, self.final = _on(state["best"], device), _on(state["final"], device)
+        self.stopper.load_state_dict(state["stopper"])
+        self.order.set_state(state["order"])
+        self.source.generator.set_state(state["batches"])  # a CPU tensor, any device
+        earlier, o = state["outcome"], self.outcome
+        o.status, o.history = earlier["status"], list(earlier["history"])
+        o.epochs_to_target = earlier["epochs_to_target"]
+        o.seconds_to_target = earlier["seconds_to_target"]
+        o.execution = earlier["execution"]
+        # every segment's set-up is counted: the run paid for each
+        for key in ("warmup_seconds", "compile_seconds", "load_seconds"):
+            setattr(o, key, getattr(o, key) + earlier[key])
+
+    def stop(self, engine, k: int) -> None:
+        self.active = False
+        if engine.count > 1:  # the others train on: keep this replica's weights as they are
+            self.final = engine.state(k)
+
+
+def fit(
+    engine,
+    lanes: list[Lane],
+    splits: Splits,
+    schedule,
+    steps: int,
+    *,
+    on_epoch: Callable[[int, dict], None] | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
+    resume: ResumePoints | None = None,
+    stop: StopRequest | None = None,
+) -> list[Outcome]:
+    """The epochs of one run, or of the replicas of one configuration trained together:
+    seeded batches, timed epochs, validation, time to target, early stopping, divergence,
+    resume points and signals, then the test predictions. ``engine`` steps (a
+    :class:`Single` model, or stacked replicas); ``lanes[k]`` is replica ``k``'s run, and
+    ``on_epoch(k, record)`` receives its epochs. One :class:`Outcome` per lane."""
+    config = lanes[0].config  # what replicas share: epochs, batches, evaluation
+    device = engine.batcher.device
+    count = len(lanes)
+    torch.manual_seed(config.seed)  # dropout and other global draws
     has_val = len(splits.val[0]) > 0
 
     def capture(epoch: int, within: dict | None = None) -> dict:
-        """Everything the run's next step depends on (see :mod:`~benchbench.training.resume`):
+        """Everything the next step depends on (see :mod:`~benchbench.training.resume`):
         after ``epoch`` epochs and, mid-epoch, ``within`` the next one."""
         return {
             "fingerprint": resume.fingerprint,
             "epoch": epoch,
             "within": within,
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
+            "engine": engine.state_dict(),
             "schedule": schedule.state_dict(),
-            "scaler": scaler.state_dict(),
-            "stopper": stopper.state_dict(),
-            "best_state": best_state,
-            "outcome": {
-                "status": outcome.status,
-                "history": outcome.history,
-                "epochs_to_target": outcome.epochs_to_target,
-                "seconds_to_target": outcome.seconds_to_target,
-                "execution": outcome.execution,
-                "warmup_seconds": outcome.warmup_seconds,
-                "compile_seconds": outcome.compile_seconds,
-                "load_seconds": outcome.load_seconds,
-            },
-            "random": {
-                **random_streams(),
-                "order": order_generator.get_state(),
-                "batches": batches.generator.get_state(),
-            },
+            "lanes": [lane.state_dict() for lane in lanes],
+            "random": random_streams(),
         }
 
+    point = resume.loaded if resume is not None else None
     first_epoch, within = 1, None
     if point is not None:
         first_epoch, within = point["epoch"] + 1, point["within"]
-        model.load_state_dict(point["model"])
-        optimizer.load_state_dict(point["optimizer"])
+        engine.load_state_dict(point["engine"])
         schedule.load_state_dict(_on(point["schedule"], device))
-        scaler.load_state_dict(point["scaler"])
-        stopper.load_state_dict(point["stopper"])
-        best_state = _on(point["best_state"], device)
-        earlier = point["outcome"]
-        outcome.history = list(earlier["history"])
-        outcome.epochs_to_target = earlier["epochs_to_target"]
-        outcome.seconds_to_target = earlier["seconds_to_target"]
-        outcome.execution = earlier["execution"]
-        # every segment's set-up is counted: the run paid for each
-        for key in ("warmup_seconds", "compile_seconds", "load_seconds"):
-            setattr(outcome, key, getattr(outcome, key) + earlier[key])
+        for lane, state in zip(lanes, point["lanes"], strict=True):
+            lane.load_state_dict(state, device)
         restore_random_streams(point["random"])
-        order_generator.set_state(point["random"]["order"])
-        batches.generator.set_state(point["random"]["batches"])  # a CPU tensor, any device
     unsaved = 0.0  # training and validation seconds since the last resume point
     if stop is not None:
         stop.armed = True  # from here on a signal stops the run at its next step
 
     for epoch in range(first_epoch, config.epochs + 1):
-        model.train()
+        engine.train()
         partial = within if within is not None and within["epoch"] == epoch else None
         if partial is not None:  # the epoch a signal stopped: its order, its sums so far
-            order_generator.set_state(partial["order"])
+            for lane, state in zip(lanes, partial["order"], strict=True):
+                lane.order.set_state(state)
             loss_sum, correct = partial["loss_sum"].to(device), partial["correct"].to(device)
-            seen, lr, done, earlier_seconds = (
-                partial["seen"],
-                partial["lr"],
-                partial["batches"],
-                partial["seconds"],
-            )
+            seen, lr, done = partial["seen"], partial["lr"], partial["batches"]
+            earlier_seconds = partial["seconds"]
         else:
-            loss_sum = torch.zeros((), device=device)
-            correct = torch.zeros((), device=device, dtype=torch.long)
-            seen, lr, done, earlier_seconds = 0, optimizer.param_groups[0]["lr"], 0, 0.0
-        order_before = order_generator.get_state()
+            loss_sum = torch.zeros(count, device=device)
+            correct = torch.zeros(count, device=device, dtype=torch.long)
+            seen, lr, done, earlier_seconds = 0, engine.optimizer.param_groups[0]["lr"], 0, 0.0
+        order_before = [lane.order.get_state() for lane in lanes]
         halted = None
         with Stopwatch(device) as train_watch:
-            drawn = batches.batches(config.batch_size, order_generator, start=done)
-            for b, (images, targets) in enumerate(drawn if done < steps else (), start=done):
-                loss, logits = step(runner, optimizer, scaler, images, targets)
-                hard = targets if targets.ndim == 1 else targets.argmax(1)
-                loss_sum += loss * len(images)
-                correct += (logits.argmax(1) == hard).sum()
-                seen += len(images)
+            streams = [
+                lane.source.batches(config.batch_size, lane.order, start=done) for lane in lanes
+            ]
+            drawn = zip(*streams, strict=True) if done < steps else ()
+            for b, batch in enumerate(drawn, start=done):
+                losses, right, size = engine.step(batch)
+                loss_sum += losses
+                correct += right
+                seen += size
                 schedule.after_batch()
                 if on_batch is not None:
                     on_batch(b + 1, steps)
@@ -661,8 +774,8 @@ def train(
                     break
             if halted is None:
                 schedule.after_epoch()
-                train_loss = (loss_sum / max(seen, 1)).item()
-                train_acc = correct.item() / max(seen, 1)
+                train_loss = (loss_sum / max(seen, 1)).tolist()
+                train_acc = (correct.double() / max(seen, 1)).tolist()
         if halted is not None:
             where = f" in epoch {epoch} of {config.epochs}, after batch {halted} of {steps}"
             if resume is not None:
@@ -682,46 +795,72 @@ def train(
                     )
                 )
             raise Interrupted(stop.requested, where)
-        record = {
-            "epoch": epoch,
-            "lr": lr,
-            "train_loss": train_loss,
-            "train_acc": train_acc,
-            "val_loss": math.nan,
-            "val_acc": math.nan,
-            "train_seconds": earlier_seconds + train_watch.seconds,
-            "val_seconds": 0.0,
-        }
+        val = [(math.nan, math.nan)] * count
+        val_seconds = 0.0
         if has_val and (epoch % config.val_every == 0 or epoch == config.epochs):
             with Stopwatch(device) as val_watch:
-                record["val_loss"], record["val_acc"] = _evaluate(runner, splits.val, batcher)
-            record["val_seconds"] = val_watch.seconds
-        if config.target_acc is not None and outcome.epochs_to_target is None:
-            _check_target(config, record, outcome, runner, splits, batcher, device)
-        outcome.history.append(record)
-        if on_epoch is not None:
-            on_epoch(record)
-        if not math.isfinite(train_loss):
-            outcome.status = "diverged"
+                val = engine.evaluate(splits.val)
+            val_seconds = val_watch.seconds
+        test = None  # --target-acc on the test split: evaluated once for every replica
+        if config.target_on == "test" and any(_seeks_target(lane) for lane in lanes):
+            with Stopwatch(device) as test_watch:
+                test = engine.evaluate(splits.test, config.tta)
+        for k, lane in enumerate(lanes):
+            if not lane.active:
+                continue
+            record = {
+                "epoch": epoch,
+                "lr": lr,
+                "train_loss": train_loss[k],
+                "train_acc": train_acc[k],
+                "val_loss": val[k][0],
+                "val_acc": val[k][1],
+                "train_seconds": earlier_seconds + train_watch.seconds,  # every replica's
+                "val_seconds": val_seconds,
+            }
+            if _seeks_target(lane):
+                if test is not None:
+                    record["test_loss"], record["test_acc"] = test[k]
+                    record["test_seconds"] = test_watch.seconds
+                _check_target(lane.config, record, lane.outcome)
+            lane.outcome.history.append(record)
+            if on_epoch is not None:
+                on_epoch(k, record)
+            if not math.isfinite(train_loss[k]):
+                lane.outcome.status = "diverged"
+                lane.stop(engine, k)
+                continue
+            validated = not math.isnan(record["val_loss"])
+            if validated and lane.stopper.update(record) and lane.config.restore_best:
+                lane.best = engine.state(k)
+            if lane.stopper.should_stop:
+                lane.stop(engine, k)
+        if not any(lane.active for lane in lanes):
             break
-        validated = not math.isnan(record["val_loss"])
-        if validated and stopper.update(record) and config.restore_best:
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        if stopper.should_stop:
-            break
-        unsaved += record["train_seconds"] + record["val_seconds"]
+        unsaved += earlier_seconds + train_watch.seconds + val_seconds
         if resume is not None and epoch < config.epochs and resume.policy.due(epoch, unsaved):
             resume.write(capture(epoch))
             unsaved = 0.0
     if stop is not None:
         stop.armed = False
 
-    outcome.best_epoch = stopper.best_epoch
-    if best_state is not None:
-        model.load_state_dict(best_state)
+    for k, lane in enumerate(lanes):
+        lane.outcome.best_epoch = lane.stopper.best_epoch
+        kept = lane.best if lane.best is not None else lane.final
+        if kept is not None:
+            engine.load(k, kept)
     test_x, test_y = splits.test
-    outcome.test_logits = predict(runner, test_x, batcher, tta=config.tta).cpu()
-    outcome.test_labels = test_y.cpu()
-    outcome.state_dict = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    outcome.peak_memory_mb = devices.peak_memory_mb(device)
-    return outcome
+    logits = engine.predict(test_x, config.tta)
+    peak = devices.peak_memory_mb(device)
+    for k, lane in enumerate(lanes):
+        lane.outcome.test_logits = logits[k].cpu()
+        lane.outcome.test_labels = test_y.cpu()
+        lane.outcome.state_dict = {n: t.cpu() for n, t in engine.state(k).items()}
+        lane.outcome.peak_memory_mb = peak
+    return [lane.outcome for lane in lanes]
+
+
+def _seeks_target(lane: Lane) -> bool:
+    """Whether ``lane`` still looks for its ``--target-acc``."""
+    wanted = lane.config.target_acc is not None
+    return lane.active and wanted and lane.outcome.epochs_to_target is None

@@ -28,7 +28,7 @@ from benchbench.errors import BenchError
 log = logging.getLogger(__name__)
 
 FILE = "resume.pt"
-FORMAT = 1
+FORMAT = 2  # 2: one state per replica ("lanes"), the engine's state apart
 AUTO_SECONDS = 5.0  # default policy: a resume point once this much training has passed
 
 
@@ -185,9 +185,18 @@ class ResumePoints:
     loaded: dict | None = None
 
     @classmethod
-    def open(cls, folder: Path, run_id: str, policy: ResumePolicy, fresh: bool = False):
-        """The resume points in ``folder``; ``fresh`` (``--force``) deletes any there."""
-        points = cls(path_in(folder), policy, {"run_id": run_id})
+    def open(
+        cls,
+        folder: Path,
+        run_id: str,
+        policy: ResumePolicy,
+        fresh: bool = False,
+        replicas: list[str] | None = None,
+    ):
+        """The resume points in ``folder``; ``fresh`` (``--force``) deletes any there.
+        ``replicas``: the run ids of vectorized seeds that share this one."""
+        fingerprint = {"run_id": run_id, **({"replicas": replicas} if replicas else {})}
+        points = cls(path_in(folder), policy, fingerprint)
         if fresh:
             discard(points.path)
         else:
@@ -198,6 +207,10 @@ class ResumePoints:
     def epoch(self) -> int:
         """Epochs the loaded resume point had completed (0 for a fresh start)."""
         return 0 if self.loaded is None else int(self.loaded["epoch"])
+
+    def history(self, lane: int = 0) -> list[dict]:
+        """The epochs the loaded resume point holds of replica ``lane`` (0: the run)."""
+        return list(self.loaded["lanes"][lane]["outcome"]["history"]) if self.loaded else []
 
     def write(self, state: dict) -> None:
         save(self.path, state)

@@ -20,7 +20,6 @@ it natively, without the per-run probe.
 from __future__ import annotations
 
 import copy
-import math
 import statistics
 from collections.abc import Callable
 
@@ -37,14 +36,18 @@ from benchbench.training.device import Stopwatch
 from benchbench.training.loop import (
     EVAL_BATCH,
     Batcher,
-    EarlyStopping,
+    Lane,
     Outcome,
     build_augment,
     build_model,
+    fit,
     init_from_data,
     set_up,
+    steps_per_epoch,
+    tta_views,
 )
 from benchbench.training.optimization import Schedule, make_optimizer, parameter_groups
+from benchbench.training.resume import ResumePoints, StopRequest
 
 PROBE_STEPS = 3
 
@@ -160,11 +163,16 @@ def train_replicas(
     on_start: Callable[[], None] | None = None,
     on_epoch: Callable[[int, dict], None] | None = None,
     probe: bool = True,
+    resume: ResumePoints | None = None,
+    stop: StopRequest | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
 ) -> tuple[list[Outcome] | None, tuple[float, float] | None]:
     """Train ``configs`` (one configuration, several seeds) as one batched model: one
     :class:`Outcome` per config, in order (``on_epoch(k, record)`` per replica and epoch),
     and the probe's ``(vectorized, sequential)`` step seconds. With ``probe``, nothing is
-    trained (outcomes None) when batching is not faster than one run after another."""
+    trained (outcomes None) when batching is not faster than one run after another; a run
+    continued from a resume point (``resume``, one for the whole group) skips the probe.
+    The epochs themselves are :func:`~benchbench.training.loop.fit`'s, as for one run."""
     check(configs)
     configs = [c.scaled() for c in configs]
     config, count = configs[0], len(configs)
@@ -192,151 +200,123 @@ def train_replicas(
         for c in configs
     ]
     timed = None
-    if probe:
+    if probe and (resume is None or resume.loaded is None):
         timed = pays(models, config, splits.input_shape, classes, batcher)
         if timed[0] >= timed[1]:
             return None, timed
     replicas = Replicas(models, config)
     num_parameters = sum(p.numel() for p in models[0].parameters())
     del models
-    steps = max(1, math.ceil(len(sources[0]) / config.batch_size))
-    if config.max_batches is not None:
-        steps = min(steps, config.max_batches)
+    steps = steps_per_epoch(config, len(sources[0]))
     optimizer = replicas.optimizer(config)
     schedule = Schedule(config, optimizer, steps, replicas.live)
     if on_start is not None:
         on_start()
-
-    def step(images, targets):
-        with batcher.autocast():
-            logits = replicas(batcher.finish(images.flatten(0, 1)).unflatten(0, (count, -1)))
-            flat = targets.flatten(0, 1)
-            losses = F.cross_entropy(
-                logits.float().flatten(0, 1),
-                flat,
-                label_smoothing=config.label_smoothing,
-                reduction="none",
-            ).view(count, -1)
-        optimizer.zero_grad(set_to_none=True)
-        losses.mean(1).sum().backward()  # each replica's gradient is its own loss's
-        if config.clip_grad is not None:
-            replicas.clip(config.clip_grad)
-        optimizer.step()
-        return losses.detach(), logits.detach()
-
-    torch.manual_seed(config.seed)
-    generators = [torch.Generator().manual_seed(c.seed) for c in configs]
-    stoppers = [EarlyStopping(c.monitor, c.early_stopping, c.min_delta) for c in configs]
-    outcomes = [
-        Outcome(
-            "complete",
-            classes=splits.classes,
-            load_seconds=load_seconds,
-            num_parameters=num_parameters,
-            execution={
-                "precision": precision,
-                "layout": layout,
-                "data_placement": splits.placement,
-                "vectorized": count,
-                **({"vectorized_probe_s": [round(t, 4) for t in timed]} if timed else {}),
-            },
+    execution = {
+        "precision": precision,
+        "layout": layout,
+        "data_placement": splits.placement,
+        "vectorized": count,
+        **({"vectorized_probe_s": [round(t, 4) for t in timed]} if timed else {}),
+    }
+    lanes = [
+        Lane(
+            c,
+            source,
+            Outcome(
+                "complete",
+                classes=splits.classes,
+                load_seconds=load_seconds,
+                num_parameters=num_parameters,
+                execution=dict(execution),
+            ),
         )
-        for _ in configs
+        for c, source in zip(configs, sources, strict=True)
     ]
-    kept: list[dict | None] = [None] * count  # a replica's weights to test: best or at stop
-    active = [True] * count
-    has_val = len(splits.val[0]) > 0
-    for epoch in range(1, config.epochs + 1):
-        replicas.train()
-        loss_sum = torch.zeros(count, device=device)
-        correct = torch.zeros(count, device=device, dtype=torch.long)
-        seen = 0
-        lr = optimizer.param_groups[0]["lr"]
-        with Stopwatch(device) as watch:
-            streams = [
-                s.batches(config.batch_size, g) for s, g in zip(sources, generators, strict=True)
-            ]
-            for b, drawn in enumerate(zip(*streams, strict=True)):
-                images = torch.stack([i for i, _ in drawn])
-                targets = torch.stack([t for _, t in drawn])
-                losses, logits = step(images, targets)
-                hard = targets if targets.ndim == 2 else targets.argmax(2)
-                loss_sum += losses.sum(1)
-                correct += (logits.argmax(2) == hard).sum(1)
-                seen += images.shape[1]
-                schedule.after_batch()
-                if b + 1 == steps:
-                    break
-            schedule.after_epoch()
-            train_loss = (loss_sum / max(seen, 1)).tolist()
-            train_acc = (correct.float() / max(seen, 1)).tolist()
-        val = [(math.nan, math.nan)] * count
-        val_seconds = 0.0
-        if has_val and (epoch % config.val_every == 0 or epoch == config.epochs):
-            with Stopwatch(device) as val_watch:
-                val = _evaluate(replicas, splits.val, batcher)
-            val_seconds = val_watch.seconds
-        for k in range(count):
-            if not active[k]:
-                continue
-            record = {
-                "epoch": epoch,
-                "lr": lr,
-                "train_loss": train_loss[k],
-                "train_acc": train_acc[k],
-                "val_loss": val[k][0],
-                "val_acc": val[k][1],
-                "train_seconds": watch.seconds,  # the whole batch of replicas' epoch
-                "val_seconds": val_seconds,
-            }
-            outcomes[k].history.append(record)
-            if on_epoch is not None:
-                on_epoch(k, record)
-            if not math.isfinite(train_loss[k]):
-                outcomes[k].status, active[k] = "diverged", False
-                kept[k] = replicas.state(k)
-                continue
-            validated = not math.isnan(record["val_loss"])
-            if validated and stoppers[k].update(record) and configs[k].restore_best:
-                kept[k] = replicas.state(k)
-            if stoppers[k].should_stop:
-                active[k] = False
-                if not configs[k].restore_best:
-                    kept[k] = replicas.state(k)
-        if not any(active):
-            break
-    for k in range(count):
-        outcomes[k].best_epoch = stoppers[k].best_epoch
-        if kept[k] is not None:
-            replicas.load(k, kept[k])
-    test_logits = _predict(replicas, splits.test[0], batcher, config.tta)
-    peak = devices.peak_memory_mb(device)
-    for k, outcome in enumerate(outcomes):
-        outcome.test_logits = test_logits[k].cpu()
-        outcome.test_labels = splits.test[1].cpu()
-        outcome.state_dict = {n: t.cpu() for n, t in replicas.state(k).items()}
-        outcome.peak_memory_mb = peak
+    engine = Stacked(replicas, optimizer, batcher, config)
+    outcomes = fit(
+        engine,
+        lanes,
+        splits,
+        schedule,
+        steps,
+        on_epoch=on_epoch,
+        on_batch=on_batch,
+        resume=resume,
+        stop=stop,
+    )
     return outcomes, timed
 
 
-@torch.inference_mode()
-def _predict(replicas: Replicas, images, batcher, tta: str = "none") -> torch.Tensor:
-    """Float32 logits ``(K, N, classes)`` of every replica for ``images``."""
-    from benchbench.training.loop import tta_views
+class Stacked:
+    """How vectorized seeds step: every replica's batch through one vmap-ed model and one
+    optimizer (the same interface as :class:`~benchbench.training.loop.Single`)."""
 
-    replicas.train(False)
-    out = []
-    for start in range(0, len(images), EVAL_BATCH):
-        x = batcher(images[start : start + EVAL_BATCH])
+    def __init__(self, replicas: Replicas, optimizer, batcher: Batcher, config: RunConfig):
+        self.replicas, self.optimizer, self.batcher = replicas, optimizer, batcher
+        self.count = replicas.count
+        self.label_smoothing, self.clip_grad = config.label_smoothing, config.clip_grad
+
+    def train(self) -> None:
+        self.replicas.train()
+
+    def step(self, drawn):
+        images = torch.stack([i for i, _ in drawn])
+        targets = torch.stack([t for _, t in drawn])
+        count, batcher = self.count, self.batcher
         with batcher.autocast():
-            views = [replicas(v, shared=True).float() for v in tta_views(x, tta)]
-        out.append(torch.stack(views).mean(0))
-    return torch.cat(out, dim=1)
+            x = batcher.finish(images.flatten(0, 1)).unflatten(0, (count, -1))
+            logits = self.replicas(x)
+            losses = F.cross_entropy(
+                logits.float().flatten(0, 1),
+                targets.flatten(0, 1),
+                label_smoothing=self.label_smoothing,
+                reduction="none",
+            ).view(count, -1)
+        self.optimizer.zero_grad(set_to_none=True)
+        losses.mean(1).sum().backward()  # each replica's gradient is its own loss's
+        if self.clip_grad is not None:
+            self.replicas.clip(self.clip_grad)
+        self.optimizer.step()
+        hard = targets if targets.ndim == 2 else targets.argmax(2)
+        correct = (logits.detach().argmax(2) == hard).sum(1)
+        return losses.detach().sum(1), correct, images.shape[1]
 
+    def evaluate(self, split, tta: str = "none") -> list[tuple[float, float]]:
+        images, labels = split
+        logits = self.predict(images, tta)
+        losses = [F.cross_entropy(lg, labels).item() for lg in logits]
+        accs = (logits.argmax(2) == labels).float().mean(1).tolist()
+        return list(zip(losses, accs, strict=True))
 
-def _evaluate(replicas: Replicas, split, batcher) -> list[tuple[float, float]]:
-    images, labels = split
-    logits = _predict(replicas, images, batcher)
-    losses = [F.cross_entropy(lg, labels).item() for lg in logits]
-    accs = (logits.argmax(2) == labels).float().mean(1).tolist()
-    return list(zip(losses, accs, strict=True))
+    @torch.inference_mode()
+    def predict(self, images, tta: str = "none") -> torch.Tensor:
+        """Float32 logits ``(K, N, classes)`` of every replica for ``images``."""
+        self.replicas.train(False)
+        out = []
+        for start in range(0, len(images), EVAL_BATCH):
+            x = self.batcher(images[start : start + EVAL_BATCH])
+            with self.batcher.autocast():
+                views = [self.replicas(v, shared=True).float() for v in tta_views(x, tta)]
+            out.append(torch.stack(views).mean(0))
+        return torch.cat(out, dim=1)
+
+    def state(self, k: int) -> dict[str, torch.Tensor]:
+        return self.replicas.state(k)
+
+    def load(self, k: int, state: dict[str, torch.Tensor]) -> None:
+        self.replicas.load(k, state)
+
+    def state_dict(self) -> dict:
+        r = self.replicas
+        return {
+            "stacked": {n: t.detach() for n, t in {**r.params, **r.frozen, **r.buffers}.items()},
+            "optimizer": self.optimizer.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        r = self.replicas
+        with torch.no_grad():
+            for n, t in {**r.params, **r.frozen, **r.buffers}.items():
+                t.copy_(state["stacked"][n])
+        self.optimizer.load_state_dict(state["optimizer"])
