@@ -460,3 +460,28 @@ def ensemble(
         records, open_store(results), percents, "Ensembles of the best k% of the runs"
     )
     return emit([part], fmt)
+
+
+def compare(
+    a: str,
+    b: str,
+    *,
+    results: Path | str | None = None,
+    where: list[str] = (),
+    metric: str = "test_acc",
+    smoke: bool = False,
+) -> tuple[dict, list]:
+    """Runs ``a`` against runs ``b`` (each a label, a run-id prefix or ``KEY=VALUE``
+    filters, among the runs ``where`` selects) on ``metric``: the numbers
+    (:func:`benchbench.analysis.stats.compare`, with the sentence as ``verdict``) and the
+    tables that show them."""
+    from benchbench.analysis import compare as comparing
+    from benchbench.analysis.stats import verdict
+    from benchbench.training.metrics import known
+
+    known(metric)  # a plugin's metric: load the plugins first
+    records = stored_runs(results, list(where), smoke)
+    side_a, side_b = comparing.select(records, a), comparing.select(records, b)
+    result = comparing.comparison(side_a, side_b, metric)
+    result["verdict"] = verdict(result, a, b, result["title"])
+    return result, comparing.parts(result, a, b, side_a + side_b)

@@ -91,3 +91,116 @@ def within_noise(delta: float, std_a: float, std_b: float) -> bool | None:
     if not spreads or math.isnan(delta):
         return None
     return abs(delta) < max(spreads)
+
+
+def probability_of_improvement(a, b) -> float:
+    """P(A > B): how often a run of ``a`` beats a run of ``b``, over every pair (ties count
+    half): the Mann-Whitney statistic over ``len(a) * len(b)``, as rliable reports it."""
+    diff = np.subtract.outer(_finite(a), _finite(b))
+    return float(((diff > 0) + 0.5 * (diff == 0)).mean())
+
+
+def hedges_g(a, b) -> float:
+    """Hedges' g: the difference of means in pooled standard deviations, corrected for
+    small samples; NaN when neither side varies."""
+    a, b = _finite(a), _finite(b)
+    n, m = len(a), len(b)
+    if n < 2 or m < 2:
+        return math.nan
+    pooled = math.sqrt(((n - 1) * a.var(ddof=1) + (m - 1) * b.var(ddof=1)) / (n + m - 2))
+    if pooled == 0:
+        return math.nan
+    return float((a.mean() - b.mean()) / pooled * (1 - 3 / (4 * (n + m) - 9)))
+
+
+def compare(
+    a, b, higher_is_better: bool = True, level: float = 0.95, resamples: int = 10_000
+) -> dict:
+    """Everything ``bench compare`` says of two sets of runs' values ``a`` and ``b``.
+
+    Each side's mean, standard deviation and n; the difference of means (A - B) with its
+    Welch interval and Welch's two-sided p; Hedges' g; and the probability that a run of
+    A is better than one of B (higher or lower values, as the metric says), with a
+    stratified bootstrap interval (each side resampled on its own, percentile method,
+    a fixed seed: the same numbers every time). ``claim`` says whether the numbers support
+    a claim at all: at least :data:`MIN_REPEATS` runs a side, and an interval of the
+    difference that excludes zero."""
+    from scipy import stats
+
+    a, b = _finite(a), _finite(b)
+    n, m = len(a), len(b)
+    out = {
+        "n_a": n,
+        "n_b": m,
+        "mean_a": float(a.mean()) if n else math.nan,
+        "mean_b": float(b.mean()) if m else math.nan,
+        "std_a": float(a.std(ddof=1)) if n > 1 else math.nan,
+        "std_b": float(b.std(ddof=1)) if m > 1 else math.nan,
+        "level": level,
+        "higher_is_better": higher_is_better,
+    }
+    out["difference"] = out["mean_a"] - out["mean_b"]
+    low = high = p = math.nan
+    if n >= 2 and m >= 2:
+        if a.std() == 0 and b.std() == 0:  # no spread: the difference is exact
+            low = high = out["difference"]
+            p = 1.0 if out["difference"] == 0 else 0.0
+        else:
+            test = stats.ttest_ind(a, b, equal_var=False)
+            p = float(test.pvalue)
+            low, high = (float(v) for v in test.confidence_interval(level))
+    out.update(ci_low=low, ci_high=high, welch_p=p, hedges_g=hedges_g(a, b))
+    sign = 1 if higher_is_better else -1
+    out["p_improvement"] = probability_of_improvement(sign * a, sign * b) if n and m else math.nan
+    pi_low = pi_high = math.nan
+    if n >= 2 and m >= 2:
+
+        def statistic(x, y, axis=-1):
+            diff = np.expand_dims(x, -1) - np.expand_dims(y, -2)
+            return ((diff > 0) + 0.5 * (diff == 0)).mean(axis=(-2, -1))
+
+        interval = stats.bootstrap(
+            (sign * a, sign * b),
+            statistic,
+            n_resamples=resamples,
+            confidence_level=level,
+            method="percentile",
+            vectorized=True,
+            rng=np.random.default_rng(0),
+        ).confidence_interval
+        pi_low, pi_high = float(interval.low), float(interval.high)
+    out.update(p_improvement_low=pi_low, p_improvement_high=pi_high)
+    out["claim"] = bool(
+        n >= MIN_REPEATS and m >= MIN_REPEATS and not (low <= 0 <= high) and not math.isnan(low)
+    )
+    return out
+
+
+def verdict(result: dict, a: str, b: str, what: str) -> str:
+    """One sentence: what ``result`` (:func:`compare`) supports about ``a`` against ``b``
+    on ``what`` (the metric's title)."""
+    percent = f"{result['level']:.0%}"
+    short = [(a, result["n_a"]), (b, result["n_b"])]
+    few = [f"{side} has n = {k}" for side, k in short if k < MIN_REPEATS]
+    if few:
+        return (
+            f"No claim: {' and '.join(few)}. Below {MIN_REPEATS} runs a side the spread "
+            "between seeds is not known well enough to tell a recipe's effect from the draw "
+            f"of seeds. Run more seeds (`--seeds 0-{MIN_REPEATS - 1}`) and compare again."
+        )
+    diff, low, high = result["difference"], result["ci_low"], result["ci_high"]
+    numbers = (
+        f"the difference of means (A - B) is {diff:+.4g}, {percent} interval "
+        f"[{low:+.4g}, {high:+.4g}] (Welch p = {result['welch_p']:.3g})"
+    )
+    if not result["claim"]:
+        return (
+            f"The runs do not separate {a} from {b} on {what}: {numbers}; the interval includes 0."
+        )
+    a_better = (diff > 0) == result["higher_is_better"]
+    better, worse = (a, b) if a_better else (b, a)
+    chance = result["p_improvement"] if a_better else 1 - result["p_improvement"]
+    return (
+        f"{better} is better than {worse} on {what}: {numbers}; a run of {better} beats one "
+        f"of {worse} with probability {chance:.2f}."
+    )

@@ -1,4 +1,5 @@
-"""``bench ensemble`` and ``bench ood``: analyses of stored runs, no retraining."""
+"""``bench compare``, ``bench ensemble`` and ``bench ood``: analyses of stored runs, no
+retraining."""
 
 from __future__ import annotations
 
@@ -10,13 +11,44 @@ from rich.text import Text
 
 from benchbench.cli.context import (
     FormatOption,
+    JsonOption,
     ResultsOption,
     WhereOption,
     components,
     err,
+    print_json,
     setting_option,
 )
 from benchbench.errors import BenchError
+
+
+def compare(
+    a: Annotated[str, typer.Argument(help="Runs A: a label, a run-id prefix, or KEY=VALUE,…")],
+    b: Annotated[str, typer.Argument(help="Runs B, named the same ways.")],
+    metric: Annotated[
+        str, typer.Option(help="The stored metric to compare (higher or lower is better).")
+    ] = "test_acc",
+    where: WhereOption = None,
+    smoke: Annotated[bool, typer.Option(help="Compare smoke runs.")] = False,
+    format: FormatOption = "markdown",
+    as_json: JsonOption = False,
+    results: ResultsOption = None,
+) -> None:
+    """Is A better than B? Each side's mean ± std (n), the difference with its 95% Welch
+    interval and p, Hedges' g, the probability that a run of A beats a run of B with a
+    stratified-bootstrap interval, and one sentence saying what the numbers support (no
+    claim below 3 runs a side)."""
+    from benchbench import api
+    from benchbench.render.tables import emit
+
+    result, parts = api.compare(
+        a, b, results=results, where=where or [], metric=metric, smoke=smoke
+    )
+    if as_json:  # NaN (no interval below 2 runs a side) is null in JSON
+        print_json({k: None if v != v else v for k, v in result.items()})
+        return
+    print(emit(parts, format, page_title=f"{a} against {b}"), end="")
+    err.print(Text(result["verdict"]))
 
 
 def ensemble(
