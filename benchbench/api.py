@@ -485,3 +485,23 @@ def compare(
     result = comparing.comparison(side_a, side_b, metric)
     result["verdict"] = verdict(result, a, b, result["title"])
     return result, comparing.parts(result, a, b, side_a + side_b)
+
+
+def aggregate(
+    records: list,
+    how: str = "iqm",
+    *,
+    metric: str = "test_acc",
+    task: str = "dataset",
+    recipe: str = "label",
+    reference: str | None = None,
+    fmt: str = "markdown",
+) -> str:
+    """``how`` (iqm, mean, median, optimality-gap) of ``metric`` per recipe across the
+    tasks ``task`` names, with stratified bootstrap intervals, as a table in ``fmt``."""
+    from benchbench.analysis.aggregate import aggregate_part
+    from benchbench.render.tables import emit
+    from benchbench.training.metrics import known
+
+    known(metric)
+    return emit([aggregate_part(records, how, metric, task, recipe, reference)], fmt)

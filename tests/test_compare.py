@@ -105,3 +105,43 @@ def test_the_statistics_match_a_hand_computation():
     assert compare(a, b) == result  # a fixed bootstrap seed: the same numbers every time
     identical = compare([1.0, 1.0, 1.0], [1.0, 1.0, 1.0])
     assert identical["p_improvement"] == 0.5 and identical["claim"] is False
+
+
+def test_iqm_and_the_other_aggregates_match_a_hand_computation():
+    from benchbench.analysis.stats import aggregate
+
+    tasks = [[0.1, 0.2, 0.3, 0.4], [0.5, 0.6, 0.7, 0.8]]
+    value, low, high = aggregate(tasks, "iqm")
+    assert value == pytest.approx((0.3 + 0.4 + 0.5 + 0.6) / 4)  # the middle half of all 8
+    assert low < value < high
+    assert aggregate(tasks, "mean")[0] == pytest.approx(0.45)
+    assert aggregate(tasks, "median")[0] == pytest.approx(0.45)
+    assert aggregate([[0.5, 1.2], [0.9, 0.7]], "optimality-gap")[0] == pytest.approx(
+        1 - (0.5 + 1.0 + 0.9 + 0.7) / 4  # scores above the target count as the target
+    )
+    assert math.isnan(aggregate([[0.1], [0.5, 0.6]], "iqm")[1])  # one run: no interval
+
+
+def test_report_aggregates_recipes_across_datasets(bench):
+    for dataset in ("digits", "fake"):
+        for lr in ("0.01", "1e-5"):
+            args = ["--dataset", dataset, "--lr", lr, "--seeds", "0-1"]
+            done = bench(*RUN[:1], *RUN[3:], *args)
+            assert done.code == 0, done.err
+    table = bench("report", "--aggregate", "iqm", "--group-by", "lr", "--format", "json")
+    assert table.code == 0, table.err
+    rows = {r["recipe"]: r for r in json.loads(table.out)[0]["rows"]}
+    assert set(rows) == {"0.01", "1e-05"}
+    assert rows["0.01"]["tasks"] == 2 and rows["0.01"]["runs"] == 4
+    assert rows["0.01"]["iqm"] > rows["1e-05"]["iqm"]
+    assert rows["0.01"]["ci_low"] <= rows["0.01"]["iqm"] <= rows["0.01"]["ci_high"]
+    normalized = bench(
+        "report", "--aggregate", "mean", "--group-by", "lr", "--reference", "1e-05",
+        "--format", "json",
+    )  # fmt: skip
+    rows = {r["recipe"]: r for r in json.loads(normalized.out)[0]["rows"]}
+    assert rows["1e-05"]["mean"] == pytest.approx(1.0)  # the reference, by itself
+    bad = bench("report", "--aggregate", "geomean")
+    assert bad.code == 2 and "choose one of iqm, mean, median, optimality-gap" in bad.err
+    missing = bench("report", "--aggregate", "iqm", "--group-by", "lr", "--reference", "0.5")
+    assert missing.code == 2 and "is not a recipe here" in missing.err

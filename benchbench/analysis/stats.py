@@ -204,3 +204,53 @@ def verdict(result: dict, a: str, b: str, what: str) -> str:
         f"{better} is better than {worse} on {what}: {numbers}; a run of {better} beats one "
         f"of {worse} with probability {chance:.2f}."
     )
+
+
+def _optimality_gap(x, axis=-1, gamma: float = 1.0):
+    return gamma - np.minimum(x, gamma).mean(axis=axis)
+
+
+def _iqm(x, axis=-1):
+    from scipy import stats
+
+    return stats.trim_mean(x, 0.25, axis=axis)
+
+
+AGGREGATES = {
+    "iqm": _iqm,  # the interquartile mean: the middle half of all runs of all tasks
+    "mean": np.mean,
+    "median": np.median,
+    "optimality-gap": _optimality_gap,  # how far below 1 (the target), on average
+}
+
+
+def aggregate(
+    tasks: list[list[float]], how: str = "iqm", level: float = 0.95, resamples: int = 10_000
+) -> tuple[float, float, float]:
+    """``(value, low, high)``: ``how`` (one of :data:`AGGREGATES`) over the scores of every
+    run of every task, with a stratified bootstrap interval, as rliable computes it: each
+    task's runs are resampled on their own (scipy's ``bootstrap`` with one sample per task,
+    percentile method, a fixed seed). No interval (NaN) when a task has a single run."""
+    from scipy import stats
+
+    function = AGGREGATES[how]
+    tasks = [_finite(t) for t in tasks if len(_finite(t))]
+    if not tasks:
+        return math.nan, math.nan, math.nan
+    value = float(function(np.concatenate(tasks), axis=-1))
+    if any(len(t) < 2 for t in tasks):
+        return value, math.nan, math.nan
+
+    def statistic(*samples, axis=-1):
+        return function(np.concatenate(samples, axis=-1), axis=-1)
+
+    interval = stats.bootstrap(
+        tuple(tasks),
+        statistic,
+        n_resamples=resamples,
+        confidence_level=level,
+        method="percentile",
+        vectorized=True,
+        rng=np.random.default_rng(0),
+    ).confidence_interval
+    return value, float(interval.low), float(interval.high)

@@ -76,6 +76,24 @@ def report(
             "that pdflatex, xelatex and lualatex compile as is.",
         ),
     ] = False,
+    aggregate: Annotated[
+        str | None,
+        typer.Option(
+            help="One score per recipe (label, or --group-by's setting) across tasks: iqm, "
+            "mean, median or optimality-gap, with a stratified bootstrap interval.",
+            show_default=False,
+        ),
+    ] = None,
+    task: Annotated[
+        str, typer.Option(help="With --aggregate: the setting that names a task.")
+    ] = "dataset",
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            help="With --aggregate: divide each task's scores by this recipe's mean there.",
+            show_default=False,
+        ),
+    ] = None,
     results: ResultsOption = None,
 ) -> None:
     """Render stored runs as a table; repeats over seeds become mean ± std with n."""
@@ -97,6 +115,16 @@ def report(
             csv_text(frame)
             if format == "csv"
             else frame.to_json(orient="records", indent=2, date_format="iso") + "\n"
+        )
+    elif aggregate is not None:
+        text = api.aggregate(
+            records,
+            aggregate,
+            metric=(metrics or "test_acc").split(",")[0].strip(),
+            task=task,
+            recipe=group_by or "label",
+            reference=reference,
+            fmt=format,
         )
     elif suite is not None:
         text = api.suite_report(suite, results=results, smoke=smoke, fmt=format, ci=ci)
