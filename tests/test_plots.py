@@ -102,3 +102,28 @@ def test_a_figure_name_with_a_dot_keeps_it(tmp_path):
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == sorted(p.name for p in written) and len(names) == 6
     assert "curves-lr=0.01.png" in names and "fig4.2d.pdf" in names
+
+
+def test_compared_curves_band_the_mean_with_its_95_percent_interval():
+    """Curves over seeds: a line for the mean and a band of the mean's Student-t 95%
+    interval, not the seeds' lines overlaid."""
+    import pytest
+    from matplotlib.collections import PolyCollection
+    from scipy import stats
+
+    from benchbench.render.figures import curves_compared
+
+    accs = [[0.5, 0.7], [0.6, 0.8], [0.7, 0.9]]  # three seeds, two epochs
+    runs = [
+        [{"epoch": e + 1, "val_loss": 1.0 - a, "val_acc": a} for e, a in enumerate(seed)]
+        for seed in accs
+    ]
+    fig = curves_compared({"A": runs}, "t")
+    acc_axis = fig.axes[1]
+    (band,) = [c for c in acc_axis.collections if isinstance(c, PolyCollection)]
+    heights = band.get_paths()[0].vertices[:, 1]
+    half = stats.t.ppf(0.975, 2) * np.std([0.5, 0.6, 0.7], ddof=1) / np.sqrt(3)
+    assert heights.min() == pytest.approx(0.6 - half)
+    assert heights.max() == pytest.approx(0.8 + half)
+    assert len(acc_axis.lines) == 1  # the mean: one line per label
+    assert "95% interval" in acc_axis.get_legend().get_texts()[0].get_text()

@@ -142,7 +142,7 @@ def check_metrics(metrics) -> None:
         )
 
 
-def runs_frame(records: list[RunRecord], spec: Spec):
+def metric_rows(records: list[RunRecord], spec: Spec):
     """One row per complete run: its row name, the key it aggregates under, metrics."""
     import pandas as pd
 
@@ -182,7 +182,7 @@ def aggregate(records: list[RunRecord], spec: Spec):
 
     check_metrics(spec.metrics)
     metrics = list(spec.metrics)
-    frame = runs_frame(records, spec)
+    frame = metric_rows(records, spec)
     columns = ["label", "n", *[f"{m}_{s}" for m in metrics for s in ("mean", "std")]]
     if frame.empty:
         return pd.DataFrame(columns=columns + ["run_ids"])

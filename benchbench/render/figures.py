@@ -45,7 +45,10 @@ def curves(history: list[dict], title: str = "", config: dict | None = None):
 
 def curves_compared(groups: dict[str, list[list[dict]]], title: str = ""):
     """Validation (else training) loss and accuracy per epoch, one line per label: the mean
-    over its runs (seeds), with a band of ± one standard deviation where there are several."""
+    over its runs (seeds), with a band of the mean's 95% Student-t interval where an epoch
+    has several runs."""
+    from scipy import stats
+
     fig, (loss, acc) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
     for label, histories in groups.items():
         for ax, key in ((loss, "loss"), (acc, "acc")):
@@ -58,13 +61,19 @@ def curves_compared(groups: dict[str, list[list[dict]]], title: str = ""):
                         by_epoch.setdefault(h["epoch"], []).append(h[column])
             epochs = sorted(by_epoch)
             mean = np.array([np.mean(by_epoch[e]) for e in epochs])
-            std = np.array(
-                [np.std(by_epoch[e], ddof=1) if len(by_epoch[e]) > 1 else 0 for e in epochs]
+            half = np.array(  # half the width of the mean's 95% interval, epoch by epoch
+                [
+                    stats.t.ppf(0.975, len(v) - 1) * np.std(v, ddof=1) / np.sqrt(len(v))
+                    if len(v) > 1
+                    else 0.0
+                    for v in (by_epoch[e] for e in epochs)
+                ]
             )
             n = len(histories)
-            (line,) = ax.plot(epochs, mean, "o-", label=f"{label} (n={n})")
+            band = ", mean and 95% interval" if n > 1 else ""
+            (line,) = ax.plot(epochs, mean, "o-", label=f"{label} (n={n}{band})")
             if n > 1:
-                ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+                ax.fill_between(epochs, mean - half, mean + half, color=line.get_color(), alpha=0.2)
     for ax, name in ((loss, "loss"), (acc, "accuracy")):
         ax.set_xlabel("epoch")
         ax.set_ylabel(f"validation {name}")
