@@ -67,3 +67,46 @@ def test_a_restarted_driver_reattaches_instead_of_resubmitting(isolated, monkeyp
     )
     assert outcome[0].run_id == config.run_id and outcome[1] == "complete"
     assert store.get(config.run_id).status == "complete"
+
+
+def test_a_requeued_task_continues_from_its_resume_point(isolated, monkeypatch):
+    """What Slurm's time limit does: SIGTERM stops the task after its step with a resume
+    point; submitit's checkpoint requeues the same call, which continues from it and ends
+    as the uninterrupted task ends."""
+    import os
+    import signal
+
+    import torch
+
+    submitit = pytest.importorskip("submitit")
+    from benchbench.config import RunConfig
+    from benchbench.execution.executors.slurm import ResumableTraining
+    from benchbench.training import loop
+    from benchbench.training.resume import Interrupted, ResumePolicy
+
+    config = RunConfig(dataset="digits", arch="mlp", epochs=4, seed=1, device="cpu").validated()
+    data, policy, task = config.to_dict(), ResumePolicy(every_epochs=1), ResumableTraining()
+    whole, _, _ = task(data, None, str(isolated / "whole"), policy)
+    original = loop.fit
+
+    def time_limit_after_epoch_2(engine, lanes, *args, on_epoch=None, **kwargs):
+        def epoch(k, record):
+            on_epoch(k, record)
+            if record["epoch"] == 2:
+                os.kill(os.getpid(), signal.SIGTERM)  # what Slurm sends at the limit
+
+        return original(engine, lanes, *args, on_epoch=epoch, **kwargs)
+
+    monkeypatch.setattr(loop, "fit", time_limit_after_epoch_2)
+    folder = str(isolated / "run")
+    with pytest.raises(Interrupted):
+        task(data, None, folder, policy)
+    monkeypatch.setattr(loop, "fit", original)
+    requeued = task.checkpoint(data, None, folder, policy)
+    assert isinstance(requeued, submitit.helpers.DelayedSubmission)
+    assert requeued.function is task
+    outcome, history, environment = requeued.function(*requeued.args, **requeued.kwargs)
+    assert environment["resumed_from_epoch"] >= 2
+    assert [h["epoch"] for h in history] == [1, 2, 3, 4]
+    assert [h["train_loss"] for h in history] == [h["train_loss"] for h in whole.history]
+    assert torch.equal(outcome.test_logits, whole.test_logits)

@@ -422,8 +422,9 @@ def stop_signals():
 
 def blame(exc: BaseException, config: RunConfig, components: Components) -> Exception | None:
     """A PluginError naming the plugin whose code raised ``exc`` during training (or that
-    exited or interrupted the process), or None when benchbench's own code raised it."""
-    if isinstance(exc, BenchError):
+    exited or interrupted the process), or None when benchbench's own code raised it: a
+    usage error, or :class:`Interrupted`, a signal's orderly stop (Slurm's time limit)."""
+    if isinstance(exc, (BenchError, Interrupted)):
         return None
     entries = [
         components.architectures.get(config.arch),
