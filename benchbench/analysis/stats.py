@@ -159,16 +159,7 @@ def compare(
             diff = np.expand_dims(x, -1) - np.expand_dims(y, -2)
             return ((diff > 0) + 0.5 * (diff == 0)).mean(axis=(-2, -1))
 
-        interval = stats.bootstrap(
-            (sign * a, sign * b),
-            statistic,
-            n_resamples=resamples,
-            confidence_level=level,
-            method="percentile",
-            vectorized=True,
-            rng=np.random.default_rng(0),
-        ).confidence_interval
-        pi_low, pi_high = float(interval.low), float(interval.high)
+        pi_low, pi_high = stratified_bootstrap((sign * a, sign * b), statistic, level, resamples)
     out.update(p_improvement_low=pi_low, p_improvement_high=pi_high)
     out["claim"] = bool(
         n >= MIN_REPEATS and m >= MIN_REPEATS and not (low <= 0 <= high) and not math.isnan(low)
@@ -231,7 +222,6 @@ def aggregate(
     run of every task, with a stratified bootstrap interval, as rliable computes it: each
     task's runs are resampled on their own (scipy's ``bootstrap`` with one sample per task,
     percentile method, a fixed seed). No interval (NaN) when a task has a single run."""
-    from scipy import stats
 
     function = AGGREGATES[how]
     tasks = [_finite(t) for t in tasks if len(_finite(t))]
@@ -244,8 +234,17 @@ def aggregate(
     def statistic(*samples, axis=-1):
         return function(np.concatenate(samples, axis=-1), axis=-1)
 
+    return (value, *stratified_bootstrap(tuple(tasks), statistic, level, resamples))
+
+
+def stratified_bootstrap(samples, statistic, level: float, resamples: int) -> tuple[float, float]:
+    """The percentile interval of ``statistic(*samples, axis=-1)`` when each sample (a
+    side, a task) is resampled on its own: scipy's ``bootstrap``, a fixed seed, so the same
+    runs give the same interval every time."""
+    from scipy import stats
+
     interval = stats.bootstrap(
-        tuple(tasks),
+        tuple(samples),
         statistic,
         n_resamples=resamples,
         confidence_level=level,
@@ -253,4 +252,4 @@ def aggregate(
         vectorized=True,
         rng=np.random.default_rng(0),
     ).confidence_interval
-    return value, float(interval.low), float(interval.high)
+    return float(interval.low), float(interval.high)
