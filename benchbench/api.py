@@ -201,9 +201,9 @@ def sweep(
     **executor_options,
 ):
     """Run every missing run of ``suite`` (a name, a path, or a parsed Suite); returns the
-    sweep's :class:`~benchbench.execution.sweep.Tally`."""
+    sweep's :class:`~benchbench.execution.orchestrator.Tally`."""
     from benchbench.execution.executors import make_executor
-    from benchbench.execution.sweep import run_suite
+    from benchbench.execution.orchestrator import run_suite
 
     if isinstance(suite, str):
         suite = find_suite(suite)
@@ -361,7 +361,7 @@ def report(
 ) -> str:
     """The report table of ``records`` (see :func:`stored_runs`) in ``fmt``."""
     from benchbench.analysis.tables import Spec
-    from benchbench.training.metrics import DEFAULT_METRICS
+    from benchbench.metrics import DEFAULT_METRICS
 
     spec = Spec(metrics or DEFAULT_METRICS, group_by=group_by, ci=ci, baseline=baseline)
     return render(records, fmt, spec)
@@ -378,7 +378,7 @@ def provenance(records: list) -> str:
 def render(records: list, fmt: str = "markdown", spec=None) -> str:
     """``records`` as one table laid out by ``spec`` (an analysis.tables.Spec), in ``fmt``."""
     from benchbench.analysis.tables import Spec, build
-    from benchbench.render.tables import check_format, emit
+    from benchbench.render.markup import check_format, emit
 
     check_format(fmt)
     return emit([build(records, spec or Spec())], fmt)
@@ -386,7 +386,7 @@ def render(records: list, fmt: str = "markdown", spec=None) -> str:
 
 def suite_key(suite, smoke: bool = False) -> str:
     """Under which name a suite's sweep (or its ``--smoke`` sweep) is stored."""
-    from benchbench.execution.sweep import suite_key as key
+    from benchbench.execution.orchestrator import suite_key as key
 
     return key(suite, smoke)
 
@@ -402,7 +402,7 @@ def suite_report(
     """Every table ``suite`` (a name, path or Suite) declares, from its last sweep; an HTML
     page also gets the figures of :func:`suite_figures`."""
     from benchbench.analysis.tables import suite_parts
-    from benchbench.render.tables import check_format, emit
+    from benchbench.render.markup import check_format, emit
 
     check_format(fmt)
     if isinstance(suite, str):
@@ -417,9 +417,9 @@ def suite_report(
 def suite_figures(store: Store, suite, key: str) -> list[tuple[str, str]]:
     """For an HTML page, per ``runs`` table: a box plot over repeats, and the best run's
     curves and confusion matrix, as ``(caption, base64 PNG)``."""
+    from benchbench.metrics import METRICS
     from benchbench.render import figures as plots
     from benchbench.results.query import suite_runs, values_by
-    from benchbench.training.metrics import METRICS
 
     out = []
     for table in suite.tables:
@@ -454,7 +454,7 @@ def ensemble(
 ) -> str:
     """Soft and hard voting over the best k% of ``records``, as a table in ``fmt``."""
     from benchbench.analysis.tables import ensemble_part
-    from benchbench.render.tables import emit
+    from benchbench.render.markup import emit
 
     part = ensemble_part(
         records, open_store(results), percents, "Ensembles of the best k% of the runs"
@@ -477,7 +477,7 @@ def compare(
     tables that show them."""
     from benchbench.analysis import compare as comparing
     from benchbench.analysis.stats import verdict
-    from benchbench.training.metrics import known
+    from benchbench.metrics import known
 
     known(metric)  # a plugin's metric: load the plugins first
     records = stored_runs(results, list(where), smoke)
@@ -500,8 +500,8 @@ def aggregate(
     """``how`` (iqm, mean, median, optimality-gap) of ``metric`` per recipe across the
     tasks ``task`` names, with stratified bootstrap intervals, as a table in ``fmt``."""
     from benchbench.analysis.aggregate import aggregate_part
-    from benchbench.render.tables import emit
-    from benchbench.training.metrics import known
+    from benchbench.metrics import known
+    from benchbench.render.markup import emit
 
     known(metric)
     return emit([aggregate_part(records, how, metric, task, recipe, reference)], fmt)

@@ -1,20 +1,27 @@
-"""Metrics: what a run's summary holds. The table is filled by the built-in metrics
-(:mod:`benchbench.training.metrics`) and by plugins (``benchbench_register_metrics``);
-it lives here, below the plugin machinery, so that loading plugins can add to it.
+"""Metrics: what a run's summary holds, and the table of every metric by key.
+
+The table is filled through ``benchbench_register_metrics`` alone: the built-ins
+(:mod:`benchbench.plugins.builtin.run_metrics`) and third-party plugins register the same
+way, when the plugins load (:func:`benchbench.plugins.manager.current`); reading the table
+before that loads them. Also here: a run's summary, its test confusion matrix and the
+per-class commission and omission errors.
 
 Light to import: no numpy, torch or pandas at module level.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,27 +78,100 @@ def stored_value(summary: dict, key: str) -> Any:
         return None
 
 
-METRICS: dict[str, Metric] = {}
+class MetricTable(Mapping):
+    """Every metric by key, in registration order: the built-ins, then the plugins'."""
+
+    def __init__(self):
+        self._metrics: dict[str, Metric] | None = None
+        self._builtin: set[str] = set()
+
+    def install(self, found: dict[str, tuple[Metric, bool]]) -> None:
+        """Make ``found`` (key -> (metric, whether benchbench itself registered it)) the
+        table; called by the plugin manager each time it loads the plugins."""
+        self._metrics = {key: metric for key, (metric, _) in found.items()}
+        self._builtin = {key for key, (_, own) in found.items() if own}
+
+    def _table(self) -> dict[str, Metric]:
+        if self._metrics is None:
+            from benchbench.plugins.manager import current
+
+            current()  # loads the plugins, which install the table
+        return self._metrics or {}
+
+    def __getitem__(self, key: str) -> Metric:
+        return self._table()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+    def builtin(self, key: str) -> bool:
+        return key in self._table() and key in self._builtin
+
+
+METRICS = MetricTable()
 """Every metric by key: the built-ins, then those the loaded plugins add."""
 
-_FROM_PLUGINS: set[str] = set()
-
-
-def install_plugin_metrics(metrics: dict[str, Metric]) -> None:
-    """Make ``metrics`` (key -> Metric, from the plugins just loaded) the plugin metrics,
-    replacing those an earlier load added."""
-    for key in _FROM_PLUGINS:
-        METRICS.pop(key, None)
-    _FROM_PLUGINS.clear()
-    for key, metric in metrics.items():
-        METRICS[key] = metric
-        _FROM_PLUGINS.add(key)
-
-
-def builtin(key: str) -> bool:
-    return key in METRICS and key not in _FROM_PLUGINS
+DEFAULT_METRICS = ("test_acc", "train_seconds_per_epoch", "val_seconds_per_epoch")
 
 
 def tunable() -> tuple[str, ...]:
     """The metrics a suite's ``[tune]`` may choose values by."""
     return tuple(k for k, m in METRICS.items() if m.tunable)
+
+
+def known(key: str) -> bool:
+    """Whether ``key`` is a metric: a built-in or one a loaded plugin adds."""
+    return key in METRICS
+
+
+def summarize(outcome, history: list[dict], matrix: np.ndarray) -> dict:
+    """A run's summary: its status and every metric of :data:`METRICS`. A plugin's metric
+    that fails is left out with a warning; it never costs the run."""
+    evaluated = Evaluated(outcome, history, matrix)
+    summary = {"status": outcome.status}
+    for key, metric in METRICS.items():
+        try:
+            summary[key] = metric.compute(evaluated)
+        except Exception as exc:
+            if METRICS.builtin(key):
+                raise
+            log.warning(
+                "metric %r failed (%s: %s); left out of this run", key, type(exc).__name__, exc
+            )
+    return summary
+
+
+def confusion(true_labels, predicted, num_classes: int) -> np.ndarray:
+    """Counts with rows = true class and columns = predicted class (scikit-learn's layout)."""
+    from sklearn.metrics import confusion_matrix
+
+    return confusion_matrix(true_labels, predicted, labels=list(range(num_classes)))
+
+
+def outcome_confusion(outcome) -> np.ndarray:
+    """The outcome's test confusion matrix (rows: true class, columns: predicted)."""
+    return confusion(
+        outcome.test_labels.numpy(), outcome.test_logits.argmax(1).numpy(), len(outcome.classes)
+    )
+
+
+def commission_omission(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-class errors as report 000 defines them, for ``matrix[true, predicted]``.
+
+    commission_i: share of the images *assigned to* class i that belong elsewhere
+    (1 - precision); omission_i: share of the images *of* class i assigned elsewhere
+    (1 - recall). A class never predicted (or absent) has NaN.
+    """
+    import numpy as np
+
+    matrix = np.asarray(matrix, dtype=np.float64)
+    diagonal = np.diag(matrix)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        predicted_as = matrix.sum(axis=0)
+        actually = matrix.sum(axis=1)
+        commission = np.where(predicted_as > 0, (predicted_as - diagonal) / predicted_as, np.nan)
+        omission = np.where(actually > 0, (actually - diagonal) / actually, np.nan)
+    return commission, omission

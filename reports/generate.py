@@ -707,8 +707,8 @@ class Figures:
         self.add(figure, f"{caption} (run `{record.id}`)", plots.confusion(matrix, classes, title))
 
     def errors(self, figure: str, label: str, caption: str) -> None:
+        from benchbench.metrics import commission_omission
         from benchbench.render import figures as plots
-        from benchbench.training.metrics import commission_omission
 
         record = self.run(label)
         if record is None:

@@ -9,6 +9,7 @@ import pytest
 
 from benchbench.cli.app import main
 from benchbench.cli.context import components
+from benchbench.plugins import manager
 
 
 @pytest.fixture(autouse=True)
@@ -18,6 +19,7 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("BENCH_DEBUG", raising=False)
     components.cache_clear()  # plugins load afresh: a test may add some ($BENCH_PLUGINS)
+    monkeypatch.setattr(manager, "_CURRENT", None)
     return tmp_path
 
 

@@ -1,6 +1,6 @@
 import numpy as np
 
-from benchbench.training.metrics import commission_omission, confusion
+from benchbench.metrics import commission_omission, confusion
 
 
 def test_known_matrix_gives_known_commission_and_omission():

@@ -1,7 +1,7 @@
 import numpy as np
 
+from benchbench.metrics import commission_omission
 from benchbench.render import figures as plots
-from benchbench.training.metrics import commission_omission
 
 
 def test_confusion_figure_is_row_normalized():

@@ -101,5 +101,5 @@ def test_autoload_can_be_disabled(monkeypatch):
         "builtin.architectures",
         "builtin.augmentations",
         "builtin.datasets",
-        "builtin.sinks",
+        "builtin.trackers",
     ]

@@ -72,13 +72,13 @@ def test_a_forced_rerun_that_fails_keeps_the_earlier_result(bench, isolated, mon
     before = store.get(first["run_id"])
     history = store.history(first["run_id"])
 
-    import benchbench.training.metrics
+    import benchbench.metrics
 
     def crash(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
     with monkeypatch.context() as patch:
-        patch.setattr(benchbench.training.metrics, "summarize", crash)
+        patch.setattr(benchbench.metrics, "summarize", crash)
         failed = bench("run", *FAST, "--force")
     assert failed.code == 1 and "disk on fire" in failed.err
     after = store.get(first["run_id"])

@@ -9,7 +9,7 @@ from conftest import blocked_run, kill
 from benchbench import hookimpl
 from benchbench.execution import suite as suites
 from benchbench.execution.executors import make_executor
-from benchbench.execution.sweep import run_suite
+from benchbench.execution.orchestrator import run_suite
 from benchbench.plugins.manager import load_components
 from benchbench.results.store import Store
 
@@ -383,8 +383,7 @@ max_train_acc = { "32" = 0.9, "64" = 0.8 }
 
 
 def test_a_metric_added_later_is_derived_for_runs_stored_before_it():
-    from benchbench.metrics import stored_value
-    from benchbench.training.metrics import METRICS
+    from benchbench.metrics import METRICS, stored_value
 
     assert "train_minutes_total" in METRICS
     old_summary = {"train_seconds_total": 90.0}  # stored before minutes were a metric

@@ -10,7 +10,7 @@ many times it is listed.
 A suite's ``[[tables]]`` are built by the *table kind* they name. Each kind is declared
 once with :func:`table_kind`: its name, the suite keys it reads (with defaults) and the
 function that builds it. Rendering (Markdown, LaTeX, HTML...) is
-:mod:`benchbench.render.tables`' business. pandas is imported inside functions: the kind
+:mod:`benchbench.render.markup`' business. pandas is imported inside functions: the kind
 declarations are read when a suite file is parsed.
 """
 
@@ -26,10 +26,9 @@ from typing import Any
 
 from benchbench.analysis import stats
 from benchbench.errors import BenchError, did_you_mean
-from benchbench.metrics import stored_value
+from benchbench.metrics import DEFAULT_METRICS, METRICS, known, stored_value
 from benchbench.results.query import setting, timing_key
 from benchbench.results.store import RunRecord
-from benchbench.training.metrics import DEFAULT_METRICS, METRICS, known
 
 PM = "±"  # renderers may spell it their own way (LaTeX: $\pm$)
 
@@ -561,45 +560,12 @@ class TableKind:
     required: tuple[str, ...] = ()
 
 
-TABLE_KINDS: dict[str, TableKind] = {}
-"""Every table kind by name; :func:`table_kind` adds one."""
+def table_kinds() -> dict[str, TableKind]:
+    """Every table kind by name: the built-ins
+    (:mod:`benchbench.plugins.builtin.table_kinds`), then those plugins add."""
+    from benchbench.plugins.manager import current
 
-
-def table_kind(name: str, about: str, required: tuple[str, ...] = (), **options):
-    """Declare the decorated ``build(request) -> Part`` as table kind ``name``."""
-
-    def register(build: Callable[[Request], Part]) -> Callable[[Request], Part]:
-        TABLE_KINDS[name] = TableKind(name, about, options, build, required)
-        return build
-
-    return register
-
-
-@table_kind(
-    "runs",
-    "one row per configuration: mean ± std over seeds, best marked, deltas vs a baseline",
-    rows="label",
-    metrics=list(DEFAULT_METRICS),
-    baseline=None,
-    reference={},
-    transpose=False,
-)
-def _runs_table(request: Request) -> Part:
-    o = request.options
-    spec = Spec(
-        tuple(o["metrics"]),
-        rows=o["rows"],
-        ci=request.ci,
-        baseline=o["baseline"],
-        reference=references(o["reference"], o["metrics"]),
-        keep_order=True,
-        title=request.title,
-    )
-    part = build(request.runs, spec)
-    if spec.reference and not part.raw.empty:
-        names = [v.get("name") for v in getattr(request.suite, "variants", None) or []]
-        part = with_seed_only_rows(part, spec, names)
-    return transposed(part) if o["transpose"] and not part.raw.empty else part
+    return {e.name: e.create({}) for e in current().table_kinds}
 
 
 def with_seed_only_rows(part: Part, spec: Spec, order: list[str]) -> Part:
@@ -657,75 +623,6 @@ def transposed(part: Part) -> Part:
     return replace(part, shown=shown, bold=bold, text_columns=[corner])
 
 
-@table_kind(
-    "tuning",
-    "one row per tuned value: mean ± std over repeats, the kept value marked",
-    metrics=list(DEFAULT_METRICS),
-)
-def _tuning_table(request: Request) -> Part:
-    tune = request.suite.tune
-    metric = tune.metric if tune else request.options["metrics"][0]
-    metrics = list(dict.fromkeys([metric, *request.options["metrics"]]))
-    records = {r.id: r for r in request.runs}
-    return tuning_part(request.members, records, metrics, metric, request.title)
-
-
-@table_kind(
-    "ensemble",
-    "soft and hard voting over the best k% of the runs",
-    percents=[10, 20, 30, 40, 50, 100],
-    reference={},
-)
-def _ensemble_table(request: Request) -> Part:
-    o = request.options
-    percents = tuple(float(p) for p in o["percents"])
-    return ensemble_part(request.runs, request.store, percents, request.title, o["reference"])
-
-
-@table_kind(
-    "ood",
-    "out-of-distribution detection by mean activation, per layer, for one row's model",
-    required=("run",),
-    run=None,
-    ood_dataset="fake",
-    ood_options={},
-    layers=[],
-    ood_when="either",
-    reference={},
-)
-def _ood_table(request: Request) -> Part:
-    from benchbench.analysis.ood import probe_run
-    from benchbench.plugins.manager import load_components
-
-    o = request.options
-    named = sorted(  # of several seeds' runs, the first seed's is probed
-        (r for r in request.runs if r.label == o["run"] and r.status == "complete"),
-        key=lambda r: r.config.get("seed", 0),
-    )
-    if not named:
-        raise BenchError(
-            f"Table {request.title!r}: no complete run labelled {o['run']!r} in this sweep."
-        )
-    probe = probe_run(
-        request.store,
-        named[0],
-        load_components(),
-        dataset=o["ood_dataset"],
-        options=dict(o["ood_options"]),
-        layers=list(o["layers"]) or None,
-        ood_when=o["ood_when"],
-    )
-    part = ood_part(probe.results, named[0], o["ood_dataset"], request.title)
-    if o["reference"]:  # the seed's accuracy per layer: {our layer: value}
-        seed = [o["reference"].get(layer) for layer in part.raw["layer"]]
-        part.shown["Detection accuracy (seed)"] = [
-            "–" if v is None else f"{float(v):.4f}" for v in seed
-        ]
-        part.raw["accuracy_seed"] = [math.nan if v is None else float(v) for v in seed]
-        part.notes.append("(seed): the seed report's own number for that layer.")
-    return part
-
-
 def suite_parts(store, suite, key: str, ci: bool = False) -> list[Part]:
     """Every table ``suite`` declares, from the runs its last sweep (``key``) recorded."""
     from benchbench.results.query import suite_members, suite_runs
@@ -735,7 +632,7 @@ def suite_parts(store, suite, key: str, ci: bool = False) -> list[Part]:
             f"No sweep of suite {key!r} is stored in {store.root}. Run `bench "
             f"sweep {suite.name}` first (with the same --smoke and --results)."
         )
-    parts = []
+    parts, kinds = [], table_kinds()
     for table in suite.tables:
         runs = suite_runs(store, key, table.group)
         if not runs:
@@ -752,7 +649,7 @@ def suite_parts(store, suite, key: str, ci: bool = False) -> list[Part]:
             suite,
             ci,
         )
-        part = TABLE_KINDS[table.kind].build(request)
+        part = kinds[table.kind].build(request)
         if table.note:
             part.notes.append(table.note)
         part.provenance = part.provenance or provenance(runs)

@@ -87,11 +87,22 @@ def _with_plugin_commands() -> typer.Typer:
     taken = {c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands}
     taken |= {g.name for g in app.registered_groups}
     extra = plugin_commands(components(), taken)
-    if not extra.registered_commands and not extra.registered_groups:
+    figures = plot.plugin_figure_commands(components().figures)
+    if not (extra.registered_commands or extra.registered_groups or figures):
         return app
     full = copy.copy(app)
+    groups = list(app.registered_groups)
+    if figures:  # `bench plot NAME` for the figure kinds plugins add
+        plots = copy.copy(plot.app)
+        plots.registered_commands = [*plot.app.registered_commands, *figures]
+        groups = [
+            copy.copy(g) if g.typer_instance is plot.app else g for g in app.registered_groups
+        ]
+        for g in groups:
+            if g.typer_instance is plot.app:
+                g.typer_instance = plots
     full.registered_commands = [*app.registered_commands, *extra.registered_commands]
-    full.registered_groups = [*app.registered_groups, *extra.registered_groups]
+    full.registered_groups = [*groups, *extra.registered_groups]
     return full
 
 

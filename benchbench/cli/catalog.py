@@ -28,8 +28,33 @@ KIND_ALIASES = {
     "recipe": "recipe",
     "sinks": "sink",
     "sink": "sink",
+    "metrics": "metric",
+    "metric": "metric",
+    "formats": "format",
+    "format": "format",
+    "tables": "table_kind",
+    "table-kinds": "table_kind",
+    "executors": "executor",
+    "executor": "executor",
+    "figures": "figure",
+    "figure": "figure",
 }
-KINDS = ("architecture", "augmentation", "dataset", "suite", "recipe", "sink")
+KINDS = (
+    "architecture",
+    "augmentation",
+    "dataset",
+    "suite",
+    "recipe",
+    "sink",
+    "metric",
+    "format",
+    "table_kind",
+    "executor",
+    "figure",
+)
+LISTED = (
+    "archs, augs, datasets, suites, recipes, sinks, metrics, formats, tables, executors or figures"
+)
 
 
 def _entries(kind: str, pattern: str) -> list[dict]:
@@ -63,7 +88,7 @@ def list_components(
     kind: Annotated[
         str | None,
         typer.Argument(
-            help="archs, augs, datasets, suites, recipes or sinks; all if omitted.",
+            help=f"{LISTED}; all if omitted.",
             show_default=False,
         ),
     ] = None,
@@ -72,19 +97,17 @@ def list_components(
     ] = "*",
     as_json: JsonOption = False,
 ) -> None:
-    """List the architectures, augmentations, datasets, suites, recipes and sinks on offer."""
+    """List what the built-ins and plugins offer: architectures, augmentations, datasets,
+    suites, recipes, sinks, metrics, output formats, table kinds, executors and figures."""
     if kind is not None and kind not in KIND_ALIASES:
-        raise BenchError(
-            f"`bench list {kind}`: list archs, augs, datasets, suites, recipes or sinks."
-            f"{did_you_mean(kind, KIND_ALIASES)}"
-        )
+        raise BenchError(f"`bench list {kind}`: list {LISTED}.{did_you_mean(kind, KIND_ALIASES)}")
     kinds = [KIND_ALIASES[kind]] if kind else list(KINDS)
     listing = {k: _entries(k, filter) for k in kinds}
     if as_json:
         print_json({f"{k}s": entries for k, entries in listing.items()})
         return
     for k, entries in listing.items():
-        table = Table(title=f"{k}s", title_justify="left", show_edge=False)
+        table = Table(title=f"{k.replace('_', ' ')}s", title_justify="left", show_edge=False)
         table.add_column("name", style="bold", no_wrap=True)
         table.add_column("description")
         table.add_column("plugin", style="dim")

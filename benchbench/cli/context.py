@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from benchbench.plugins.manager import Components, load_components
-from benchbench.render.tables import FORMATS
+from benchbench.render.markup import BUILTIN_FORMATS
 from benchbench.settings import SETTINGS, Setting
 
 # No console markup: labels, class names and paths are the user's, printed as written
@@ -95,8 +95,12 @@ WhereOption = Annotated[
     ),
 ]
 FormatOption = Annotated[
-    Literal[FORMATS],  # type: ignore[valid-type]
-    typer.Option("--format", help="Output format of the table(s)."),
+    str,
+    typer.Option(
+        "--format",
+        help=f"Output format of the table(s): {', '.join(BUILTIN_FORMATS)}, or one a plugin "
+        "adds (`bench list formats`).",
+    ),
 ]
 
 

@@ -37,18 +37,10 @@ def _records(runs: list[str], results):
     return store, [store.find(run) for run in runs]
 
 
-def _confusion(store, record):
-    stored = store.confusion(record.id)
-    if stored is None:
-        raise BenchError(
-            f"Run {record.id} ({record.label}) has no stored confusion matrix: "
-            f"it is {record.status}."
-        )
-    return stored
-
-
-def _each_run(kind: str, draw, runs, output: Path, formats: str, results) -> None:
-    """Save ``draw(store, record)``'s figure for every run in ``runs``."""
+def _each_run(kind: str, runs, output: Path, formats: str, results, **options) -> None:
+    """Save figure kind ``kind``'s figure (a built-in or a plugin's) of every run in
+    ``runs``; ``options`` go to the kind's factory."""
+    draw = components().figures.get(kind).create(options)
     store, records = _records(runs, results)
     for record in records:
         _save(draw(store, record), _stem(output, kind, record), formats)
@@ -66,7 +58,6 @@ def curves(
 ) -> None:
     """Loss and accuracy per epoch, train and validation. A label with several runs (its
     seeds) draws their mean with a band; several labels are drawn in one figure to compare."""
-    from benchbench.render.figures import curves as figure
     from benchbench.render.figures import curves_compared
     from benchbench.results.store import Store
 
@@ -74,8 +65,7 @@ def curves(
     groups = {key: store.find_group(key) for key in runs}
     if len(groups) == 1 and len(next(iter(groups.values()))) == 1:
         (record,) = next(iter(groups.values()))
-        fig = figure(store.history(record.id), f"{record.label} [{record.id}]", record.config)
-        _save(fig, _stem(output, "curves", record), formats)
+        _each_run("curves", [record.id], output, formats, results)
         return
     histories = {
         records[0].label: [store.history(r.id) for r in records] for records in groups.values()
@@ -93,13 +83,7 @@ def confusion(
     results: ResultsOption = None,
 ) -> None:
     """The normalized confusion matrix (rows: true class)."""
-    from benchbench.render.figures import confusion as figure
-
-    def draw(store, record):
-        matrix, classes = _confusion(store, record)
-        return figure(matrix, classes, f"{record.label}: normalized confusion matrix")
-
-    _each_run("confusion", draw, runs, output, formats, results)
+    _each_run("confusion", runs, output, formats, results)
 
 
 @app.command()
@@ -110,16 +94,7 @@ def errors(
     results: ResultsOption = None,
 ) -> None:
     """Per-class commission and omission errors."""
-    from benchbench.render.figures import class_errors
-    from benchbench.training.metrics import commission_omission
-
-    def draw(store, record):
-        matrix, classes = _confusion(store, record)
-        commission, omission = commission_omission(matrix)
-        title = f"{record.label}: commission and omission errors"
-        return class_errors(classes, commission, omission, title)
-
-    _each_run("errors", draw, runs, output, formats, results)
+    _each_run("errors", runs, output, formats, results)
 
 
 @app.command()
@@ -134,39 +109,10 @@ def samples(
     results: ResultsOption = None,
 ) -> None:
     """A grid of test images with predicted and true labels."""
-    import numpy as np
-
-    from benchbench.render.figures import samples as figure
-    from benchbench.training.loop import prepare
-
-    store, (record,) = _records([run], results)
-    logits, labels = store.predictions(record.id)
-    predicted = logits.argmax(1)
-    candidates = np.flatnonzero((predicted != labels) if wrong else (predicted == labels))
-    chosen = np.sort(np.random.default_rng(0).permutation(candidates)[:count])
-    if len(chosen) == 0:
-        raise BenchError(
-            f"Run {record.id} has no {'wrong' if wrong else 'correct'} predictions to show."
-        )
-    splits = prepare(record.run_config, components(), lazy=True)
-    images = splits.test[0].numpy()
-    if len(images) != len(labels) or not (splits.test[1].numpy() == labels).all():
-        raise BenchError(
-            "The dataset's test split changed since the run: cannot match "
-            "stored predictions to images."
-        )
     kind = "wrong" if wrong else "correct"
-    _save(
-        figure(
-            images[chosen],
-            labels[chosen],
-            predicted[chosen],
-            splits.classes,
-            f"{record.label}: {kind} predictions",
-        ),
-        _stem(output, f"samples-{kind}", record),
-        formats,
-    )
+    draw = components().figures.get("samples").create({"wrong": wrong, "count": count})
+    store, (record,) = _records([run], results)
+    _save(draw(store, record), _stem(output, f"samples-{kind}", record), formats)
 
 
 @app.command()
@@ -185,37 +131,8 @@ def gradcam(
     results: ResultsOption = None,
 ) -> None:
     """Grad-CAM heat maps (captum) for chosen test images, over the images."""
-    import torch
-
-    from benchbench.analysis.gradcam import heatmaps
-    from benchbench.analysis.reload import predict, reload
-    from benchbench.render.figures import heatmaps as figure
-
-    store, (record,) = _records([run], results)
-    try:
-        indices = [int(i) for i in images.split(",")]
-    except ValueError:
-        raise BenchError(f"--images {images!r}: give test image indices like 0,1,2.") from None
-    loaded = reload(store, record, components(), device)
-    test_x, test_y = loaded.splits.test
-    if not indices or max(indices) >= len(test_x) or min(indices) < 0:
-        raise BenchError(f"--images: indices must lie in 0..{len(test_x) - 1}.")
-    chosen = torch.tensor(indices)
-    predicted = predict(loaded, test_x[chosen]).argmax(1)
-    inputs = loaded.batcher(test_x[chosen].to(loaded.device))
-    maps = heatmaps(loaded.model, inputs, predicted.to(loaded.device), layer)
-    _save(
-        figure(
-            test_x[chosen].numpy(),
-            maps.numpy(),
-            test_y[chosen].tolist(),
-            predicted.tolist(),
-            loaded.splits.classes,
-            f"{record.label}: Grad-CAM",
-        ),
-        _stem(output, "gradcam", record),
-        formats,
-    )
+    options = {"images": images, "layer": layer, "device": device}
+    _each_run("gradcam", [run], output, formats, results, **options)
 
 
 @app.command()
@@ -228,10 +145,10 @@ def box(
     results: ResultsOption = None,
 ) -> None:
     """Box plots of a metric over repeats, one box per value of a setting."""
+    from benchbench.metrics import METRICS
     from benchbench.render.figures import box as figure
     from benchbench.results.query import matching, values_by
     from benchbench.results.store import Store
-    from benchbench.training.metrics import METRICS
 
     if metric not in METRICS:
         raise BenchError(f"--metric {metric!r}: choose from {', '.join(METRICS)}.")
@@ -248,3 +165,42 @@ def box(
         output / f"box-{metric}-by-{slug}",
         formats,
     )
+
+
+def _options(items: list[str]) -> dict:
+    from benchbench.settings import parse_value
+
+    options = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise BenchError(f"--set {item!r}: write KEY=VALUE, e.g. --set count=8.")
+        options[key.strip()] = parse_value(value)
+    return options
+
+
+def plugin_figure_commands(figures) -> list:
+    """``bench plot NAME RUN... [--set KEY=VALUE]`` for every figure kind a plugin adds
+    (``benchbench_register_figures``) that no built-in command draws."""
+    taken = {c.name or c.callback.__name__ for c in app.registered_commands}
+    commands = []
+    for entry in figures:
+        if entry.name in taken:
+            continue
+
+        def command(
+            runs: RunsArgument,
+            set_: Annotated[
+                list[str] | None,
+                typer.Option("--set", metavar="KEY=VALUE", help="An option of this figure."),
+            ] = None,
+            output: OutputOption = Path("bench-figures"),
+            formats: FormatsOption = "png,pdf",
+            results: ResultsOption = None,
+            kind: Annotated[str, typer.Option(hidden=True)] = entry.name,
+        ) -> None:
+            _each_run(kind, runs, output, formats, results, **_options(set_ or []))
+
+        command.__doc__ = f"{entry.description} (from {entry.origin})"
+        commands.append(typer.models.CommandInfo(name=entry.name, callback=command))
+    return commands

@@ -14,7 +14,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from benchbench.render.tables import visible
+from benchbench.render.markup import visible
 
 
 def quiet() -> bool:

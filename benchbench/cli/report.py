@@ -19,7 +19,7 @@ from benchbench.cli.context import (
     print_json,
 )
 from benchbench.errors import BenchError
-from benchbench.render.tables import visible
+from benchbench.render.markup import visible
 
 
 def report(
@@ -109,7 +109,7 @@ def report(
         if format not in ("csv", "json") or suite is not None:
             raise BenchError("--per-run writes --format csv or json, without --suite.")
         frame = api.runs_frame(records)  # the runs just chosen, not a second query
-        from benchbench.render.tables import csv_text
+        from benchbench.render.markup import csv_text
 
         text = (
             csv_text(frame)
@@ -138,7 +138,7 @@ def report(
             baseline=baseline,
         )
     if standalone:
-        from benchbench.render.tables import latex_document
+        from benchbench.render.markup import latex_document
 
         text = latex_document(text, f"suite {suite}" if suite else "benchbench report")
     if output is not None:
@@ -171,8 +171,8 @@ def show(
     """One run: config, per-epoch table, confusion matrix, per-class errors."""
 
     from benchbench import api
+    from benchbench.metrics import commission_omission
     from benchbench.results.store import Store
-    from benchbench.training.metrics import commission_omission
 
     store = Store(results)
     record = store.find(run)

@@ -28,7 +28,7 @@ from benchbench.cli.context import (
 from benchbench.cli.export import SinkOption, sinks_attached
 from benchbench.config import RunConfig
 from benchbench.errors import BenchError
-from benchbench.render.tables import visible
+from benchbench.render.markup import visible
 from benchbench.settings import EXECUTION, SETTINGS, TRAINING, parse_seeds, parse_sets
 
 

@@ -22,7 +22,7 @@ from benchbench.cli.context import (
     resume_policy,
     stopped_by_signal,
 )
-from benchbench.render.tables import visible
+from benchbench.render.markup import visible
 
 
 def runs(

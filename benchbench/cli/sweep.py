@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 import time
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 from rich.text import Text
@@ -27,8 +27,9 @@ from benchbench.cli.context import (
 )
 from benchbench.cli.export import SinkOption, sinks_attached
 from benchbench.cli.progress import SweepProgress
-from benchbench.execution.executors import EXECUTORS, live_epochs
-from benchbench.execution.sweep import suite_key
+from benchbench.execution.executors import live_epochs
+from benchbench.execution.orchestrator import suite_key
+from benchbench.plugins.builtin.executors import BUILTIN as BUILTIN_EXECUTORS
 from benchbench.settings import parse_seeds
 
 
@@ -62,11 +63,11 @@ def sweep(
         ),
     ] = None,
     executor: Annotated[
-        Literal[tuple(EXECUTORS)],  # type: ignore[valid-type]
+        str,
         typer.Option(
             help="Where runs train: "
-            + "; ".join(f"{name}: {about}" for name, (_, about) in EXECUTORS.items())
-            + "."
+            + "; ".join(f"{name}: {about}" for name, (_, about) in BUILTIN_EXECUTORS.items())
+            + "; or an executor a plugin adds."
         ),
     ] = "local",
     workers: Annotated[int, typer.Option(help="Parallel workers (process, ray).")] = 2,

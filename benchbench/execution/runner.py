@@ -172,8 +172,8 @@ class Recording:
 
     def complete(self, outcome) -> RunRecord:
         """Store a finished training outcome: summary, artifacts, history, status."""
+        from benchbench.metrics import outcome_confusion, summarize
         from benchbench.training.device import load_average
-        from benchbench.training.metrics import outcome_confusion, summarize
 
         if not self.started:
             self.begin()

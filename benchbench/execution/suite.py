@@ -49,12 +49,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from benchbench.analysis.tables import TABLE_KINDS, references
+from benchbench.analysis.tables import references, table_kinds
 from benchbench.config import RunConfig
 from benchbench.errors import BenchError, did_you_mean
+from benchbench.metrics import known, tunable
 from benchbench.settings import LABEL_KEYS, parse_value, plugin_options
 from benchbench.settings import SETTINGS as RUN_SETTINGS
-from benchbench.training.metrics import known, tunable
 
 # Suite keys are the run settings; a row's label comes from its variant or grid point.
 SETTINGS = set(RUN_SETTINGS) - set(LABEL_KEYS)
@@ -78,7 +78,7 @@ class Table:
     """One ``[[tables]]`` entry: what ``bench report --suite`` renders.
 
     ``options`` holds the keys its kind reads (see
-    :data:`benchbench.analysis.tables.TABLE_KINDS`), defaults filled in.
+    :func:`benchbench.analysis.tables.table_kinds`), defaults filled in.
     """
 
     title: str
@@ -451,12 +451,16 @@ def parse(text: str, source: str, default_name: str) -> Suite:
         tune = Tune(order, values, count("repeats", raw.get("repeats", 1), "tune"), metric)
 
     groups = {"variants", "base", "tune", *[g["name"] for g in grids]}
-    tables = []
+    tables, kinds = [], table_kinds()
     for i, table in enumerate(tables_of("tables")):
         kind_name = table.get("kind", "runs")
-        if kind_name not in TABLE_KINDS:
-            fail("kind", f"choose one of {', '.join(TABLE_KINDS)}.", "tables")
-        kind = TABLE_KINDS[kind_name]
+        if kind_name not in kinds:
+            fail(
+                "kind",
+                f"choose one of {', '.join(kinds)}.{did_you_mean(str(kind_name), kinds)}",
+                "tables",
+            )
+        kind = kinds[kind_name]
         allowed = TABLE_KEYS | set(kind.options)
         for key in table:
             if key not in allowed:
@@ -490,12 +494,10 @@ def parse(text: str, source: str, default_name: str) -> Suite:
     if not tables:  # none declared: one table of runs per group that has rows
         present = (["variants"] if variants else []) + [g["name"] for g in grids]
         for group in present or ["base"]:
-            options = copy.deepcopy(TABLE_KINDS["runs"].options)
+            options = copy.deepcopy(kinds["runs"].options)
             tables.append(Table(group, group, "runs", options))
         if tune is not None:
-            tables.append(
-                Table("tune", "tune", "tuning", copy.deepcopy(TABLE_KINDS["tuning"].options))
-            )
+            tables.append(Table("tune", "tune", "tuning", copy.deepcopy(kinds["tuning"].options)))
     suite = Suite(
         data.get("name", default_name),
         data.get("description", ""),

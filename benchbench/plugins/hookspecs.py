@@ -110,3 +110,66 @@ def benchbench_register_metrics(registry):
     ``timing``. Every run stored afterwards gets it in its summary; ``bench report
     --metrics KEY`` shows it. A built-in key cannot be taken.
     """
+
+
+# --------------------------------------------------------------------------------------
+# Outputs
+# --------------------------------------------------------------------------------------
+
+
+@hookspec
+def benchbench_register_formats(registry):
+    """Add output formats for tables (``bench report --format NAME``, ``bench compare``,
+    ``bench summary``): ``registry.add(name, factory, description=...)`` where
+    ``factory()`` returns ``render(parts, page) -> str``.
+
+    Each part is a :class:`benchbench.analysis.tables.Part`: ``title`` (or None),
+    ``shown`` (a pandas DataFrame of display strings), ``raw`` (the numbers behind them),
+    ``bold`` (``(row, column)`` cells to mark), ``notes`` and ``provenance``. ``page`` is
+    a :class:`benchbench.render.markup.Page`: its ``title``, ``figures`` ((caption,
+    base64 PNG) pairs) and ``standalone`` (a whole document wanted). Every string may be
+    the user's: escape it for the format (:func:`benchbench.render.markup.one_line`
+    removes line breaks and shows control characters).
+    """
+
+
+@hookspec
+def benchbench_register_table_kinds(registry):
+    """Add table kinds a suite's ``[[tables]]`` may name (``kind = "NAME"``):
+    ``registry.add(name, factory, description=...)`` where ``factory()`` returns a
+    :class:`benchbench.analysis.tables.TableKind`: its suite keys with their defaults
+    (``options``), the keys a table must give (``required``), and ``build(request) ->
+    Part``. ``request`` holds the table's title and options, the sweep's runs of the
+    table's group (``runs``: :class:`benchbench.results.store.RunRecord`), their
+    membership rows, the store and the suite.
+    """
+
+
+@hookspec
+def benchbench_register_figures(registry):
+    """Add figure kinds drawn from one stored run (``bench plot NAME RUN...``):
+    ``registry.add(name, factory, description=...)`` where ``factory(**options)``
+    returns ``draw(store, record) -> matplotlib.figure.Figure``; ``options`` come from
+    ``bench plot NAME --set KEY=VALUE``. ``store.history(record.id)`` gives the epochs,
+    ``store.confusion(record.id)`` the test confusion matrix. Import matplotlib inside.
+    """
+
+
+# --------------------------------------------------------------------------------------
+# Where runs train
+# --------------------------------------------------------------------------------------
+
+
+@hookspec
+def benchbench_register_executors(registry):
+    """Add executors (``bench sweep --executor NAME``): ``registry.add(name, factory,
+    description=...)`` where ``factory()`` returns the executor class; it is built as
+    ``cls(components, store, force=..., workers=..., address=..., **options)`` and
+    implements :class:`benchbench.execution.executors.Executor` (``live_epochs``,
+    ``run(configs, events)`` yielding ``(config, status, error)`` per run, ``close()``).
+    Only the driver process writes the store: subclass
+    :class:`benchbench.execution.executors.detached.DetachedExecutor`, train each config
+    elsewhere with :func:`benchbench.execution.runner.train_detached` and hand what it
+    returns to ``self.collect(config, get)``. Import your scheduler's library inside
+    ``run``, so that ``bench --help`` stays instant.
+    """

@@ -29,9 +29,25 @@ BUILTIN_PLUGINS = (
     "benchbench.plugins.builtin.architectures",
     "benchbench.plugins.builtin.augmentations",
     "benchbench.plugins.builtin.datasets",
-    "benchbench.plugins.builtin.sinks",
+    "benchbench.plugins.builtin.trackers",
+    "benchbench.plugins.builtin.run_metrics",
+    "benchbench.plugins.builtin.formats",
+    "benchbench.plugins.builtin.table_kinds",
+    "benchbench.plugins.builtin.executors",
+    "benchbench.plugins.builtin.plots",
 )
-KINDS = ("architecture", "augmentation", "dataset", "sink", "metric")
+# Each kind has its hook, benchbench_register_<kind>s, and its registry.
+KINDS = (
+    "architecture",
+    "augmentation",
+    "dataset",
+    "sink",
+    "metric",
+    "format",
+    "table_kind",
+    "executor",
+    "figure",
+)
 
 
 @dataclass
@@ -49,13 +65,45 @@ class PluginInfo:
 class Components:
     """Every registered component, by kind, and the plugins they came from."""
 
-    architectures: Registry
-    augmentations: Registry
-    datasets: Registry
-    sinks: Registry
-    metrics: Registry
+    registries: dict[str, Registry]  # kind -> its registry (see KINDS)
     plugins: list[PluginInfo]
     manager: pluggy.PluginManager | None = None  # for hooks called later (commands)
+
+    @property
+    def architectures(self) -> Registry:
+        return self.registries["architecture"]
+
+    @property
+    def augmentations(self) -> Registry:
+        return self.registries["augmentation"]
+
+    @property
+    def datasets(self) -> Registry:
+        return self.registries["dataset"]
+
+    @property
+    def sinks(self) -> Registry:
+        return self.registries["sink"]
+
+    @property
+    def metrics(self) -> Registry:
+        return self.registries["metric"]
+
+    @property
+    def formats(self) -> Registry:
+        return self.registries["format"]
+
+    @property
+    def table_kinds(self) -> Registry:
+        return self.registries["table_kind"]
+
+    @property
+    def executors(self) -> Registry:
+        return self.registries["executor"]
+
+    @property
+    def figures(self) -> Registry:
+        return self.registries["figure"]
 
     def check(self, config) -> None:
         """Raise a BenchError (with suggestions) if ``config`` names a component that no
@@ -96,13 +144,7 @@ class Components:
         return replace(config, providers=providers)
 
     def registry(self, kind: str) -> Registry:
-        return {
-            "architecture": self.architectures,
-            "augmentation": self.augmentations,
-            "dataset": self.datasets,
-            "sink": self.sinks,
-            "metric": self.metrics,
-        }[kind]
+        return self.registries[kind]
 
 
 def _short_error(exc: BaseException) -> str:
@@ -190,22 +232,27 @@ def load_components(use_entry_points: bool = True, extra_plugins=()) -> Componen
                     impl.function(registry=registries[kind])
             except Exception as exc:
                 infos[impl.plugin_name].errors.append(f"{hook_name}: {_short_error(exc)}")
-    components = Components(
-        registries["architecture"],
-        registries["augmentation"],
-        registries["dataset"],
-        registries["sink"],
-        registries["metric"],
-        list(infos.values()),
-        pm,
-    )
+    components = Components(registries, list(infos.values()), pm)
     _install_metrics(registries["metric"], infos)
+    global _CURRENT
+    _CURRENT = components
     return components
 
 
+_CURRENT: Components | None = None
+
+
+def current() -> Components:
+    """The components this process loaded last; loaded now (entry points included) if
+    none were. What the metric, format, table-kind and executor tables hold comes from
+    here, so it never depends on which module was imported first."""
+    return _CURRENT if _CURRENT is not None else load_components()
+
+
 def _install_metrics(registry: Registry, infos: dict[str, PluginInfo]) -> None:
-    """Put the metrics plugins add (``benchbench_register_metrics``) beside the built-ins."""
-    from benchbench.metrics import Metric, builtin, install_plugin_metrics
+    """Make the metrics registered (``benchbench_register_metrics``, the built-ins' too)
+    the table every summary and report reads."""
+    from benchbench.metrics import METRICS, Metric
 
     found = {}
     for entry in registry:
@@ -219,13 +266,11 @@ def _install_metrics(registry: Registry, infos: dict[str, PluginInfo]) -> None:
                 problem = f"its factory returned {type(metric).__name__}, not a benchbench.Metric"
             elif metric.key != entry.name:
                 problem = f"it is registered as {entry.name!r} but its key is {metric.key!r}"
-            elif builtin(entry.name):
-                problem = f"{entry.name!r} is a built-in metric: choose another name"
         if problem:
             infos[entry.plugin].errors.append(f"benchbench_register_metrics: {problem}")
             continue
-        found[entry.name] = metric
-    install_plugin_metrics(found)
+        found[entry.name] = (metric, entry.distribution == DISTRIBUTION)
+    METRICS.install(found)
 
 
 def plugin_commands(components: Components, taken: set[str]):

@@ -1,14 +1,13 @@
 """Executors decide where training happens; only the driver process writes the store.
 
 An executor implements :class:`Executor`: ``run(configs, events)`` yields
-``(config, status, error)`` for every config as it ends. Each one lives in a module of
-this package and is listed in :data:`EXECUTORS` (name → ``module:class``); adding one,
-a Slurm executor through submitit say, means adding its module and one line here.
+``(config, status, error)`` for every config as it ends. The built-ins live in modules of
+this package; they and any plugin's are registered through
+``benchbench_register_executors`` (:mod:`benchbench.plugins.builtin.executors`).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from typing import Protocol
 
@@ -16,19 +15,6 @@ from benchbench.config import RunConfig
 from benchbench.errors import BenchError
 from benchbench.plugins.manager import Components
 from benchbench.results.store import Store
-
-EXECUTORS = {
-    "local": ("benchbench.execution.executors.local:LocalExecutor", "one run after the other"),
-    "process": (
-        "benchbench.execution.executors.process:ProcessExecutor",
-        "parallel worker processes on this machine",
-    ),
-    "ray": ("benchbench.execution.executors.ray:RayExecutor", "Ray tasks, local or a cluster"),
-    "slurm": (
-        "benchbench.execution.executors.slurm:SlurmExecutor",
-        "a Slurm job array through submitit",
-    ),
-}
 
 
 class Events:
@@ -59,16 +45,25 @@ class Executor(Protocol):
         ...
 
 
-def _load(name: str):
-    if name not in EXECUTORS:
-        raise BenchError(f"--executor {name!r}: choose one of {', '.join(EXECUTORS)}.")
-    module, _, cls = EXECUTORS[name][0].partition(":")
-    return getattr(importlib.import_module(module), cls)
+def executors(components: Components | None = None) -> dict[str, str]:
+    """Every executor's name and what it is, as registered."""
+    from benchbench.plugins.manager import current
+
+    return {e.name: e.description for e in (components or current()).executors}
 
 
-def live_epochs(name: str) -> bool:
+def _load(name: str, components: Components | None = None):
+    from benchbench.plugins.manager import current
+
+    registry = (components or current()).executors
+    if name not in registry:
+        raise BenchError(f"--executor {name!r}: choose one of {', '.join(executors())}.")
+    return registry.get(name).create({})
+
+
+def live_epochs(name: str, components: Components | None = None) -> bool:
     """Whether executor ``name`` reports epochs as they end."""
-    return _load(name).live_epochs
+    return _load(name, components).live_epochs
 
 
 def make_executor(
@@ -84,5 +79,5 @@ def make_executor(
     """The executor called ``name``, ready to run configs against ``store``; ``options``
     are the executor's own (Ray: ``cpus_per_run``, ``gpus_per_run``; Slurm: those and
     ``partition``, ``time_minutes``, ``cluster``)."""
-    executor = _load(name)
+    executor = _load(name, components)
     return executor(components, store, force=force, workers=workers, address=address, **options)

@@ -1,4 +1,7 @@
-"""An example benchbench plugin. Note: no torch import at module level."""
+"""An example benchbench plugin: one implementation of every hook benchbench has.
+
+Note: no torch, pandas or matplotlib import at module level (``bench --help`` stays instant).
+"""
 
 from benchbench import hookimpl
 
@@ -61,6 +64,125 @@ def benchbench_register_commands(cli):
             print(name)
             for row in data.train_images[index, 0]:
                 print("".join("#" if v > 100 else "." for v in row))
+
+
+@hookimpl
+def benchbench_register_formats(registry):
+    registry.add("org", build_org, description="Org-mode tables for Emacs (example plugin)")
+
+
+def build_org():
+    """``bench report --format org``: each table as an Org-mode table, notes below it."""
+    from benchbench.render.markup import one_line
+
+    def cell(text) -> str:  # one line, and no | that would split the cell
+        return one_line(text).replace("|", "\\vert{}")
+
+    def table(part) -> str:
+        lines = [f"#+CAPTION: {cell(part.title)}"] if part.title else []
+        bold = set(part.bold)
+        header = [cell(c) for c in part.shown.columns]
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|" + "+".join("-" * (len(h) + 2) for h in header) + "|")
+        for row, values in part.shown.iterrows():
+            cells = [
+                f"*{cell(v)}*" if (row, column) in bold else cell(v)
+                for column, v in zip(part.shown.columns, values, strict=True)
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines += [f"# {cell(note)}" for note in [*part.notes, part.provenance] if note]
+        return "\n".join(lines) + "\n"
+
+    def render(parts, page) -> str:
+        return f"#+TITLE: {cell(page.title)}\n\n" + "\n".join(table(p) for p in parts)
+
+    return render
+
+
+@hookimpl
+def benchbench_register_table_kinds(registry):
+    registry.add(
+        "fastest",
+        build_fastest_kind,
+        description="the n fastest configurations by training seconds per epoch (example plugin)",
+    )
+
+
+def build_fastest_kind():
+    """A suite's ``[[tables]] kind = "fastest"`` (option ``n``): the ``runs`` table of
+    its group, cut to the ``n`` rows that train fastest."""
+    from benchbench.analysis.tables import Spec, TableKind, build
+
+    def fastest(request):
+        metrics = ("train_seconds_per_epoch", "test_acc")
+        part = build(request.runs, Spec(metrics, title=request.title))
+        order = (
+            part.raw["train_seconds_per_epoch_mean"].argsort().to_numpy()[: request.options["n"]]
+        )
+        part.raw = part.raw.iloc[order].reset_index(drop=True)
+        part.shown = part.shown.iloc[order].reset_index(drop=True)
+        part.bold = []
+        part.notes.append(f"The {request.options['n']} fastest configurations.")
+        return part
+
+    return TableKind("fastest", "the n fastest configurations", {"n": 3}, fastest)
+
+
+@hookimpl
+def benchbench_register_figures(registry):
+    registry.add(
+        "lr_curve",
+        build_lr_curve,
+        description="the learning rate per epoch (example plugin; option log)",
+    )
+
+
+def build_lr_curve(*, log: bool = False):
+    """``bench plot lr_curve RUN [--set log=true]``: the learning rate each epoch used."""
+
+    def draw(store, record):
+        import matplotlib.pyplot as plt
+
+        history = store.history(record.id)
+        fig, ax = plt.subplots(figsize=(5, 3))
+        ax.plot([h["epoch"] for h in history], [h["lr"] for h in history], marker="o")
+        ax.set(xlabel="epoch", ylabel="learning rate", title=f"{record.label}: learning rate")
+        if log:
+            ax.set_yscale("log")
+        fig.tight_layout()
+        return fig
+
+    return draw
+
+
+@hookimpl
+def benchbench_register_executors(registry):
+    registry.add(
+        "reverse",
+        build_reverse,
+        description="runs one after the other, last first (example plugin: how an "
+        "executor for a scheduler is written)",
+    )
+
+
+def build_reverse():
+    from benchbench.execution.executors.detached import DetachedExecutor
+    from benchbench.execution.runner import train_detached
+
+    class ReverseExecutor(DetachedExecutor):
+        """Trains each run in this process, last first, and stores it through the driver's
+        ``collect``, as an executor for a cluster scheduler would."""
+
+        def run(self, configs, events):
+            done, todo = self.split(configs)
+            yield from ((c, "skipped", "") for c in done)
+            for config in reversed(todo):
+                self.submitted(config, events)
+                folder, policy = self.resume_args(config)
+                result = train_detached(config.to_dict(), self.threads(), folder, policy)
+                yield self.collect(config, lambda r=result: r)
+
+    return ReverseExecutor
 
 
 def build_csv_lines(*, target: str | None = None):

@@ -165,7 +165,7 @@ def run_suite(
 
 def _check_tables(suite: Suite) -> None:
     """Every metric a table of ``suite`` names exists (plugins' metrics included)."""
-    from benchbench.training.metrics import METRICS, known
+    from benchbench.metrics import METRICS, known
 
     for table in suite.tables:
         unknown = [m for m in table.options.get("metrics") or [] if not known(m)]

@@ -24,8 +24,20 @@ import html
 import json
 import re
 import unicodedata
+from dataclasses import dataclass
 
-FORMATS = ("markdown", "latex", "csv", "json", "html")
+BUILTIN_FORMATS = ("markdown", "latex", "csv", "json", "html")
+
+
+@dataclass(frozen=True)
+class Page:
+    """What a format renders its tables into: a title, figures ((caption, base64 PNG)
+    pairs, for formats that embed them) and whether a whole document is wanted."""
+
+    title: str = "benchbench report"
+    figures: tuple = ()
+    standalone: bool = False
+
 
 _TEX_SPECIAL = {
     "\\": r"\textbackslash{}",
@@ -41,11 +53,21 @@ _TEX_SPECIAL = {
 }
 
 
-def check_format(fmt: str) -> None:
-    from benchbench.errors import BenchError
+def formats() -> list[str]:
+    """Every output format: the built-ins, then those plugins add."""
+    from benchbench.plugins.manager import current
 
-    if fmt not in FORMATS:
-        raise BenchError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}.")
+    return [e.name for e in current().formats]
+
+
+def check_format(fmt: str) -> None:
+    from benchbench.errors import BenchError, did_you_mean
+
+    known = formats()
+    if fmt not in known:
+        raise BenchError(
+            f"--format {fmt!r}: choose one of {', '.join(known)}.{did_you_mean(fmt, known)}"
+        )
 
 
 # Symbols benchbench (or a user) writes, as commands every LaTeX engine has.
@@ -310,35 +332,50 @@ def emit(
     figures: list[tuple[str, str]] = (),
     standalone: bool = False,
 ) -> str:
-    """Render ``parts`` in ``fmt``; ``figures`` (caption, base64 PNG) go into HTML pages;
-    ``standalone`` LaTeX is a complete document."""
-    import pandas as pd
+    """Render ``parts`` in format ``fmt`` (a built-in or a plugin's); ``figures``
+    (caption, base64 PNG) go into HTML pages; ``standalone`` LaTeX is a whole document."""
+    from benchbench.plugins.manager import current
 
     check_format(fmt)
-    if fmt == "csv":
-        frames = [p.raw.assign(table=p.title) if p.title else p.raw for p in parts]
-        return csv_text(pd.concat(frames, ignore_index=True))
-    if fmt == "json":
-        if len(parts) == 1 and parts[0].title is None:
-            return parts[0].raw.to_json(orient="records", indent=2) + "\n"
-        data = [
-            {
-                "title": p.title,
-                "rows": json.loads(p.raw.to_json(orient="records")),
-                "notes": p.notes,
-                "provenance": p.provenance,
-            }
-            for p in parts
-        ]
-        return json.dumps(data, indent=2) + "\n"
-    if fmt == "markdown":
-        return "\n".join(_markdown(p) for p in parts)
-    if fmt == "latex":
-        return latex_text(parts, standalone, page_title)
-    return page(page_title, [html_table(p) for p in parts], figures)
+    render = current().formats.get(fmt).create({})
+    return render(parts, Page(page_title, tuple(figures), standalone))
 
 
-def page(title: str, sections: list[str], figures: list[tuple[str, str]]) -> str:
+def render_csv(parts: list, page: Page) -> str:
+    import pandas as pd
+
+    frames = [p.raw.assign(table=p.title) if p.title else p.raw for p in parts]
+    return csv_text(pd.concat(frames, ignore_index=True))
+
+
+def render_json(parts: list, page: Page) -> str:
+    if len(parts) == 1 and parts[0].title is None:
+        return parts[0].raw.to_json(orient="records", indent=2) + "\n"
+    data = [
+        {
+            "title": p.title,
+            "rows": json.loads(p.raw.to_json(orient="records")),
+            "notes": p.notes,
+            "provenance": p.provenance,
+        }
+        for p in parts
+    ]
+    return json.dumps(data, indent=2) + "\n"
+
+
+def render_markdown(parts: list, page: Page) -> str:
+    return "\n".join(_markdown(p) for p in parts)
+
+
+def render_latex(parts: list, page: Page) -> str:
+    return latex_text(parts, page.standalone, page.title)
+
+
+def render_html(parts: list, page: Page) -> str:
+    return html_page(page.title, [html_table(p) for p in parts], page.figures)
+
+
+def html_page(title: str, sections: list[str], figures) -> str:
     """One self-contained HTML page: tables and base64-embedded figures, no external files."""
     style = (
         "body{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;"
