@@ -94,10 +94,20 @@ WhereOption = Annotated[
         show_default=False,
     ),
 ]
+def _known_format(fmt: str) -> str:
+    """A format no loaded plugin renders is refused before anything is read."""
+    from benchbench.render.markup import check_format
+
+    components()  # the plugins of this invocation
+    check_format(fmt)
+    return fmt
+
+
 FormatOption = Annotated[
     str,
     typer.Option(
         "--format",
+        callback=_known_format,
         help=f"Output format of the table(s): {', '.join(BUILTIN_FORMATS)}, or one a plugin "
         "adds (`bench list formats`).",
     ),
