@@ -375,10 +375,44 @@ def provenance(records: list) -> str:
     return line([r for r in records if r.status in ("complete", "diverged")] or records)
 
 
+def formats() -> list[str]:
+    """Every output format: the built-ins, then those plugins add."""
+    from benchbench.plugins.manager import current
+
+    return [e.name for e in current().formats]
+
+
+def check_format(fmt: str) -> None:
+    """Refuse a format no loaded plugin renders, naming the known ones."""
+    from benchbench.errors import did_you_mean
+
+    known = formats()
+    if fmt not in known:
+        raise BenchError(
+            f"--format {fmt!r}: choose one of {', '.join(known)}.{did_you_mean(fmt, known)}"
+        )
+
+
+def emit(
+    parts: list,
+    fmt: str,
+    page_title: str = "benchbench report",
+    figures: list[tuple[str, str]] = (),
+    standalone: bool = False,
+) -> str:
+    """Render ``parts`` in format ``fmt`` (a built-in or a plugin's); ``figures``
+    (caption, base64 PNG) go into HTML pages; ``standalone`` LaTeX is a whole document."""
+    from benchbench.plugins.manager import current
+    from benchbench.render.markup import Page
+
+    check_format(fmt)
+    render = current().formats.get(fmt).create({})
+    return render(parts, Page(page_title, tuple(figures), standalone))
+
+
 def render(records: list, fmt: str = "markdown", spec=None) -> str:
     """``records`` as one table laid out by ``spec`` (an analysis.tables.Spec), in ``fmt``."""
     from benchbench.analysis.tables import Spec, build
-    from benchbench.render.markup import check_format, emit
 
     check_format(fmt)
     return emit([build(records, spec or Spec())], fmt)
@@ -402,7 +436,6 @@ def suite_report(
     """Every table ``suite`` (a name, path or Suite) declares, from its last sweep; an HTML
     page also gets the figures of :func:`suite_figures`."""
     from benchbench.analysis.tables import suite_parts
-    from benchbench.render.markup import check_format, emit
 
     check_format(fmt)
     if isinstance(suite, str):
@@ -454,7 +487,6 @@ def ensemble(
 ) -> str:
     """Soft and hard voting over the best k% of ``records``, as a table in ``fmt``."""
     from benchbench.analysis.tables import ensemble_part
-    from benchbench.render.markup import emit
 
     part = ensemble_part(
         records, open_store(results), percents, "Ensembles of the best k% of the runs"
@@ -501,7 +533,6 @@ def aggregate(
     tasks ``task`` names, with stratified bootstrap intervals, as a table in ``fmt``."""
     from benchbench.analysis.aggregate import aggregate_part
     from benchbench.metrics import known
-    from benchbench.render.markup import emit
 
     known(metric)
     return emit([aggregate_part(records, how, metric, task, recipe, reference)], fmt)

@@ -78,25 +78,39 @@ def stored_value(summary: dict, key: str) -> Any:
         return None
 
 
+def contract_problem(entry) -> str | None:
+    """Why a registered metric is unusable, or None: its factory must return a
+    :class:`Metric` whose key is the name it is registered under."""
+    metric = entry.create({})
+    if not isinstance(metric, Metric):
+        return f"its factory returned {type(metric).__name__}, not a benchbench.Metric"
+    if metric.key != entry.name:
+        return f"it is registered as {entry.name!r} but its key is {metric.key!r}"
+    return None
+
+
 class MetricTable(Mapping):
-    """Every metric by key, in registration order: the built-ins, then the plugins'."""
+    """Every metric by key, in registration order: the built-ins, then the plugins'.
+
+    It mirrors the metric registry of the plugins this process loaded last, rebuilt when
+    they are loaded again."""
 
     def __init__(self):
-        self._metrics: dict[str, Metric] | None = None
+        self._source = None  # the components the table was built from
+        self._metrics: dict[str, Metric] = {}
         self._builtin: set[str] = set()
 
-    def install(self, found: dict[str, tuple[Metric, bool]]) -> None:
-        """Make ``found`` (key -> (metric, whether benchbench itself registered it)) the
-        table; called by the plugin manager each time it loads the plugins."""
-        self._metrics = {key: metric for key, (metric, _) in found.items()}
-        self._builtin = {key for key, (_, own) in found.items() if own}
-
     def _table(self) -> dict[str, Metric]:
-        if self._metrics is None:
-            from benchbench.plugins.manager import current
+        from benchbench import DISTRIBUTION
+        from benchbench.plugins.manager import current
 
-            current()  # loads the plugins, which install the table
-        return self._metrics or {}
+        components = current()
+        if components is not self._source:
+            entries = list(components.metrics)
+            self._metrics = {e.name: e.create({}) for e in entries}
+            self._builtin = {e.name for e in entries if e.distribution == DISTRIBUTION}
+            self._source = components
+        return self._metrics
 
     def __getitem__(self, key: str) -> Metric:
         return self._table()[key]

@@ -3,6 +3,7 @@ import torch
 
 from benchbench.errors import BenchError
 from benchbench.plugins.builtin import architectures as archs
+from benchbench.plugins.builtin import nets
 from benchbench.plugins.manager import load_components
 
 CIFAR, DIGITS = (3, 32, 32), (1, 8, 8)
@@ -33,14 +34,14 @@ def count(model, trainable_only=False):
 
 
 def test_parameter_counts_match_the_reports():
-    assert count(archs.cnn_small(num_classes=10, input_shape=CIFAR)) == 5_851_338
-    assert count(archs.cnn_large(num_classes=10, input_shape=CIFAR)) == 92_351_050
-    assert count(archs.mlp(num_classes=3, input_shape=(3, 300, 300))) == 68_851_023
-    assert count(archs.lenet(num_classes=3, input_shape=(3, 300, 300))) == 9_966_691
+    assert count(nets.cnn_small(num_classes=10, input_shape=CIFAR)) == 5_851_338
+    assert count(nets.cnn_large(num_classes=10, input_shape=CIFAR)) == 92_351_050
+    assert count(nets.mlp(num_classes=3, input_shape=(3, 300, 300))) == 68_851_023
+    assert count(nets.lenet(num_classes=3, input_shape=(3, 300, 300))) == 9_966_691
 
 
 def test_batch_norm_sits_before_each_pool():
-    model = archs.cnn_small(num_classes=10, input_shape=CIFAR, bn=True)
+    model = nets.cnn_small(num_classes=10, input_shape=CIFAR, bn=True)
     layers = list(model.features)
     pools = [i for i, layer in enumerate(layers) if isinstance(layer, torch.nn.MaxPool2d)]
     assert len(pools) == 3
@@ -48,20 +49,20 @@ def test_batch_norm_sits_before_each_pool():
 
 
 def test_pools_stop_at_one_pixel_so_tiny_images_fit():
-    model = archs.cnn_large(num_classes=10, input_shape=(3, 8, 8))
+    model = nets.cnn_large(num_classes=10, input_shape=(3, 8, 8))
     pools = [m for m in model.features if isinstance(m, torch.nn.MaxPool2d)]
     assert len(pools) == 3 and model.head[1].in_features == 2048  # 8 -> 4 -> 2 -> 1
 
 
 def test_seven_by_seven_kernels_keep_the_size():
-    model = archs.cnn_small(num_classes=10, input_shape=CIFAR, kernel=7)
+    model = nets.cnn_small(num_classes=10, input_shape=CIFAR, kernel=7)
     assert model.features[0].kernel_size == (7, 7) and model.features[0].padding == (3, 3)
 
 
 def test_cnn_5x5_has_the_reported_shapes_and_improvements():
-    base = archs.cnn_5x5(num_classes=10, input_shape=CIFAR)
+    base = nets.cnn_5x5(num_classes=10, input_shape=CIFAR)
     assert base.head[1].in_features == 576  # 64 x 3 x 3
-    improved = archs.cnn_5x5(num_classes=10, input_shape=CIFAR, bn=True, dropout=0.2)
+    improved = nets.cnn_5x5(num_classes=10, input_shape=CIFAR, bn=True, dropout=0.2)
     kinds = [type(layer).__name__ for layer in improved.features]
     assert kinds[:4] == ["Conv2d", "ReLU", "BatchNorm2d", "MaxPool2d"]  # BN before pool 1
     assert kinds == [
@@ -80,7 +81,7 @@ def test_cnn_5x5_has_the_reported_shapes_and_improvements():
 
 
 def test_vgg_blocks_dropout_and_head():
-    model = archs.vgg_blocks(num_classes=10, input_shape=CIFAR, dropout=0.3)
+    model = nets.vgg_blocks(num_classes=10, input_shape=CIFAR, dropout=0.3)
     linears = [m for m in model.head if isinstance(m, torch.nn.Linear)]
     assert [m.out_features for m in linears] == [64, 32, 10]
     assert all(m.p == 0.3 for m in model.head if isinstance(m, torch.nn.Dropout))
@@ -89,8 +90,8 @@ def test_vgg_blocks_dropout_and_head():
 
 def test_lenet_dropout_is_reported_then_switchable():
     rates = lambda m: [x.p for x in m.modules() if isinstance(x, torch.nn.Dropout)]  # noqa: E731
-    assert rates(archs.lenet(num_classes=3, input_shape=CIFAR)) == [0.25, 0.5]
-    assert rates(archs.lenet(num_classes=3, input_shape=CIFAR, dropout=0.0)) == [0.0, 0.0]
+    assert rates(nets.lenet(num_classes=3, input_shape=CIFAR)) == [0.25, 0.5]
+    assert rates(nets.lenet(num_classes=3, input_shape=CIFAR, dropout=0.0)) == [0.0, 0.0]
 
 
 @pytest.mark.parametrize("name", BUILTIN)
@@ -111,7 +112,7 @@ def test_builds_for_cifar_and_digits_and_trains_one_step(registry, name, shape):
 
 
 def test_resnet_skip_has_the_strided_skip_from_after_the_first_bn():
-    model = archs.resnet_skip(num_classes=10, input_shape=CIFAR, widths="16")
+    model = nets.resnet_skip(num_classes=10, input_shape=CIFAR, widths="16")
     stage = model.features[0]
     assert isinstance(stage.conv1[1], torch.nn.BatchNorm2d)
     assert stage.skip.stride == (2, 2) and stage.skip.kernel_size == (1, 1)
@@ -124,7 +125,7 @@ def test_resnet_skip_has_the_strided_skip_from_after_the_first_bn():
 
 @pytest.mark.parametrize(("merge", "channels"), [("concat", 32), ("add", 16)])
 def test_resnet_skip_concatenates_the_skip_as_the_report_says_or_adds_it(merge, channels):
-    model = archs.resnet_skip(num_classes=10, input_shape=CIFAR, widths="16", merge=merge)
+    model = nets.resnet_skip(num_classes=10, input_shape=CIFAR, widths="16", merge=merge)
     stage = model.features[0]
     out = stage.eval()(torch.rand(2, *CIFAR))
     assert out.shape == (2, channels, 16, 16)
@@ -137,7 +138,7 @@ def test_resnet_skip_concatenates_the_skip_as_the_report_says_or_adds_it(merge, 
     assert skip.shape == (2, 16, 16, 16)
     assert model(torch.rand(2, *CIFAR)).shape == (2, 10)
     with pytest.raises(BenchError, match="merge='sum'"):
-        archs.resnet_skip(num_classes=10, input_shape=CIFAR, merge="sum")
+        nets.resnet_skip(num_classes=10, input_shape=CIFAR, merge="sum")
 
 
 # -- torchvision backbones ----------------------------------------------------------------
@@ -224,18 +225,18 @@ def test_any_torchvision_model_by_name_and_typos(registry):
 
 def test_bad_options_are_refused():
     with pytest.raises(BenchError, match="kernel"):
-        archs.cnn_small(num_classes=10, input_shape=CIFAR, kernel=4)
+        nets.cnn_small(num_classes=10, input_shape=CIFAR, kernel=4)
     with pytest.raises(BenchError, match="widths"):
-        archs.resnet_skip(num_classes=10, input_shape=CIFAR, widths="a,b")
+        nets.resnet_skip(num_classes=10, input_shape=CIFAR, widths="a,b")
     with pytest.raises(BenchError, match="head='huge'"):
         archs.torchvision_model(num_classes=10, input_shape=CIFAR, variant="resnet18", head="huge")
 
 
 def test_cnn_5x5_can_start_as_matlab_does():
     torch.manual_seed(0)
-    glorot = archs.cnn_5x5(num_classes=10, input_shape=CIFAR, init="glorot")
+    glorot = nets.cnn_5x5(num_classes=10, input_shape=CIFAR, init="glorot")
     torch.manual_seed(0)
-    default = archs.cnn_5x5(num_classes=10, input_shape=CIFAR)
+    default = nets.cnn_5x5(num_classes=10, input_shape=CIFAR)
     conv = glorot.features[0]
     bound = (6 / (conv.in_channels * 25 + conv.out_channels * 25)) ** 0.5
     assert conv.weight.abs().max() <= bound and conv.weight.abs().max() > 0.9 * bound
@@ -247,11 +248,11 @@ def test_cnn_5x5_can_start_as_matlab_does():
     deep, deep_default = second_conv(glorot), second_conv(default)  # 32 -> 32
     assert deep.std() > 1.5 * deep_default.std()  # wider than PyTorch's where fan-in is large
     with pytest.raises(BenchError, match="arch init='he'"):
-        archs.cnn_5x5(num_classes=10, input_shape=CIFAR, init="he")
+        nets.cnn_5x5(num_classes=10, input_shape=CIFAR, init="he")
 
 
 def test_report_004s_custom_cnn_can_start_as_keras_does():
-    model = archs.vgg_blocks(num_classes=10, input_shape=CIFAR, init="glorot")
+    model = nets.vgg_blocks(num_classes=10, input_shape=CIFAR, init="glorot")
     layers = [m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
     assert len(layers) == 9  # six convolutions, the three dense layers of the head
     for layer in layers:
@@ -259,7 +260,7 @@ def test_report_004s_custom_cnn_can_start_as_keras_does():
         bound = (6 / (fan_in + fan_out)) ** 0.5
         assert layer.weight.abs().max() <= bound and torch.count_nonzero(layer.bias) == 0
     with pytest.raises(BenchError, match="glorot .*Keras"):
-        archs.vgg_blocks(num_classes=10, input_shape=CIFAR, init="keras")
+        nets.vgg_blocks(num_classes=10, input_shape=CIFAR, init="keras")
 
 
 def test_the_whitening_stem_whitens_the_patches_it_was_set_from():
@@ -318,7 +319,7 @@ def test_a_model_is_initialized_from_normalized_training_images(bench, tmp_path,
 def test_the_speedrun_net_can_freeze_its_batchnorm_scales_and_start_as_identities():
     import torch
 
-    from benchbench.plugins.builtin.architectures import speedrun
+    from benchbench.plugins.builtin.nets import speedrun
 
     plain = speedrun(num_classes=10, input_shape=(3, 32, 32), widths="32,64")
     airbench = speedrun(

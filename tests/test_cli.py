@@ -44,7 +44,7 @@ def test_the_commands_from_product_md_work_as_written(bench):
         (["run", "--seeds", "3-1"], "runs backwards"),
         (["run", "--device", "cuda:7"], "--device cuda:7"),
         (["show", "nothing"], "No run 'nothing'"),
-        (["list", "widgets"], "list archs, augs, datasets, suites, recipes or sinks"),
+        (["list", "widgets"], "list archs, augs, datasets, suites, recipes, sinks, metrics"),
     ],
 )
 def test_bad_input_is_one_paragraph_and_exit_code_2(bench, args, message):

@@ -9,6 +9,7 @@ import json
 import os
 
 import pytest
+import torch
 
 installed = any(ep.name == "example" for ep in importlib.metadata.entry_points(group="benchbench"))
 if not installed and os.environ.get("BENCH_REQUIRE_EXAMPLE_PLUGIN") != "1":
@@ -110,8 +111,11 @@ n = 2
 def test_a_plugins_executor_table_kind_and_format_serve_a_suite(bench, tmp_path):
     suite = tmp_path / "speed.toml"
     suite.write_text(SUITE)
-    swept = bench("sweep", suite, "--executor", "reverse", "--json")
+    torch.set_num_threads(2)
+    swept = bench("sweep", suite, "--executor", "reverse", "--json", "--workers", "2")
     assert swept.code == 0, swept.err
+    # it trained in this process on one thread each, and left this process's threads be
+    assert torch.get_num_threads() == 2
     assert json.loads(swept.out)["completed"] == 3
     runs = json.loads(bench("runs", "--json").out)
     assert sorted(r["label"] for r in runs) == ["middle", "narrow | *x*", "wide"]

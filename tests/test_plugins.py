@@ -102,4 +102,9 @@ def test_autoload_can_be_disabled(monkeypatch):
         "builtin.augmentations",
         "builtin.datasets",
         "builtin.trackers",
+        "builtin.run_metrics",
+        "builtin.formats",
+        "builtin.table_kinds",
+        "builtin.executors",
+        "builtin.plots",
     ]

@@ -93,3 +93,22 @@ def test_a_store_from_a_newer_release_is_refused_untouched(tmp_path):
     with pytest.raises(BenchError, match="newer benchbench"):
         Store(root).runs()
     assert (root / "bench.db").read_bytes() == before
+
+
+def test_suite_memberships_of_an_old_store_read_before_and_after_the_rename(tmp_path):
+    root = tmp_path / "old"
+    _first_release_store(root)
+    conn = sqlite3.connect(root / "bench.db")
+    conn.execute("INSERT INTO suite_runs VALUES ('s', 'base', 'abc123', '', '0.1', 0)")
+    conn.commit()
+    conn.close()
+    expected = [{"group": "base", "run_id": "abc123", "setting": None, "value": 0.1, "label": None}]
+    store = Store(root)
+    assert store.suite_members("s") == expected and store.suites() == ["s"]  # read as is
+    store.forget_suite("nothing")  # the first write migrates
+    conn = sqlite3.connect(root / "bench.db")
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "suite_members" in tables and "suite_runs" not in tables
+    assert Store(root).suite_members("s") == expected
+    Store(root).add_to_suite("s", "more", [("abc123", None, None, "A")])
+    assert [m["group"] for m in Store(root).suite_members("s")] == ["base", "more"]

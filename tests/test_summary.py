@@ -1,11 +1,11 @@
 import json
 
 from benchbench.analysis.layers import layer_table, totals
-from benchbench.plugins.builtin import architectures as archs
+from benchbench.plugins.builtin import nets
 
 
 def test_layer_table_of_report_002s_cnn():
-    model = archs.lenet(num_classes=3, input_shape=(3, 300, 300))
+    model = nets.lenet(num_classes=3, input_shape=(3, 300, 300))
     rows = layer_table(model, (3, 300, 300))
     assert rows[0] == {
         "layer": "features.0",

@@ -39,7 +39,7 @@ def compare(
     stratified-bootstrap interval, and one sentence saying what the numbers support (no
     claim below 3 runs a side)."""
     from benchbench import api
-    from benchbench.render.markup import emit
+    from benchbench.api import emit
 
     result, parts = api.compare(
         a, b, results=results, where=where or [], metric=metric, smoke=smoke
@@ -113,7 +113,7 @@ def ood(
     images titled by what the layer detects them as (report 001, Figs. 8-9)."""
     from benchbench.analysis.ood import probe_run
     from benchbench.analysis.tables import ood_part
-    from benchbench.render.markup import emit
+    from benchbench.api import emit
     from benchbench.results.store import Store
     from benchbench.settings import parse_sets
 

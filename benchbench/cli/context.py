@@ -94,9 +94,11 @@ WhereOption = Annotated[
         show_default=False,
     ),
 ]
+
+
 def _known_format(fmt: str) -> str:
     """A format no loaded plugin renders is refused before anything is read."""
-    from benchbench.render.markup import check_format
+    from benchbench.api import check_format
 
     components()  # the plugins of this invocation
     check_format(fmt)

@@ -472,13 +472,22 @@ def train_detached(
     """
     import torch
 
+    threads = threads or ray_granted_cpus()
+    if not threads:
+        return _train_detached(config_data, folder, policy)
+    before = torch.get_num_threads()  # an in-process executor's host keeps its own
+    torch.set_num_threads(threads)
+    try:
+        return _train_detached(config_data, folder, policy)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _train_detached(config_data: dict, folder: str | None, policy) -> tuple:
     from benchbench.plugins.manager import load_components
     from benchbench.training import device as devices
     from benchbench.training import loop
 
-    threads = threads or ray_granted_cpus()
-    if threads:
-        torch.set_num_threads(threads)
     config = RunConfig.from_dict(config_data)
     if config.device.startswith("cuda") and gpu_granted():
         # This worker sees only the card(s) granted to it, from cuda:0 on, whatever index

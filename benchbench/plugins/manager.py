@@ -36,6 +36,9 @@ BUILTIN_PLUGINS = (
     "benchbench.plugins.builtin.executors",
     "benchbench.plugins.builtin.plots",
 )
+# What a kind's factory must return, checked when the plugins load: a reference to
+# ``problem(entry) -> str | None`` in the module that declares the kind's contract.
+CONTRACTS = {"metric": "benchbench.metrics:contract_problem"}
 # Each kind has its hook, benchbench_register_<kind>s, and its registry.
 KINDS = (
     "architecture",
@@ -233,7 +236,7 @@ def load_components(use_entry_points: bool = True, extra_plugins=()) -> Componen
             except Exception as exc:
                 infos[impl.plugin_name].errors.append(f"{hook_name}: {_short_error(exc)}")
     components = Components(registries, list(infos.values()), pm)
-    _install_metrics(registries["metric"], infos)
+    _check_contracts(registries, infos)
     global _CURRENT
     _CURRENT = components
     return components
@@ -249,28 +252,20 @@ def current() -> Components:
     return _CURRENT if _CURRENT is not None else load_components()
 
 
-def _install_metrics(registry: Registry, infos: dict[str, PluginInfo]) -> None:
-    """Make the metrics registered (``benchbench_register_metrics``, the built-ins' too)
-    the table every summary and report reads."""
-    from benchbench.metrics import METRICS, Metric
-
-    found = {}
-    for entry in registry:
-        problem = None
-        try:
-            metric = entry.create({})
-        except Exception as exc:
-            problem = _short_error(exc)
-        else:
-            if not isinstance(metric, Metric):
-                problem = f"its factory returned {type(metric).__name__}, not a benchbench.Metric"
-            elif metric.key != entry.name:
-                problem = f"it is registered as {entry.name!r} but its key is {metric.key!r}"
-        if problem:
-            infos[entry.plugin].errors.append(f"benchbench_register_metrics: {problem}")
-            continue
-        found[entry.name] = (metric, entry.distribution == DISTRIBUTION)
-    METRICS.install(found)
+def _check_contracts(registries: dict[str, Registry], infos: dict[str, PluginInfo]) -> None:
+    """Build each entry of a kind with a contract (:data:`CONTRACTS`) once and drop those
+    that break it, reporting the problem against the plugin that registered it."""
+    for kind, reference in CONTRACTS.items():
+        module, _, function = reference.partition(":")
+        problem_of = getattr(importlib.import_module(module), function)
+        for entry in list(registries[kind]):
+            try:
+                problem = problem_of(entry)
+            except Exception as exc:
+                problem = _short_error(exc)
+            if problem:
+                infos[entry.plugin].errors.append(f"benchbench_register_{kind}s: {problem}")
+                registries[kind].discard(entry.name)
 
 
 def plugin_commands(components: Components, taken: set[str]):

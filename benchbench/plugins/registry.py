@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import functools
+import importlib
 import inspect
 import re
 from collections.abc import Callable, Iterator
@@ -19,12 +20,26 @@ class Entry:
 
     kind: str
     name: str
-    factory: Callable
+    target: Callable | str  # the factory, or "package.module:function" imported on first use
     description: str
     plugin: str
     distribution: str = ""
     # A family (``torchvision``, ``timm``): the variant names ``family:variant`` may take.
     variants: Callable[[], list[str]] | None = None
+
+    @property
+    def factory(self) -> Callable:
+        """The factory itself, imported now if it was registered by reference."""
+        if not isinstance(self.target, str):
+            return self.target
+        module, _, attribute = self.target.partition(":")
+        try:
+            return getattr(importlib.import_module(module), attribute)
+        except (ImportError, AttributeError) as exc:
+            raise PluginError(
+                f"{self.kind} {self.name!r} from {self.origin}: its factory "
+                f"{self.target!r} cannot be imported ({type(exc).__name__}: {exc})."
+            ) from exc
 
     @property
     def origin(self) -> str:
@@ -167,12 +182,16 @@ class Registry:
     def add(
         self,
         name: str,
-        factory: Callable,
+        factory: Callable | str,
         *,
         description: str = "",
         variants: Callable[[], list[str]] | None = None,
     ) -> None:
         """Register ``factory`` under ``name`` with a one-line ``description``.
+
+        ``factory`` may be a reference, ``"package.module:function"``: it is imported when
+        the component is first built, so a module that imports torch costs nothing until
+        then (``bench list``, ``bench --help``).
 
         A *family* takes a ``variant`` option and is used as ``name:VARIANT``;
         ``variants()`` lists the names it knows, for listing (``bench list archs
@@ -183,7 +202,13 @@ class Registry:
         """
         if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.:\-]*", name or ""):
             raise PluginError(f"invalid {self.kind} name {name!r}: use letters, digits, _ - . :")
-        if not callable(factory):
+        reference = isinstance(factory, str)
+        if reference and not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", factory):
+            raise PluginError(
+                f"{self.kind} {name!r}: factory {factory!r} is not a reference like "
+                "'package.module:function'"
+            )
+        if not reference and not callable(factory):
             raise PluginError(f"{self.kind} {name!r}: factory {factory!r} is not callable")
         if name in self._entries:
             owner = self._entries[name].plugin
@@ -197,6 +222,10 @@ class Registry:
             self._current_distribution,
             variants,
         )
+
+    def discard(self, name: str) -> None:
+        """Remove ``name`` (an entry that broke its kind's contract); absent names pass."""
+        self._entries.pop(name, None)
 
     def get(self, name: str) -> Entry:
         """The entry named ``name``; an unknown name raises a BenchError with suggestions.

@@ -53,23 +53,6 @@ _TEX_SPECIAL = {
 }
 
 
-def formats() -> list[str]:
-    """Every output format: the built-ins, then those plugins add."""
-    from benchbench.plugins.manager import current
-
-    return [e.name for e in current().formats]
-
-
-def check_format(fmt: str) -> None:
-    from benchbench.errors import BenchError, did_you_mean
-
-    known = formats()
-    if fmt not in known:
-        raise BenchError(
-            f"--format {fmt!r}: choose one of {', '.join(known)}.{did_you_mean(fmt, known)}"
-        )
-
-
 # Symbols benchbench (or a user) writes, as commands every LaTeX engine has.
 _TEX_SYMBOLS = {
     "±": r"$\pm$",
@@ -323,22 +306,6 @@ def latex_text(parts: list, standalone: bool = False, title: str = "benchbench r
         listed = ", ".join(f"U+{ord(c):04X}" for c in sorted(replaced))
         head += f"% characters no declared package can typeset, shown as [U+XXXX]: {listed}\n"
     return head + (latex_document(body, title) if standalone else body)
-
-
-def emit(
-    parts: list,
-    fmt: str,
-    page_title: str = "benchbench report",
-    figures: list[tuple[str, str]] = (),
-    standalone: bool = False,
-) -> str:
-    """Render ``parts`` in format ``fmt`` (a built-in or a plugin's); ``figures``
-    (caption, base64 PNG) go into HTML pages; ``standalone`` LaTeX is a whole document."""
-    from benchbench.plugins.manager import current
-
-    check_format(fmt)
-    render = current().formats.get(fmt).create({})
-    return render(parts, Page(page_title, tuple(figures), standalone))
 
 
 def render_csv(parts: list, page: Page) -> str:

@@ -108,6 +108,14 @@ def smoke_runs_are_marked(conn: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def suite_members_named_so(conn: sqlite3.Connection) -> None:
+    """Version 6: the table of which runs make each suite's rows is ``suite_members``
+    (it was ``suite_runs``, a name that read like a table of runs)."""
+    conn.execute("ALTER TABLE suite_runs RENAME TO suite_members")
+
+
+MEMBERS_RENAMED = 6  # from this version on, suite memberships are in suite_members
 VERSION = len(MIGRATIONS)
 
 

@@ -255,6 +255,13 @@ class Store:
             except sqlite3.DatabaseError as exc:
                 raise self._database_error(exc) from None
 
+    def _members(self) -> str:
+        """The membership table's name: a store not yet migrated (reading never migrates)
+        has it under its old name."""
+        rows = self._query("PRAGMA user_version")
+        old = rows and rows[0][0] < schema.MEMBERS_RENAMED
+        return "suite_runs" if old else "suite_members"
+
     @staticmethod
     def _record(row: sqlite3.Row) -> RunRecord | None:
         """The run of ``row``, or None (with a warning naming it) if its JSON is damaged."""
@@ -479,7 +486,7 @@ class Store:
             marks = ", ".join("?" * len(run_ids))
             self._write(
                 (f"DELETE FROM epochs WHERE run_id IN ({marks})", tuple(run_ids)),
-                (f"DELETE FROM suite_runs WHERE run_id IN ({marks})", tuple(run_ids)),
+                (f"DELETE FROM suite_members WHERE run_id IN ({marks})", tuple(run_ids)),
                 (f"DELETE FROM runs WHERE id IN ({marks})", tuple(run_ids)),
             )
             for run_id in run_ids:
@@ -492,22 +499,24 @@ class Store:
         """Drop ``suite``'s membership list, or that of its ``groups`` (never the runs): a
         new sweep of those groups rewrites it, and the other groups' rows stay."""
         if groups is None:
-            self._write(("DELETE FROM suite_runs WHERE suite = ?", (suite,)))
+            self._write(("DELETE FROM suite_members WHERE suite = ?", (suite,)))
             return
         marks = ",".join("?" * len(groups))
         self._write(
-            (f"DELETE FROM suite_runs WHERE suite = ? AND grp IN ({marks})", (suite, *groups))
+            (f"DELETE FROM suite_members WHERE suite = ? AND grp IN ({marks})", (suite, *groups))
         )
 
     def add_to_suite(self, suite: str, group: str, members: list[tuple]) -> None:
         """Record ``(run_id, tuned setting, value, row label)`` members of a suite's group,
         in order."""
-        rows = self._query("SELECT MAX(position) AS last FROM suite_runs WHERE suite = ?", (suite,))
+        rows = self._query(
+            f"SELECT MAX(position) AS last FROM {self._members()} WHERE suite = ?", (suite,)
+        )
         start = rows[0]["last"] + 1 if rows and rows[0]["last"] is not None else 0
         self._write(
             *[
                 (
-                    "INSERT OR IGNORE INTO suite_runs "
+                    "INSERT OR IGNORE INTO suite_members "
                     "(suite, grp, run_id, setting, value, position, label) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (suite, group, run_id, setting or "", json.dumps(value), start + i, label),
@@ -519,7 +528,9 @@ class Store:
     def suite_members(self, suite: str) -> list[dict]:
         """``{group, run_id, setting, value, label}`` for every member of ``suite``, in
         order (``label`` is None where an older release stored none)."""
-        rows = self._query("SELECT * FROM suite_runs WHERE suite = ? ORDER BY position", (suite,))
+        rows = self._query(
+            f"SELECT * FROM {self._members()} WHERE suite = ? ORDER BY position", (suite,)
+        )
         return [
             {
                 "group": r["grp"],
@@ -541,7 +552,7 @@ class Store:
         )
 
     def suites(self) -> list[str]:
-        return [r["suite"] for r in self._query("SELECT DISTINCT suite FROM suite_runs")]
+        return [r["suite"] for r in self._query(f"SELECT DISTINCT suite FROM {self._members()}")]
 
     # -- reading -----------------------------------------------------------------------
 

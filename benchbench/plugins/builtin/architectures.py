@@ -26,6 +26,7 @@ BACKBONES = {
     "the report); options pretrained, weights, freeze, head, resize",
 }
 HEADS = ("linear", "mlp", "dense")
+NETS = "benchbench.plugins.builtin.nets:"  # the networks, imported when one is built
 
 
 @hookimpl
@@ -33,49 +34,49 @@ def benchbench_register_architectures(registry):
     add = registry.add
     add(
         "cnn_small",
-        cnn_small,
+        NETS + "cnn_small",
         description="report 000: three Conv-ReLU-Conv-ReLU-[BN]-Pool "
         "blocks (32-64, 128, 256) and FC 1024-512; options bn, kernel 3|7",
     )
     add(
         "cnn_large",
-        cnn_large,
+        NETS + "cnn_large",
         description="report 000: four pooled blocks up to 2048 "
         "channels, FC 2048-1024-512 (92M parameters); options bn, kernel 3|7",
     )
     add(
         "cnn_5x5",
-        cnn_5x5,
+        NETS + "cnn_5x5",
         description="report 001: three Conv5x5-ReLU-MaxPool3/2 stages, "
         "FC64; options bn (after the first ReLU), dropout (after the second pool)",
     )
     add(
         "speedrun",
-        speedrun,
+        NETS + "speedrun",
         description="the speedrun recipe's net (after airbench): a 2x2 stem, Conv-Pool-BN-"
         "GELU groups, max pooling, a scaled linear head; options widths, stem, scale",
     )
     add(
         "mlp",
-        mlp,
+        NETS + "mlp",
         description="report 002: Flatten-FC255-ReLU-FC baseline; options hidden, dropout",
     )
     add(
         "lenet",
-        lenet,
+        NETS + "lenet",
         description="report 002: the PyTorch tutorial CNN (Conv5x5 6, 16; FC "
         "120-84) with dropout 0.25/0.5",
     )
     add(
         "resnet_skip",
-        resnet_skip,
+        NETS + "resnet_skip",
         description="report 003: conv-BN-ReLU stages with a "
         "strided 1x1 skip from after the first BN, concatenated; options widths, kernel, stride, "
         "merge (concat or add)",
     )
     add(
         "vgg_blocks",
-        vgg_blocks,
+        NETS + "vgg_blocks",
         description="report 004: three [Conv3x3-ReLU]x2-Pool VGG "
         "blocks (32/64/128) and the dense head 64-32; options filters, dropout",
     )
@@ -97,22 +98,22 @@ def benchbench_register_architectures(registry):
     )
 
 
-# -- option checks ------------------------------------------------------------------------
+# -- option checks (shared with the networks in nets.py) ------------------------------
 
 
-def _kernel(kernel: int) -> int:
+def kernel_size(kernel: int) -> int:
     if kernel not in (3, 5, 7):
         raise BenchError(f"arch kernel={kernel}: use 3, 5 or 7 (padding keeps the size).")
     return kernel
 
 
-def _dropout(dropout: float) -> float:
+def dropout_rate(dropout: float) -> float:
     if not 0 <= dropout < 1:
         raise BenchError(f"dropout={dropout}: must be in [0, 1).")
     return float(dropout)
 
 
-def _ints(name: str, values) -> list[int]:
+def positive_ints(name: str, values) -> list[int]:
     if isinstance(values, str):
         values = [v for v in values.replace(",", " ").split() if v]
     try:
@@ -125,238 +126,6 @@ def _ints(name: str, values) -> list[int]:
 
 
 # -- report 000 -----------------------------------------------------------------------
-
-
-def cnn_small(
-    *,
-    num_classes: int,
-    input_shape: tuple[int, int, int],
-    bn: bool = False,
-    kernel: int = 3,
-    dropout: float = 0.0,
-):
-    """Report 000's small CNN; 5,851,338 parameters without BN on 3x32x32 with 10 classes."""
-    return _report000(
-        input_shape,
-        num_classes,
-        [[32, 64], [128, 128], [256, 256]],
-        [1024, 512],
-        kernel,
-        bn,
-        dropout,
-    )
-
-
-def cnn_large(
-    *,
-    num_classes: int,
-    input_shape: tuple[int, int, int],
-    bn: bool = False,
-    kernel: int = 3,
-    dropout: float = 0.0,
-):
-    """Report 000's large CNN; 92,351,050 parameters without BN on 3x32x32 with 10 classes."""
-    return _report000(
-        input_shape,
-        num_classes,
-        [[32, 64], [128, 256, 256], [512, 1024, 1024], [2048, 2048]],
-        [2048, 1024, 512],
-        kernel,
-        bn,
-        dropout,
-    )
-
-
-def _report000(input_shape, num_classes, blocks, hidden, kernel, bn, dropout):
-    """Report 000's CNNs: VGG-style blocks ([BN] before each pool) and a dense head."""
-    from benchbench.plugins.builtin import nets
-
-    return nets.pooled_cnn(
-        input_shape=input_shape,
-        num_classes=num_classes,
-        blocks=blocks,
-        hidden=hidden,
-        kernel=_kernel(kernel),
-        bn=bool(bn),
-        dropout=_dropout(dropout),
-    )
-
-
-# -- report 001, 002, 003, 004 --------------------------------------------------------------
-
-
-def cnn_5x5(
-    *,
-    num_classes: int,
-    input_shape: tuple[int, int, int],
-    bn: bool = False,
-    dropout: float = 0.0,
-    init: str = "torch",
-):
-    """Report 001's CNN; its "Improved" model is bn=true with dropout 0.2.
-
-    ``init``: ``torch`` (PyTorch's default initialization) or ``glorot`` (MATLAB's, which
-    report 001 trained with: Glorot-uniform weights, zero biases)."""
-    from benchbench.plugins.builtin import nets
-
-    model = nets.cnn_5x5(
-        input_shape=input_shape, num_classes=num_classes, bn=bool(bn), dropout=_dropout(dropout)
-    )
-    return _initialized(model, init)
-
-
-def _initialized(model, init: str):
-    """``model`` with its convolution and linear layers initialized by scheme ``init``."""
-    import torch
-
-    if init not in ("torch", "glorot"):
-        raise BenchError(
-            f"arch init={init!r}: use torch (PyTorch's default) or glorot (Glorot-uniform "
-            "weights and zero biases, the default of Keras and MATLAB)."
-        )
-    if init == "glorot":
-        for module in model.modules():
-            if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)):
-                torch.nn.init.xavier_uniform_(module.weight)
-                if module.bias is not None:
-                    torch.nn.init.zeros_(module.bias)
-    return model
-
-
-def speedrun(
-    *,
-    num_classes: int,
-    input_shape: tuple[int, int, int],
-    widths="64,256,256",
-    stem: int = 24,
-    scale: float = 1 / 9,
-    whiten: bool = False,
-    bn_weights: bool = True,
-    dirac: bool = False,
-):
-    """``bench run --recipe speedrun``'s network. ``widths``: one ConvGroup each (each
-    halves the image); ``stem``: channels of the 2x2 stem; ``scale``: the logits' factor;
-    ``whiten``: the stem's filters whiten 2x2 patches of the training images (set from
-    the data before training, then frozen; the recipe turns it on); ``bn_weights``: train
-    BatchNorm's scales (false: they stay 1, as in airbench); ``dirac``: each convolution
-    starts as the identity on its input channels (airbench's implicit residual)."""
-    from benchbench.plugins.builtin import nets
-
-    if not 0 < float(scale):
-        raise BenchError(f"arch scale={scale}: give a factor above 0, e.g. 0.111.")
-    return nets.speedrun(
-        input_shape=input_shape,
-        num_classes=num_classes,
-        widths=_ints("widths", widths),
-        stem=_ints("stem", stem)[0],
-        scale=float(scale),
-        whiten=bool(whiten),
-        bn_weights=bool(bn_weights),
-        dirac=bool(dirac),
-    )
-
-
-def mlp(*, num_classes: int, input_shape: tuple[int, int, int], hidden="255", dropout: float = 0.0):
-    """Report 002's baseline MLP (68,851,023 parameters on 3x300x300 with 3 classes)."""
-    from benchbench.plugins.builtin import nets
-
-    return nets.mlp(
-        input_shape=input_shape,
-        num_classes=num_classes,
-        hidden=_ints("hidden", hidden),
-        dropout=_dropout(dropout),
-    )
-
-
-def lenet(
-    *,
-    num_classes: int,
-    input_shape: tuple[int, int, int],
-    dropout: float | str | None = None,
-    padding: int | None = None,
-):
-    """Report 002's tutorial CNN (9,966,691 parameters on 3x300x300 with 3 classes).
-
-    ``dropout`` None keeps the tutorial's 0.25 (after the convolutions) and 0.5 (before
-    the last layer); one number sets both (0 turns them off); "a,b" sets each.
-    ``padding`` None pads the convolutions only for images under 16 pixels.
-    """
-    from benchbench.plugins.builtin import nets
-
-    if dropout is None:
-        rates = (0.25, 0.5)
-    elif isinstance(dropout, str) and "," in dropout:
-        first, second = dropout.split(",", 1)
-        try:
-            rates = (_dropout(float(first)), _dropout(float(second)))
-        except ValueError:
-            raise BenchError(
-                f"lenet dropout={dropout!r}: one rate or two, e.g. 0.25,0.5."
-            ) from None
-    else:
-        rates = (_dropout(float(dropout)),) * 2
-    if padding is None:
-        padding = 0 if min(input_shape[1:]) >= 16 else 2
-    return nets.lenet(
-        input_shape=input_shape, num_classes=num_classes, dropout=rates, padding=padding
-    )
-
-
-def resnet_skip(
-    *,
-    num_classes: int,
-    input_shape: tuple[int, int, int],
-    widths="32,64,128",
-    kernel: int = 3,
-    stride: int = 2,
-    dropout: float = 0.0,
-    merge: str = "concat",
-):
-    """Report 003's skip-connection CNN (the layout is a reading; widths are options).
-
-    ``merge``: ``concat`` (the report's text: the skip is concatenated with conv3's
-    ReLU output) or ``add`` (ResNet's sum, before the ReLU)."""
-    from benchbench.plugins.builtin import nets
-
-    if stride not in (1, 2):
-        raise BenchError(f"arch stride={stride}: use 1 or 2.")
-    if merge not in ("concat", "add"):
-        raise BenchError(f"arch merge={merge!r}: use concat (the report's) or add (ResNet's).")
-    return nets.resnet_skip(
-        input_shape=input_shape,
-        num_classes=num_classes,
-        widths=_ints("widths", widths),
-        kernel=_kernel(kernel),
-        stride=stride,
-        dropout=_dropout(dropout),
-        merge=merge,
-    )
-
-
-def vgg_blocks(
-    *,
-    num_classes: int,
-    input_shape: tuple[int, int, int],
-    filters="32,64,128",
-    dropout: float = 0.5,
-    init: str = "torch",
-):
-    """Report 004's custom CNN: VGG blocks and the shared dense head (dropout 0.5 default).
-
-    ``init``: ``torch`` or ``glorot`` (Keras' default, which report 004 trained with)."""
-    from benchbench.plugins.builtin import nets
-
-    blocks = [[f, f] for f in _ints("filters", filters)]
-    model = nets.pooled_cnn(
-        input_shape=input_shape,
-        num_classes=num_classes,
-        blocks=blocks,
-        hidden=[64, 32],
-        kernel=3,
-        bn=False,
-        dropout=_dropout(dropout),
-    )
-    return _initialized(model, init)
 
 
 # -- torchvision backbones ---------------------------------------------------------------
@@ -490,7 +259,7 @@ def timm_model(
                 "arch.pretrained."
             ) from None
         raise
-    features, dropout = model.num_features, _dropout(dropout)
+    features, dropout = model.num_features, dropout_rate(dropout)
     if head == "dense":
         new_head = nets.dense_head(features, num_classes, dropout)
     elif head == "mlp":
@@ -547,7 +316,7 @@ def torchvision_model(
     size = parse_size(resize, what="arch resize")
     if size is None and min(input_shape[1:]) < 32:
         size = (max(32, input_shape[1]), max(32, input_shape[2]))
-    dropout = _dropout(dropout)
+    dropout = dropout_rate(dropout)
 
     model = torchvision.models.get_model(variant, weights=None)
     _load_weights(model, variant, weights, bool(pretrained))

@@ -1,4 +1,7 @@
-"""The built-in networks themselves (torch is imported here, never by architectures.py).
+"""The built-in networks, each defined once: the public functions below take the user's
+options (``--set arch.KEY=VALUE``), check them and build the network. They are registered
+by reference from :mod:`benchbench.plugins.builtin.architectures`, so torch, imported here,
+is loaded only when a network is built.
 
 Every network has ``features`` and a ``head``: ``--l2-scope head`` regularizes the head
 alone, and a frozen backbone leaves only the head trainable.
@@ -9,6 +12,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from benchbench.errors import BenchError
+from benchbench.plugins.builtin.architectures import dropout_rate, kernel_size, positive_ints
 
 
 def conv_out(size: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
@@ -53,7 +59,7 @@ def dense_head(in_features: int, num_classes: int, dropout: float) -> nn.Sequent
     return mlp_head(in_features, [64, 32], num_classes, dropout)
 
 
-def vgg_blocks(input_shape, blocks: list[list[int]], kernel: int, bn: bool) -> nn.Sequential:
+def _vgg_features(input_shape, blocks: list[list[int]], kernel: int, bn: bool) -> nn.Sequential:
     """Blocks of Conv-ReLU (same padding), optional BN after the block's last ReLU, then
     MaxPool2 -- skipped once the map is down to one pixel, so tiny images fit too."""
     layers: list[nn.Module] = []
@@ -141,7 +147,7 @@ class Scaled(nn.Module):
         return x * self.factor
 
 
-def speedrun(
+def _speedrun_net(
     *, input_shape, num_classes, widths, stem, scale, whiten, bn_weights=True, dirac=False
 ) -> Classifier:
     """The fast CIFAR-10 recipe's net, after the public airbench/hlb-CIFAR10 designs: a
@@ -160,14 +166,14 @@ def speedrun(
     return Classifier(nn.Sequential(*layers), head)
 
 
-def pooled_cnn(*, input_shape, num_classes, blocks, hidden, kernel, bn, dropout) -> Classifier:
+def _pooled_cnn_net(*, input_shape, num_classes, blocks, hidden, kernel, bn, dropout) -> Classifier:
     """Report 000's CNNs and report 004's VGG blocks: conv blocks, then a dense head."""
-    features = vgg_blocks(input_shape, blocks, kernel, bn)
+    features = _vgg_features(input_shape, blocks, kernel, bn)
     head = mlp_head(flat_size(features, input_shape), hidden, num_classes, dropout)
     return Classifier(features, head)
 
 
-def cnn_5x5(*, input_shape, num_classes, bn: bool, dropout: float) -> Classifier:
+def _cnn_5x5_net(*, input_shape, num_classes, bn: bool, dropout: float) -> Classifier:
     """Report 001: three Conv5x5-ReLU-MaxPool(3, stride 2) stages, then FC64-FC(classes).
 
     BN after the first ReLU and dropout after the second pool, when enabled. A pool pads
@@ -190,13 +196,15 @@ def cnn_5x5(*, input_shape, num_classes, bn: bool, dropout: float) -> Classifier
     return Classifier(features, mlp_head(flat_size(features, input_shape), [64], num_classes))
 
 
-def mlp(*, input_shape, num_classes, hidden: list[int], dropout: float) -> Classifier:
+def _mlp_net(*, input_shape, num_classes, hidden: list[int], dropout: float) -> Classifier:
     """Report 002's baseline: Flatten-FC255-ReLU-FC(classes)."""
     c, h, w = input_shape
     return Classifier(nn.Identity(), mlp_head(c * h * w, hidden, num_classes, dropout))
 
 
-def lenet(*, input_shape, num_classes, dropout: tuple[float, float], padding: int) -> Classifier:
+def _lenet_net(
+    *, input_shape, num_classes, dropout: tuple[float, float], padding: int
+) -> Classifier:
     """The PyTorch tutorial CNN of report 002, with its two dropout layers."""
     features = nn.Sequential(
         nn.Conv2d(input_shape[0], 6, 5, padding=padding),
@@ -252,7 +260,7 @@ class SkipStage(nn.Module):
         return self.relu(self.body(a) + self.skip(a))
 
 
-def resnet_skip(
+def _resnet_skip_net(
     *, input_shape, num_classes, widths, kernel, stride, dropout, merge="concat"
 ) -> Classifier:
     """Report 003: skip stages, global average pooling, a linear classifier."""
@@ -293,3 +301,222 @@ class Backbone(nn.Module):
         if self.grey:
             x = x.expand(-1, 3, -1, -1)
         return self.head(self.features(x))
+
+
+# -- the architectures, as users build them -----------------------------------------
+
+
+def cnn_small(
+    *,
+    num_classes: int,
+    input_shape: tuple[int, int, int],
+    bn: bool = False,
+    kernel: int = 3,
+    dropout: float = 0.0,
+):
+    """Report 000's small CNN; 5,851,338 parameters without BN on 3x32x32 with 10 classes."""
+    return _report000(
+        input_shape,
+        num_classes,
+        [[32, 64], [128, 128], [256, 256]],
+        [1024, 512],
+        kernel,
+        bn,
+        dropout,
+    )
+
+
+def cnn_large(
+    *,
+    num_classes: int,
+    input_shape: tuple[int, int, int],
+    bn: bool = False,
+    kernel: int = 3,
+    dropout: float = 0.0,
+):
+    """Report 000's large CNN; 92,351,050 parameters without BN on 3x32x32 with 10 classes."""
+    return _report000(
+        input_shape,
+        num_classes,
+        [[32, 64], [128, 256, 256], [512, 1024, 1024], [2048, 2048]],
+        [2048, 1024, 512],
+        kernel,
+        bn,
+        dropout,
+    )
+
+
+def _report000(input_shape, num_classes, blocks, hidden, kernel, bn, dropout):
+    """Report 000's CNNs: VGG-style blocks ([BN] before each pool) and a dense head."""
+    return _pooled_cnn_net(
+        input_shape=input_shape,
+        num_classes=num_classes,
+        blocks=blocks,
+        hidden=hidden,
+        kernel=kernel_size(kernel),
+        bn=bool(bn),
+        dropout=dropout_rate(dropout),
+    )
+
+
+# -- report 001, 002, 003, 004 --------------------------------------------------------------
+
+
+def cnn_5x5(
+    *,
+    num_classes: int,
+    input_shape: tuple[int, int, int],
+    bn: bool = False,
+    dropout: float = 0.0,
+    init: str = "torch",
+):
+    """Report 001's CNN; its "Improved" model is bn=true with dropout 0.2.
+
+    ``init``: ``torch`` (PyTorch's default initialization) or ``glorot`` (MATLAB's, which
+    report 001 trained with: Glorot-uniform weights, zero biases)."""
+    model = _cnn_5x5_net(
+        input_shape=input_shape, num_classes=num_classes, bn=bool(bn), dropout=dropout_rate(dropout)
+    )
+    return _initialized(model, init)
+
+
+def _initialized(model, init: str):
+    """``model`` with its convolution and linear layers initialized by scheme ``init``."""
+    if init not in ("torch", "glorot"):
+        raise BenchError(
+            f"arch init={init!r}: use torch (PyTorch's default) or glorot (Glorot-uniform "
+            "weights and zero biases, the default of Keras and MATLAB)."
+        )
+    if init == "glorot":
+        for module in model.modules():
+            if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)):
+                torch.nn.init.xavier_uniform_(module.weight)
+                if module.bias is not None:
+                    torch.nn.init.zeros_(module.bias)
+    return model
+
+
+def speedrun(
+    *,
+    num_classes: int,
+    input_shape: tuple[int, int, int],
+    widths="64,256,256",
+    stem: int = 24,
+    scale: float = 1 / 9,
+    whiten: bool = False,
+    bn_weights: bool = True,
+    dirac: bool = False,
+):
+    """``bench run --recipe speedrun``'s network. ``widths``: one ConvGroup each (each
+    halves the image); ``stem``: channels of the 2x2 stem; ``scale``: the logits' factor;
+    ``whiten``: the stem's filters whiten 2x2 patches of the training images (set from
+    the data before training, then frozen; the recipe turns it on); ``bn_weights``: train
+    BatchNorm's scales (false: they stay 1, as in airbench); ``dirac``: each convolution
+    starts as the identity on its input channels (airbench's implicit residual)."""
+    if not 0 < float(scale):
+        raise BenchError(f"arch scale={scale}: give a factor above 0, e.g. 0.111.")
+    return _speedrun_net(
+        input_shape=input_shape,
+        num_classes=num_classes,
+        widths=positive_ints("widths", widths),
+        stem=positive_ints("stem", stem)[0],
+        scale=float(scale),
+        whiten=bool(whiten),
+        bn_weights=bool(bn_weights),
+        dirac=bool(dirac),
+    )
+
+
+def mlp(*, num_classes: int, input_shape: tuple[int, int, int], hidden="255", dropout: float = 0.0):
+    """Report 002's baseline MLP (68,851,023 parameters on 3x300x300 with 3 classes)."""
+    return _mlp_net(
+        input_shape=input_shape,
+        num_classes=num_classes,
+        hidden=positive_ints("hidden", hidden),
+        dropout=dropout_rate(dropout),
+    )
+
+
+def lenet(
+    *,
+    num_classes: int,
+    input_shape: tuple[int, int, int],
+    dropout: float | str | None = None,
+    padding: int | None = None,
+):
+    """Report 002's tutorial CNN (9,966,691 parameters on 3x300x300 with 3 classes).
+
+    ``dropout`` None keeps the tutorial's 0.25 (after the convolutions) and 0.5 (before
+    the last layer); one number sets both (0 turns them off); "a,b" sets each.
+    ``padding`` None pads the convolutions only for images under 16 pixels.
+    """
+    if dropout is None:
+        rates = (0.25, 0.5)
+    elif isinstance(dropout, str) and "," in dropout:
+        first, second = dropout.split(",", 1)
+        try:
+            rates = (dropout_rate(float(first)), dropout_rate(float(second)))
+        except ValueError:
+            raise BenchError(
+                f"lenet dropout={dropout!r}: one rate or two, e.g. 0.25,0.5."
+            ) from None
+    else:
+        rates = (dropout_rate(float(dropout)),) * 2
+    if padding is None:
+        padding = 0 if min(input_shape[1:]) >= 16 else 2
+    return _lenet_net(
+        input_shape=input_shape, num_classes=num_classes, dropout=rates, padding=padding
+    )
+
+
+def resnet_skip(
+    *,
+    num_classes: int,
+    input_shape: tuple[int, int, int],
+    widths="32,64,128",
+    kernel: int = 3,
+    stride: int = 2,
+    dropout: float = 0.0,
+    merge: str = "concat",
+):
+    """Report 003's skip-connection CNN (the layout is a reading; widths are options).
+
+    ``merge``: ``concat`` (the report's text: the skip is concatenated with conv3's
+    ReLU output) or ``add`` (ResNet's sum, before the ReLU)."""
+    if stride not in (1, 2):
+        raise BenchError(f"arch stride={stride}: use 1 or 2.")
+    if merge not in ("concat", "add"):
+        raise BenchError(f"arch merge={merge!r}: use concat (the report's) or add (ResNet's).")
+    return _resnet_skip_net(
+        input_shape=input_shape,
+        num_classes=num_classes,
+        widths=positive_ints("widths", widths),
+        kernel=kernel_size(kernel),
+        stride=stride,
+        dropout=dropout_rate(dropout),
+        merge=merge,
+    )
+
+
+def vgg_blocks(
+    *,
+    num_classes: int,
+    input_shape: tuple[int, int, int],
+    filters="32,64,128",
+    dropout: float = 0.5,
+    init: str = "torch",
+):
+    """Report 004's custom CNN: VGG blocks and the shared dense head (dropout 0.5 default).
+
+    ``init``: ``torch`` or ``glorot`` (Keras' default, which report 004 trained with)."""
+    blocks = [[f, f] for f in positive_ints("filters", filters)]
+    model = _pooled_cnn_net(
+        input_shape=input_shape,
+        num_classes=num_classes,
+        blocks=blocks,
+        hidden=[64, 32],
+        kernel=3,
+        bn=False,
+        dropout=dropout_rate(dropout),
+    )
+    return _initialized(model, init)
