@@ -1,5 +1,6 @@
 """Sessions: `nox -s tests` (the suite, with the example plugin installed), `nox -s lint`,
-`nox -s slow` (tests on the real CIFAR-10 folder), `nox -s benchmarks`."""
+`nox -s docs` (MkDocs, strict), `nox -s slow` (tests on the real CIFAR-10 folder),
+`nox -s benchmarks`."""
 
 import nox
 
@@ -38,6 +39,13 @@ def lint(session):
     session.install("ruff>=0.6")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def docs(session):
+    """The documentation, built strictly: a broken link or a stale generated block fails."""
+    session.install("mkdocs>=1.6,<2", "pluggy>=1.3")  # pluggy: the settings table imports
+    session.run("mkdocs", "build", "--strict", "--site-dir", "site")
 
 
 @nox.session

@@ -1,5 +1,5 @@
 """The settings table is the one declaration of a run setting: it drives RunConfig, the
-`bench run` options, suite keys and README; every choice it lists is implemented."""
+`bench run` options, suite keys and the settings reference; every choice it lists is implemented."""
 
 import dataclasses
 import re
@@ -14,7 +14,7 @@ from benchbench.execution import suite as suites
 from benchbench.settings import SETTINGS, choices, markdown_table
 from benchbench.training import loop
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+SETTINGS_PAGE = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
 
 
 def test_runconfig_has_exactly_the_settings_plus_plugin_options():
@@ -55,8 +55,8 @@ def test_suite_keys_are_the_settings_but_the_label():
         suites.parse("[base]\nepoch = 3\n", "s.toml", "s")
 
 
-def test_readme_settings_table_is_generated_from_the_table():
-    text = README.read_text()
+def test_the_settings_reference_is_generated_from_the_table():
+    text = SETTINGS_PAGE.read_text()
     start = text.index("<!-- settings table: generated, do not edit -->\n") + len(
         "<!-- settings table: generated, do not edit -->\n"
     )

@@ -1,0 +1,1 @@
+"""The analysis layer: tables, statistics and analyses computed from stored runs."""

@@ -1,0 +1,1 @@
+"""The execution layer: one run against the store, suites, sweeps and executors."""

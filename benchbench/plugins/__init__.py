@@ -1,0 +1,1 @@
+"""The plugin machinery: hooks, registries, the manager, and the built-in plugins."""

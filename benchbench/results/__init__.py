@@ -1,0 +1,1 @@
+"""The results layer: the store of runs, its schema, and queries over it."""

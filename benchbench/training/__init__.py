@@ -1,0 +1,1 @@
+"""The training layer: devices, the loop, optimization, resume points."""
