@@ -14,7 +14,7 @@ def install(session):
     # The extras are tested against the real libraries: Ray's executor, MLflow's SQLite
     # tracking store, TensorBoard's event files, timm's models, Hugging Face datasets,
     # submitit's local executor (the Slurm executor's code path without a scheduler).
-    session.install("-e", ".[test,ray,mlflow,tensorboard,timm,hf,slurm]")
+    session.install("-e", ".[test,ray,mlflow,tensorboard,timm,hf,slurm,tune]")
     # Without the package index: the plugin's dependency must resolve to this project.
     session.install("--no-index", "--no-build-isolation", "./plugins/benchbench-example")
 

@@ -237,6 +237,57 @@ def sweep(
         chosen.close()
 
 
+def tune(
+    suite,
+    *,
+    results: Path | str | None = None,
+    study: str | None = None,
+    trials: int | None = None,
+    time_budget: str | None = None,
+    workers: int = 1,
+    smoke: bool = False,
+    overrides: list[str] = (),
+    components: Components | None = None,
+    policy=None,
+    on_trial: Callable[[Any], None] | None = None,
+) -> dict:
+    """Run the study of ``suite``'s ``[tune]`` (a name, path or Suite) to its budget (or
+    ``trials``/``time_budget``), continuing what is stored, with ``workers`` processes;
+    then the best settings on fresh seeds. Returns the outcome
+    (:func:`benchbench.execution.study.final`): best value, parameters, run file, final
+    seeds' test accuracy."""
+    from benchbench.execution import study as studying
+    from benchbench.results.studies import check_name
+
+    if isinstance(suite, str):
+        suite = find_suite(suite)
+    if suite.study is None:
+        hint = (
+            " Its [tune] tunes one setting at a time: `bench sweep` runs that."
+            if suite.tune is not None
+            else ""
+        )
+        raise BenchError(
+            f"Suite {suite.name!r} has no study: bench tune needs a [tune] table with a "
+            f"[tune.space] of settings to search.{hint}"
+        )
+    if workers < 1:
+        raise BenchError(f"-j {workers}: give at least 1 worker.")
+    spec = suite.study.with_budget(trials, time_budget)
+    components = components or load_components()
+    name = check_name(study or (f"{suite.name}-smoke" if smoke else suite.name))
+    plan = studying.Plan(
+        name, dict(suite.base), suite.seeds[0], tuple(overrides), smoke, open_store(results).root
+    )
+    first = plan.config({k: d.ends()[0] for k, d in spec.space.items()}, name)
+    components.check(first)  # unknown names fail before the study is made
+    if workers > 1:
+        studying.work_in_processes(spec, plan, workers, policy)
+    else:
+        studying.work(spec, plan, components, policy, on_trial)
+    return studying.final(spec, plan, components, policy)
+
+
 def stored_runs(
     results: Path | str | None = None, where: list[str] = (), smoke: bool = False
 ) -> list:
@@ -445,6 +496,14 @@ def suite_report(
     parts = suite_parts(store, suite, key, ci=ci)
     figures = suite_figures(store, suite, key) if fmt == "html" else []
     return emit(parts, fmt, f"{suite.name}: {suite.description}", figures)
+
+
+def study_report(name: str, *, results: Path | str | None = None, fmt: str = "markdown") -> str:
+    """Study ``name``'s trials, best settings and final seeds, as tables in ``fmt``."""
+    from benchbench.analysis.study import study_parts
+
+    check_format(fmt)
+    return emit(study_parts(open_store(results), name), fmt, f"study {name}")
 
 
 def suite_figures(store: Store, suite, key: str) -> list[tuple[str, str]]:

@@ -12,7 +12,19 @@ import sys
 import typer
 
 from benchbench import __version__
-from benchbench.cli import analysis, catalog, data, export, plot, report, run, runs, summary, sweep
+from benchbench.cli import (
+    analysis,
+    catalog,
+    data,
+    export,
+    plot,
+    report,
+    run,
+    runs,
+    summary,
+    sweep,
+    tune,
+)
 from benchbench.cli.context import err
 from benchbench.errors import BenchError
 
@@ -27,6 +39,7 @@ app = typer.Typer(
 )
 app.command()(run.run)
 app.command()(sweep.sweep)
+app.command()(tune.tune)
 app.command()(report.report)
 app.command()(report.show)
 app.command()(runs.runs)

@@ -76,6 +76,25 @@ def curves(
 
 
 @app.command()
+def study(
+    name: Annotated[str, typer.Argument(help="The study's name (bench tune --study).")],
+    output: OutputOption = Path("bench-figures"),
+    formats: FormatsOption = "png,pdf",
+    results: ResultsOption = None,
+) -> None:
+    """A study's optimization history, parameter importances and parallel coordinates."""
+    from benchbench.render.figures import study_figures
+    from benchbench.results import studies
+    from benchbench.results.store import Store
+
+    drawn = study_figures(studies.load(Store(results).root, name))
+    if not drawn:
+        raise BenchError(f"Study {name!r} has no finished trial to plot yet.")
+    for kind, fig in drawn:
+        _save(fig, output / f"study-{name}-{kind}", formats)
+
+
+@app.command()
 def confusion(
     runs: RunsArgument,
     output: OutputOption = Path("bench-figures"),

@@ -94,6 +94,13 @@ def report(
             show_default=False,
         ),
     ] = None,
+    study: Annotated[
+        str | None,
+        typer.Option(
+            help="Render this study's trials, best settings and final seeds (bench tune).",
+            show_default=False,
+        ),
+    ] = None,
     results: ResultsOption = None,
 ) -> None:
     """Render stored runs as a table; repeats over seeds become mean ± std with n."""
@@ -104,7 +111,8 @@ def report(
             f"--standalone writes a LaTeX document: use it with --format latex, not {format}."
         )
 
-    records = api.stored_runs(results, [] if suite is not None else where or [], smoke)
+    chosen = [f"study={study}"] if study is not None else where or []
+    records = api.stored_runs(results, [] if suite is not None else chosen, smoke)
     if per_run:
         if format not in ("csv", "json") or suite is not None:
             raise BenchError("--per-run writes --format csv or json, without --suite.")
@@ -126,6 +134,8 @@ def report(
             reference=reference,
             fmt=format,
         )
+    elif study is not None:
+        text = api.study_report(study, results=results, fmt=format)
     elif suite is not None:
         text = api.suite_report(suite, results=results, smoke=smoke, fmt=format, ci=ci)
     else:
@@ -156,7 +166,7 @@ def report(
             err.print(f"provenance: {source}")
     incomplete = [r for r in records if r.status not in ("complete", "diverged")]
     diverged = [r for r in records if r.status == "diverged"]
-    if incomplete or diverged:
+    if (incomplete or diverged) and study is None:  # a study's pruned trials are its own
         err.print(
             f"left out: {len(incomplete)} incomplete or failed run(s), "
             f"{len(diverged)} diverged run(s)"

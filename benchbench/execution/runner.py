@@ -56,6 +56,11 @@ def _epochs_of(earlier: list[dict], point: dict | None, outcome=None) -> list[in
     return [first, int(outcome.history[-1]["epoch"]) if outcome.history else first - 1]
 
 
+class Pruned(Exception):
+    """A tuner stopped the run after an epoch (:mod:`benchbench.execution.study`): it is
+    stored as ``pruned``, with the epochs it ran."""
+
+
 @dataclass
 class Result:
     record: RunRecord
@@ -221,7 +226,9 @@ class Recording:
             if not self.started:
                 self.store.claim(self.config.run_id)
                 self.store.begin(self.config, self.environment, self.started_at)
-            if isinstance(exc, Interrupted):
+            if isinstance(exc, Pruned):
+                self.store.interrupt(self.config.run_id, f"pruned {exc}", status="pruned")
+            elif isinstance(exc, Interrupted):
                 resumable = self.points is not None and self.points.path.exists()
                 self.store.interrupt(
                     self.config.run_id,
@@ -424,7 +431,7 @@ def blame(exc: BaseException, config: RunConfig, components: Components) -> Exce
     """A PluginError naming the plugin whose code raised ``exc`` during training (or that
     exited or interrupted the process), or None when benchbench's own code raised it: a
     usage error, or :class:`Interrupted`, a signal's orderly stop (Slurm's time limit)."""
-    if isinstance(exc, (BenchError, Interrupted)):
+    if isinstance(exc, (BenchError, Interrupted, Pruned)):
         return None
     entries = [
         components.architectures.get(config.arch),

@@ -22,6 +22,7 @@ A suite file::
     lr = [1e-4, 1e-3]
 
     [tune]                           # one at a time, in order, keeping the best value so far
+                                     # (a [tune.space] makes it a study: bench tune)
     order = ["lr", "batch_size"]
     repeats = 5
     metric = "best_val_acc"
@@ -52,6 +53,8 @@ from typing import Any
 from benchbench.analysis.tables import references, table_kinds
 from benchbench.config import RunConfig
 from benchbench.errors import BenchError, did_you_mean
+from benchbench.execution.study import is_study
+from benchbench.execution.study import parse as parse_study
 from benchbench.metrics import known, tunable
 from benchbench.settings import LABEL_KEYS, parse_value, plugin_options
 from benchbench.settings import SETTINGS as RUN_SETTINGS
@@ -109,6 +112,7 @@ class Suite:
     grids: list[dict[str, Any]] = field(default_factory=list)
     tune: Tune | None = None
     tables: list[Table] = field(default_factory=list)
+    study: Any = None  # a [tune] with a search space: benchbench.execution.study.StudySpec
 
     # -- expansion -----------------------------------------------------------------------
 
@@ -434,8 +438,12 @@ def parse(text: str, source: str, default_name: str) -> Suite:
                 "values (augs: a list of lists).",
             )
 
-    tune = None
-    if "tune" in data:
+    tune = study = None
+    if "tune" in data and is_study(table_of("tune")):
+        study = parse_study(
+            table_of("tune"), fail, lambda changes: to_config({**base, **changes}, seeds[0])
+        )
+    elif "tune" in data:
         raw = table_of("tune")
         order = raw.get("order")
         values = {k: v for k, v in raw.items() if k not in TUNE_KEYS}
@@ -508,6 +516,7 @@ def parse(text: str, source: str, default_name: str) -> Suite:
         grids,
         tune,
         tables,
+        study,
     )
     _check_configs(suite, fail)
     return suite

@@ -198,6 +198,33 @@ def histogram(inside, outside, threshold: float, title: str = "", bins: int = 50
     return fig
 
 
+def study_figures(study) -> list[tuple[str, object]]:
+    """A study's optimization history, parameter importances and parallel coordinates
+    (Optuna's matplotlib plots), as ``(name, figure)``; a plot the trials cannot support
+    yet (importances need two finished trials that differ) is left out."""
+    import warnings
+
+    from optuna.visualization import matplotlib as optuna_plots
+
+    out = []
+    for name, draw in (
+        ("history", optuna_plots.plot_optimization_history),
+        ("importances", optuna_plots.plot_param_importances),
+        ("parallel", optuna_plots.plot_parallel_coordinate),
+    ):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Optuna marks these plots experimental
+            try:
+                axes = draw(study)
+            except (ValueError, RuntimeError, ZeroDivisionError):
+                continue
+        figure = getattr(axes, "figure", None) or axes.flat[0].figure
+        figure.set_size_inches(8, 5)
+        figure.tight_layout()
+        out.append((name, figure))
+    return out
+
+
 def save(fig, stem: Path, formats=("png", "pdf")) -> list[Path]:
     """Write ``stem.png`` and ``stem.pdf`` (or ``formats``); returns the paths. The format
     is appended, never substituted: a stem with a dot (``curves-lr=0.01``) keeps it."""

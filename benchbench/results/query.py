@@ -11,9 +11,12 @@ from benchbench.settings import parse_value
 
 
 def setting(record: RunRecord, key: str):
-    """A run's setting by name: ``lr``, ``arch``, or a plugin option ``arch.bn``."""
+    """A run's setting by name: ``lr``, ``arch``, or a plugin option ``arch.bn``; also
+    ``study`` and ``trial`` for the runs ``bench tune`` trained."""
     if key == "label":
         return record.label
+    if key in ("study", "trial"):  # the study a run was a trial of (bench tune)
+        return record.environment.get(key)
     scope, _, option = key.partition(".")
     if option and scope in ("arch", "dataset"):
         return record.config.get(f"{scope}_options", {}).get(option, "default")

@@ -383,12 +383,13 @@ class Store:
             ],
         )
 
-    def interrupt(self, run_id: str, why: str) -> None:
-        """Mark a run stopped by a signal: ``interrupted``, resumable from its resume point."""
+    def interrupt(self, run_id: str, why: str, status: str = "interrupted") -> None:
+        """Mark a run stopped before its end: ``interrupted`` by a signal (resumable from
+        its resume point), or ``pruned`` by a tuner; its epochs so far stay stored."""
         self._write(
             (
-                "UPDATE runs SET status = 'interrupted', error = ?, finished = ? WHERE id = ?",
-                (why, time.time(), run_id),
+                "UPDATE runs SET status = ?, error = ?, finished = ? WHERE id = ?",
+                (status, why, time.time(), run_id),
             )
         )
 

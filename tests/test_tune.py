@@ -1,0 +1,258 @@
+"""bench tune: a budgeted Optuna study whose trials are ordinary stored runs; hopeless
+trials pruned; killed and continued to exactly its budget; bad spaces refused."""
+
+import json
+import math
+import os
+import textwrap
+
+import pytest
+from conftest import blocked_run, kill
+
+from benchbench.results import studies
+from benchbench.results.store import Store
+
+pytest.importorskip("optuna")
+
+STUDY = """
+description = "learning rate and batch size on digits"
+[base]
+dataset = "digits"
+arch = "mlp"
+epochs = 4
+[tune]
+metric = "best_val_acc"
+trials = 7
+sampler = "random"
+seed = 7
+pruner = "median"
+startup_trials = 2
+final_seeds = 2
+[tune.space]
+lr = {low = 1e-3, high = 3.0, log = true}
+batch_size = [32, 64]
+"""
+
+
+def write(tmp_path, text, name="study.toml"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_a_study_prunes_hopeless_trials_and_stores_every_trial_as_a_run(bench, tmp_path):
+    suite = write(tmp_path, STUDY)
+    done = bench("tune", suite, "--json")
+    assert done.code == 0, done.err
+    outcome = json.loads(done.out)
+    study = studies.load(tmp_path / "results", "study")
+    trials = study.trials
+    assert len(trials) == 7 and all(t.state.is_finished() for t in trials)
+    store = Store(tmp_path / "results")
+    runs = {r.id: r for r in store.runs(smoke=None)}
+    hopeless = [t for t in trials if t.params["lr"] >= 1.0]
+    assert hopeless, "the sampler's seed should draw some learning rates above 1"
+    for trial in trials:
+        run = runs[trial.user_attrs["run_id"]]
+        assert run.environment["study"] == "study" and run.environment["trial"] == trial.number
+        assert run.label == f"study trial {trial.number}"
+        if trial.state.name == "PRUNED":
+            assert run.status == "pruned"
+            assert trial.user_attrs["epochs"] == len(store.history(run.id)) < 4
+        else:
+            assert run.status == "complete" and trial.value == run.summary["best_val_acc"]
+    # after the pruner's two startup trials, every hopeless trial is stopped early
+    assert all(t.state.name == "PRUNED" for t in hopeless if t.number >= 2)
+    best = max((t for t in trials if t.state.name == "COMPLETE"), key=lambda t: t.value)
+    assert outcome["best_value"] == best.value and outcome["best_trial"] == best.number
+    assert outcome["best_params"] == best.params
+    assert outcome["trials"]["complete"] + outcome["trials"]["pruned"] == 7
+    final = outcome["final"]
+    assert final["seeds"] == [1, 2] and len(final["test_acc"]) == 2
+    assert final["test_acc_mean"] == pytest.approx(sum(final["test_acc"]) / 2)
+
+    listed = bench("runs", "--where", "study=study", "--json")
+    assert len(json.loads(listed.out)) == 7 + 2  # the trials and the final seeds
+
+    # the best settings as a run file that bench run takes: the best trial's own run
+    run_file = outcome["best_config"]
+    again = bench("run", "--config", run_file, "--json")
+    assert again.code == 0, again.err
+    summary = json.loads(again.out)
+    assert summary["run_id"] == outcome["best_run_id"] and summary["skipped"]
+    assert summary["label"] == f"study trial {best.number}"
+
+    # a second command finds the budget spent: nothing trains again
+    repeat = bench("tune", suite, "--json")
+    assert repeat.code == 0, repeat.err
+    assert len(studies.load(tmp_path / "results", "study").trials) == 7
+    assert json.loads(repeat.out)["final"]["run_ids"] == final["run_ids"]
+
+    # a larger budget continues the same study
+    more = bench("tune", suite, "--trials", "8", "--json")
+    assert more.code == 0, more.err
+    assert len(studies.load(tmp_path / "results", "study").trials) == 8
+
+    for fmt in ("markdown", "latex", "html", "csv", "json"):
+        shown = bench("report", "--study", "study", "--format", fmt)
+        assert shown.code == 0, shown.err
+        assert "pruned" in shown.out
+    table = bench("report", "--study", "study").out
+    assert f"**{best.value:.4f}**" in table  # the best trial marked
+    assert "Best settings on fresh seeds" in table
+
+    drawn = bench("plot", "study", "study", "--output", tmp_path / "figs")
+    assert drawn.code == 0, drawn.err
+    for kind in ("history", "importances", "parallel"):
+        for ext in ("png", "pdf"):
+            assert (tmp_path / "figs" / f"study-study-{kind}.{ext}").stat().st_size > 0
+
+
+BLOCKED = """
+[base]
+dataset = "digits"
+arch = "blocker"
+epochs = 3
+[tune]
+metric = "best_val_acc"
+sampler = "random"
+pruner = "none"
+trials = 4
+[tune.space]
+lr = {low = 1e-3, high = 1e-1, log = true}
+"""
+
+
+def test_a_study_killed_mid_trial_continues_to_exactly_its_budget(bench, blocker, tmp_path):
+    suite = write(tmp_path, BLOCKED)
+    first = bench("tune", suite, "--trials", "2")
+    assert first.code == 0, first.err
+    # the third trial blocks in its second epoch; the process is killed there
+    process = blocked_run(tmp_path, [suite, "--checkpoint-every", "1"], command="tune")
+    kill(process)
+    study = studies.load(tmp_path / "results", "study")
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE", "RUNNING"]
+    killed = study.trials[2].user_attrs["run_id"]
+    assert Store(tmp_path / "results").get(killed).status == "running"
+
+    again = bench("tune", suite, "--checkpoint-every", "1")
+    assert again.code == 0, again.err
+    assert "trial 2's process is gone: continuing it" in again.err
+    assert f"resuming {killed} at epoch 2 of 3" in again.err
+    study = studies.load(tmp_path / "results", "study")
+    assert len(study.trials) == 4  # exactly the budget: the killed trial finished, not redone
+    assert all(t.state.name == "COMPLETE" for t in study.trials)
+    run_ids = [t.user_attrs["run_id"] for t in study.trials]
+    assert len(set(run_ids)) == 4 and run_ids[2] == killed
+    store = Store(tmp_path / "results")
+    assert [e["epoch"] for e in store.history(killed)] == [1, 2, 3]
+
+
+def test_workers_share_one_study_to_exactly_its_budget(bench, tmp_path):
+    suite = write(tmp_path, STUDY.replace("final_seeds = 2", "final_seeds = 0"))
+    done = bench("tune", suite, "-j", "2", "--trials", "4", "--json")
+    assert done.code == 0, done.err
+    study = studies.load(tmp_path / "results", "study")
+    assert len(study.trials) == 4 and all(t.state.is_finished() for t in study.trials)
+    assert os.getpid() not in {t.user_attrs["pid"] for t in study.trials}  # the workers did
+    assert len({t.user_attrs["run_id"] for t in study.trials}) == 4  # none drawn twice
+
+
+def test_a_study_made_otherwise_is_not_continued_silently(bench, tmp_path):
+    suite = write(tmp_path, STUDY.replace("trials = 7", "trials = 1"))
+    assert bench("tune", suite).code == 0
+    changed = write(tmp_path, STUDY.replace("batch_size = [32, 64]", "batch_size = [16]"))
+    refused = bench("tune", changed)
+    assert refused.code == 2
+    assert "was made from other settings" in refused.err and "--study" in refused.err
+    renamed = bench("tune", changed, "--study", "other", "--trials", "1")
+    assert renamed.code == 0, renamed.err
+
+
+@pytest.mark.parametrize(
+    "space, expected",
+    [
+        (
+            "lrr = {low = 0.1, high = 1.0}",
+            "'lrr': not a setting a study can search. Did you mean 'lr'",
+        ),
+        ("lr = {low = 0.1, high = 0.1}", "an empty range: low (0.1) must be below high (0.1)"),
+        ("lr = {low = 0.0, high = 0.1, log = true}", "a log range needs low > 0"),
+        ('batch_size = ["64", "128"]', "'64' is a str; batch_size takes int values"),
+        ("batch_size = []", "an empty list of choices"),
+        ('lr = "fast"', "give a range {low = …, high = …}"),
+        ("optimizer = {low = 1, high = 2}", "optimizer is not a number"),
+        ("lr = {low = -1.0, high = 0.1}", "makes no valid run"),
+    ],
+)
+def test_bad_spaces_are_refused_before_anything_is_stored(bench, tmp_path, space, expected):
+    text = STUDY.split("[tune.space]")[0] + "[tune.space]\n" + space + "\n"
+    suite = write(tmp_path, text)
+    refused = bench("tune", suite)
+    assert refused.code == 2, refused.err
+    assert expected in refused.err
+    assert refused.err.count("\n") == 1  # one paragraph
+    assert not (tmp_path / "results" / "studies").exists()
+    assert not (tmp_path / "results" / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (('sampler = "random"', 'sampler = "annealing"'), "choose one of tpe, random, qmc"),
+        (('pruner = "median"', 'pruner = "patience"'), "choose one of median, hyperband"),
+        (('metric = "best_val_acc"', 'metric = "best_val_accuracy"'), "Did you mean"),
+        (("trials = 7", "trials = 0"), "at least 1"),
+        (('sampler = "random"', 'sampler = "grid"'), "'lr' is a continuous range"),
+        (("seed = 7", "patience = 3"), "unknown key of a study"),
+    ],
+)
+def test_bad_study_settings_are_refused(bench, tmp_path, change, expected):
+    suite = write(tmp_path, STUDY.replace(*change))
+    refused = bench("tune", suite)
+    assert refused.code == 2
+    assert expected in refused.err
+    assert not (tmp_path / "results" / "studies").exists()
+
+
+def test_a_suite_without_a_study_says_what_bench_tune_needs(bench):
+    refused = bench("tune", "report002")
+    assert refused.code == 2
+    assert "[tune.space]" in refused.err
+
+
+def test_a_grid_study_tries_every_point_once(bench, tmp_path):
+    text = STUDY.replace('sampler = "random"', 'sampler = "grid"').replace("trials = 7\n", "")
+    text = text.replace("lr = {low = 1e-3, high = 3.0, log = true}", "lr = [0.01, 0.1]")
+    suite = write(tmp_path, text.replace("final_seeds = 2", "final_seeds = 0"))
+    done = bench("tune", suite, "--json")
+    assert done.code == 0, done.err
+    study = studies.load(tmp_path / "results", "study")
+    points = sorted((t.params["lr"], t.params["batch_size"]) for t in study.trials)
+    assert points == [(0.01, 32), (0.01, 64), (0.1, 32), (0.1, 64)]
+
+
+def test_a_trial_that_misses_its_target_counts_as_infinite(bench, tmp_path):
+    suite = write(
+        tmp_path,
+        """
+        [base]
+        dataset = "digits"
+        arch = "mlp"
+        epochs = 2
+        target_acc = 0.9999
+        [tune]
+        metric = "seconds_to_target"
+        sampler = "random"
+        pruner = "none"
+        trials = 2
+        [tune.space]
+        lr = [0.01, 0.02]
+        """,
+    )
+    done = bench("tune", suite, "--json")
+    assert done.code == 0, done.err
+    study = studies.load(tmp_path / "results", "study")
+    assert study.direction.name == "MINIMIZE"  # a time: lower is better
+    assert [t.value for t in study.trials] == [math.inf, math.inf]
+    assert json.loads(done.out)["best_value"] is None  # no trial reached the target
