@@ -70,32 +70,6 @@ def config_from_file(
         raise
 
 
-def config_toml(config: RunConfig) -> str:
-    """``config`` as a run file: what ``bench run --config`` reads back."""
-    import tomli_w
-
-    data = {k: v for k, v in config.to_dict().items() if v is not None and v != {} and v != []}
-    for key in ("arch_options", "dataset_options", "providers"):  # providers: found anew
-        data.pop(key, None)
-    data.pop("aug_options", None)
-    sets = [f"arch.{k}={_literal(v)}" for k, v in config.arch_options.items()]
-    sets += [f"dataset.{k}={_literal(v)}" for k, v in config.dataset_options.items()]
-    sets += [
-        f"aug.{name}.{k}={_literal(v)}"
-        for name, options in config.aug_options.items()
-        for k, v in options.items()
-    ]
-    if sets:
-        data["set"] = sets
-    return tomli_w.dumps(data)
-
-
-def _literal(value) -> str:
-    import json
-
-    return value if isinstance(value, str) else json.dumps(value)
-
-
 def run_summary(config: RunConfig, result, store: Store) -> dict:
     """The JSON summary ``bench run --json`` prints for one run."""
     record = result.record

@@ -149,6 +149,28 @@ class RunConfig:
         data["lr_milestones"] = list(self.lr_milestones)
         return data
 
+    def to_toml(self) -> str:
+        """The config as a run file: what ``bench run --config`` reads back."""
+        import tomli_w
+
+        data = {k: v for k, v in self.to_dict().items() if v is not None and v != {} and v != []}
+        for key in ("arch_options", "dataset_options", "aug_options", PROVIDERS):
+            data.pop(key, None)  # options go back as --set lines; providers are found anew
+
+        def literal(value) -> str:
+            return value if isinstance(value, str) else json.dumps(value)
+
+        sets = [f"arch.{k}={literal(v)}" for k, v in self.arch_options.items()]
+        sets += [f"dataset.{k}={literal(v)}" for k, v in self.dataset_options.items()]
+        sets += [
+            f"aug.{name}.{k}={literal(v)}"
+            for name, options in self.aug_options.items()
+            for k, v in options.items()
+        ]
+        if sets:
+            data["set"] = sets
+        return tomli_w.dumps(data)
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
         known = {f.name for f in fields(cls)}

@@ -124,7 +124,7 @@ def run(
     if base.smoke:
         base = base.as_smoke()
     if print_config:
-        print(api.config_toml(base.validated()), end="")
+        print(base.validated().to_toml(), end="")
         return
     if dry_run:
         planned = api.plan_runs(base, parse_seeds(seeds) if seeds else None, components())

@@ -643,8 +643,6 @@ def fresh_seeds(used: int, count: int) -> list[int]:
 def final(spec: StudySpec, plan: Plan, components, policy=None) -> dict:
     """The study's outcome: the best trial, its run file, and (``final_seeds``) the best
     settings trained again on fresh seeds; those runs too are stored and skipped later."""
-    from benchbench.api import config_toml
-
     optuna = studies.optuna()
     store = Store(plan.results)
     study = studies.load(plan.results, plan.name)
@@ -673,7 +671,7 @@ def final(spec: StudySpec, plan: Plan, components, policy=None) -> dict:
     path = studies.best_config_path(plan.results, plan.name)
     path.write_text(
         f"# The best trial ({best.number}) of study {plan.name}: {spec.metric} "
-        f"{best.value:.6g}.\n# bench run --config {path.name}\n" + config_toml(config)
+        f"{best.value:.6g}.\n# bench run --config {path.name}\n" + config.to_toml()
     )
     out.update(
         best_value=best.value,
