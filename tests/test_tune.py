@@ -256,3 +256,43 @@ def test_a_trial_that_misses_its_target_counts_as_infinite(bench, tmp_path):
     assert study.direction.name == "MINIMIZE"  # a time: lower is better
     assert [t.value for t in study.trials] == [math.inf, math.inf]
     assert json.loads(done.out)["best_value"] is None  # no trial reached the target
+
+
+def test_a_study_goes_to_mlflow_as_a_parent_run_with_its_trials_as_children(bench, tmp_path):
+    mlflow = pytest.importorskip("mlflow", reason="the mlflow extra is not installed")
+    small = STUDY.replace("trials = 7", "trials = 3").replace("final_seeds = 2", "final_seeds = 0")
+    assert bench("tune", write(tmp_path, small)).code == 0
+    trials = studies.load(tmp_path / "results", "study").trials
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    alone = bench(
+        "export", f"mlflow={uri}", "--where", "study=study", "--where", "trial=0", "--json"
+    )
+    assert len(json.loads(alone.out)["exported"]) == 1  # sent before, on its own
+    first = bench("export", f"mlflow={uri}", "--study", "study", "--json")
+    assert first.code == 0, first.err
+    assert len(json.loads(first.out)["exported"]) == 2  # trial 0 is adopted, not doubled
+
+    client = mlflow.MlflowClient(uri)
+    (experiment,) = [e for e in client.search_experiments() if e.name == "benchbench"]
+    every = client.search_runs([experiment.experiment_id])
+    (parent,) = [r for r in every if r.data.tags.get("benchbench.study") == "study"]
+    children = [r for r in every if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert sorted(r.data.tags["benchbench.run_id"] for r in children) == sorted(
+        t.user_attrs["run_id"] for t in trials
+    )
+    finite = [t for t in trials if t.state.name == "COMPLETE"]
+    best = max(finite, key=lambda t: t.value)
+    assert parent.data.metrics["best_value"] == pytest.approx(best.value)
+    assert parent.data.params["best.lr"] == str(best.params["lr"])
+    assert parent.data.params["sampler"] == "random" and parent.info.status == "FINISHED"
+
+    # again: nothing doubled, the same parent kept
+    again = json.loads(bench("export", f"mlflow={uri}", "--study", "study", "--json").out)
+    assert again["exported"] == [] and len(again["skipped"]) == 3
+    assert len(client.search_runs([experiment.experiment_id])) == 4
+
+
+def test_exporting_a_study_that_is_not_there_names_the_ones_that_are(bench, tmp_path):
+    assert bench("tune", write(tmp_path, STUDY.replace("trials = 7", "trials = 1"))).code == 0
+    result = bench("export", "tensorboard", "--study", "nope")
+    assert result.code == 2 and "No study 'nope'" in result.err and "study" in result.err

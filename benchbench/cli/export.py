@@ -85,6 +85,14 @@ def export(
         str, typer.Argument(metavar="NAME[=TARGET]", help="mlflow[=URI], tensorboard[=DIR], ...")
     ],
     where: WhereOption = None,
+    study: Annotated[
+        str | None,
+        typer.Option(
+            help="Export study NAME's trials (bench tune): in MLflow, as children of one "
+            "parent run that holds the study's settings and best value.",
+            show_default=False,
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option(help="Export runs a tracker already holds again.")] = False,
     results: ResultsOption = None,
     as_json: JsonOption = False,
@@ -94,12 +102,25 @@ def export(
     from benchbench import api
     from benchbench.execution import sinks
 
-    records = [r for r in api.stored_runs(results, where or []) if r.status != "running"]
-    (made,) = make_sinks([sink])
     store = api.open_store(results)
+    if study is not None:
+        from benchbench.results import studies
+
+        params, numbers = studies.summary(store.root, study)  # a clear error if none
+        where = [*(where or []), f"study={study}"]
+    every = None if study is not None else False  # a study's trials, smoke runs or not
+    records = [
+        r for r in api.stored_runs(results, where or [], smoke=every) if r.status != "running"
+    ]
+    (made,) = make_sinks([sink])
     sent, skipped = [], []
+    nests = study is not None and hasattr(made, "study_started")
+    if study is not None and not nests:
+        err.print(Text(f"{sink} has no parent runs: the study's trials go as single runs."))
     with tempfile.TemporaryDirectory(prefix="bench-export-") as folder:
         with sinks.attached([made], figures_of(Path(folder))):
+            if nests:
+                made.study_started(study, params, numbers)
             for record in records:
                 exported = getattr(made, "exported", None)
                 if not force and exported is not None and exported(record.id):
@@ -113,6 +134,8 @@ def export(
                         "tracker and run the same command again: what it holds is skipped."
                     )
                 sent.append(record.id)
+            if nests:
+                made.study_ended()
     if as_json:
         print_json({"exported": sent, "skipped": skipped})
     else:

@@ -468,6 +468,7 @@ def open_study(spec: StudySpec, plan: Plan, epochs: int, worker: int = 0):
             study.set_user_attr("made_of", made_of)
             study.set_user_attr("metric", spec.metric)
             study.set_user_attr("space", {k: asdict(d) for k, d in spec.space.items()})
+            study.set_user_attr("search", {"sampler": spec.sampler, "pruner": spec.pruner})
         elif stored != made_of:
             raise BenchError(
                 f"Study {plan.name!r} in {plan.results} was made from other settings (its "

@@ -74,6 +74,39 @@ def load(root: Path, name: str):
     return optuna().load_study(study_name=name, storage=storage(root, name))
 
 
+def summary(root: Path, name: str) -> tuple[dict, dict]:
+    """Study ``name`` for a tracker: its settings (metric, direction, sampler, pruner,
+    space, the best trial's parameters as ``best.KEY``) and its numbers (best value,
+    trials by state, epochs spent)."""
+    import math
+
+    study = load(root, name)
+    trials = study.get_trials(deepcopy=False)
+    params = {
+        "metric": study.user_attrs.get("metric", "value"),
+        "direction": study.direction.name.lower(),
+        **study.user_attrs.get("search", {}),
+        "space": study.user_attrs.get("space", {}),
+    }
+    numbers = {
+        f"trials_{state}": sum(t.state.name.lower() == state for t in trials)
+        for state in ("complete", "pruned", "fail")
+    }
+    numbers["epochs"] = sum(t.user_attrs.get("epochs", 0) for t in trials)
+    finite = [
+        t
+        for t in trials
+        if t.state.name == "COMPLETE" and t.value is not None and math.isfinite(t.value)
+    ]
+    if finite:
+        pick = max if study.direction.name == "MAXIMIZE" else min
+        best = pick(finite, key=lambda t: t.value)
+        numbers["best_value"] = best.value
+        params.update({f"best.{k}": v for k, v in best.params.items()})
+        params["best.trial"] = best.number
+    return params, numbers
+
+
 @contextmanager
 def lock(root: Path, name: str):
     """Hold the study's lock: one process at a time counts, asks and tells."""

@@ -14,6 +14,8 @@ from benchbench import hookimpl
 from benchbench.errors import BenchError
 
 RUN_TAG = "benchbench.run_id"  # on every MLflow run: which stored run it mirrors
+STUDY_TAG = "benchbench.study"  # on a study's parent run: the study's name
+PARENT_TAG = "mlflow.parentRunId"  # MLflow's own: nests a trial under its study
 
 
 @hookimpl
@@ -80,16 +82,43 @@ class MLflowSink:
             experiment.experiment_id if experiment else self.client.create_experiment(name)
         )
         self.runs: dict[str, str] = {}  # benchbench run id -> MLflow run id
+        self.parent: str | None = None  # a study's MLflow run, its trials' parent
+
+    def study_started(self, name: str, params: dict, metrics: dict) -> None:
+        """Open (or find again) study ``name``'s parent run: the trials exported next
+        become its children, and what it summarizes is logged on it."""
+        found = self.client.search_runs([self.experiment], f"tags.`{STUDY_TAG}` = '{name}'")
+        if found:
+            self.parent = found[0].info.run_id
+        else:
+            tags = {STUDY_TAG: name}
+            self.parent = self.client.create_run(
+                self.experiment, run_name=f"study {name}", tags=tags
+            ).info.run_id
+        now = int(time.time() * 1000)
+        self.client.log_batch(
+            self.parent,
+            metrics=[self.Metric(k, v, now, 0) for k, v in _numbers(metrics).items()],
+            params=[self.Param(k, v[:6000]) for k, v in sorted(_flat(params).items())],
+        )
+
+    def study_ended(self) -> None:
+        if self.parent is not None:
+            self.client.set_terminated(self.parent, status="FINISHED")
 
     def exported(self, run_id: str) -> bool:
         """Whether a finished MLflow run already mirrors stored run ``run_id``."""
-        found = self.client.search_runs(
-            [self.experiment], f"tags.`{RUN_TAG}` = '{run_id}' and attributes.status = 'FINISHED'"
-        )
+        query = f"tags.`{RUN_TAG}` = '{run_id}' and attributes.status = 'FINISHED'"
+        found = self.client.search_runs([self.experiment], query)
+        for run in found if self.parent is not None else ():
+            if run.data.tags.get(PARENT_TAG) != self.parent:  # sent before, on its own
+                self.client.set_tag(run.info.run_id, PARENT_TAG, self.parent)
         return bool(found)
 
     def run_started(self, run_id, label, config, environment) -> None:
         tags = {RUN_TAG: run_id, **{f"env.{k}": str(v)[:5000] for k, v in environment.items()}}
+        if self.parent is not None:
+            tags[PARENT_TAG] = self.parent
         run = self.client.create_run(self.experiment, run_name=label, tags=tags)
         self.runs[run_id] = run.info.run_id
         params = [self.Param(k, v[:6000]) for k, v in sorted(_flat(config).items())]
