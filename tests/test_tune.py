@@ -296,3 +296,81 @@ def test_exporting_a_study_that_is_not_there_names_the_ones_that_are(bench, tmp_
     assert bench("tune", write(tmp_path, STUDY.replace("trials = 7", "trials = 1"))).code == 0
     result = bench("export", "tensorboard", "--study", "nope")
     assert result.code == 2 and "No study 'nope'" in result.err and "study" in result.err
+
+
+ONE_AT_A_TIME = """
+[base]
+dataset = "digits"
+arch = "mlp"
+epochs = 2
+[tune]
+mode = "one-at-a-time"
+repeats = 2
+final_seeds = 1
+[tune.space]
+lr = [0.001, 0.1, 3.0]
+batch_size = [32, 64]
+"""
+
+SWEPT = """
+[base]
+dataset = "digits"
+arch = "mlp"
+epochs = 2
+[tune]
+order = ["lr", "batch_size"]
+repeats = 2
+lr = [0.001, 0.1, 3.0]
+batch_size = [32, 64]
+"""
+
+
+def test_one_at_a_time_as_a_study_trains_the_runs_the_suite_tuning_trains(bench, tmp_path):
+    done = bench("tune", write(tmp_path, ONE_AT_A_TIME), "--json")
+    assert done.code == 0, done.err
+    outcome = json.loads(done.out)
+    trials = studies.load(tmp_path / "results", "study").trials
+    assert len(trials) == (3 + 2) * 2 and all(t.state.name == "COMPLETE" for t in trials)
+    # lr first, two seeds a value, batch size at the base; then batch size at the kept lr
+    assert [(t.params, t.user_attrs["repeat"]) for t in trials[:6]] == [
+        ({"lr": lr}, r) for lr in (0.001, 0.1, 3.0) for r in (0, 1)
+    ]
+    means = {
+        lr: sum(t.value for t in trials if t.params == {"lr": lr}) / 2 for lr in (0.001, 0.1, 3.0)
+    }
+    kept = max(means, key=means.get)
+    assert all(t.params["lr"] == kept for t in trials[6:])
+    kept_batch = outcome["best_params"]["batch_size"]
+    batch_means = [
+        sum(t.value for t in trials[6:] if t.params["batch_size"] == b) / 2 for b in (32, 64)
+    ]
+    assert outcome["best_value"] == pytest.approx(max(batch_means))
+    assert kept_batch == (32, 64)[batch_means.index(max(batch_means))]
+    assert outcome["final"]["seeds"] == [2]  # fresh: seeds 0 and 1 were the repeats
+
+    # the suite's own one-at-a-time tuning asks for exactly these runs: all already stored
+    swept = bench("sweep", write(tmp_path, SWEPT, "swept.toml"), "--json")
+    assert swept.code == 0, swept.err
+    sweep = json.loads(swept.out)
+    assert sweep["completed"] == 0 and sweep["skipped"] == 10
+    assert sweep["best"] == {"base": outcome["best_params"]}  # and it keeps the same values
+
+    report = bench("report", "--study", "study", "--format", "csv")
+    assert report.code == 0, report.err
+    assert "One at a time" in report.out and "Values kept" in report.out
+    shown = bench("report", "--study", "study").out
+    kept_lr = f"| lr        | {kept} *"
+    assert kept_lr in shown or f"{kept} \\*" in shown, shown
+    ids = {t.user_attrs["run_id"] for t in trials}
+    store = Store(tmp_path / "results")
+    assert len(ids) == 10 and ids <= {r.id for r in store.runs(smoke=None)}
+
+
+def test_one_at_a_time_refuses_what_it_cannot_walk(bench, tmp_path):
+    ranged = ONE_AT_A_TIME.replace("lr = [0.001, 0.1, 3.0]", "lr = {low = 1e-3, high = 1.0}")
+    tpe = ONE_AT_A_TIME.replace('mode = "one-at-a-time"', 'mode = "one-at-a-time"\nsampler = "tpe"')
+    searched = ONE_AT_A_TIME.replace('mode = "one-at-a-time"\n', "")
+    for text, said in [(ranged, "continuous range"), (tpe, "walks"), (searched, "repeats")]:
+        result = bench("tune", write(tmp_path, text))
+        assert result.code == 2 and said in result.err, result.err
+        assert not (tmp_path / "results" / "studies").exists()

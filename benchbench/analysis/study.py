@@ -3,9 +3,10 @@ the best settings' final seeds."""
 
 from __future__ import annotations
 
+import json
 import math
 
-from benchbench.analysis.tables import Part, number, provenance
+from benchbench.analysis.tables import Part, cell, number, provenance
 from benchbench.results import studies
 from benchbench.results.query import matching
 from benchbench.results.store import Store
@@ -81,13 +82,22 @@ def study_parts(store: Store, name: str) -> list[Part]:
     ]
     if not finite:
         return parts
+    walked = study.user_attrs.get("search", {}).get("mode") == "one-at-a-time"
+    if walked:
+        steps, kept, kept_value = _steps(study, trials, metric, maximize, runs)
+        parts.append(steps)
+    if walked:  # the settings kept: the last step's chosen value, at its mean
+        best = next((t for t in finite if t.params == kept), best)
+        value = kept_value
+    else:
+        value = best.value
     settings = pd.DataFrame(
         [{"setting": k, "value": _shown(v)} for k, v in best.params.items()]
-        + [{"setting": metric, "value": number(best.value, 4)}],
+        + [{"setting": metric, "value": number(value, 4)}],
     )
     parts.append(
         Part(
-            f"Best trial ({best.number})",
+            "Values kept (the last step's best mean)" if walked else f"Best trial ({best.number})",
             settings,
             settings.astype(str),
             ["setting", "value"],
@@ -120,3 +130,70 @@ def study_parts(store: Store, name: str) -> list[Part]:
             )
         )
     return parts
+
+
+def _step_of(params: dict, order: list[str]) -> str:
+    """The setting a one-at-a-time trial varied: its last in the space's order."""
+    return max(params, key=order.index)
+
+
+def _steps(study, trials, metric: str, maximize: bool, runs) -> tuple[Part, dict, float]:
+    """One-at-a-time: each setting's values at its step, the metric's mean ± std over the
+    repeats (n), the kept value marked, as report 004's tuning table; and the parameters
+    kept at the last step, with their mean."""
+    import statistics
+
+    import pandas as pd
+
+    order = list(study.user_attrs.get("space", {}))
+    rows: dict[tuple[str, str], dict] = {}
+    for t in trials:
+        if not t.params or t.value is None or math.isnan(t.value):
+            continue
+        key = _step_of(t.params, order)
+        row = rows.setdefault(
+            (key, json.dumps(t.params, sort_keys=True)),
+            {"setting": key, "value": t.params[key], "values": [], "params": t.params},
+        )
+        row["values"].append(t.value)
+    table = []
+    for (key, _), row in rows.items():
+        values = row["values"]
+        table.append(
+            {
+                "setting": key,
+                "value": row["value"],
+                metric: statistics.fmean(values),
+                "std": statistics.stdev(values) if len(values) > 1 else math.nan,
+                "n": len(values),
+                "params": json.dumps(row["params"], sort_keys=True),
+            }
+        )
+    raw = pd.DataFrame(table, columns=["setting", "value", metric, "std", "n", "params"])
+    pick = "idxmax" if maximize else "idxmin"
+    chosen = {getattr(group[metric], pick)() for _, group in raw.groupby("setting", sort=False)}
+    raw["kept"] = [i in chosen for i in raw.index]
+    shown = pd.DataFrame(
+        {
+            "setting": raw["setting"],
+            "value": [
+                _shown(v) + (" *" if k else "")
+                for v, k in zip(raw["value"], raw["kept"], strict=True)
+            ],
+            metric: [
+                cell(m, sd, n, 4)
+                for m, sd, n in zip(raw[metric], raw["std"], raw["n"], strict=True)
+            ],
+            "n": raw["n"].astype(str),
+        }
+    )
+    last = raw[raw["kept"]].iloc[-1]
+    part = Part(
+        "One at a time: each setting's values, the earlier ones at their kept values",
+        raw.drop(columns=["params"]),
+        shown,
+        ["setting", "value"],
+        notes=["* the value kept (the best mean over its repeats; the first, on a tie)."],
+        provenance=provenance(runs),
+    )
+    return part, json.loads(last["params"]), float(last[metric])

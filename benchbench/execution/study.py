@@ -32,6 +32,7 @@ import logging
 import math
 import os
 import socket
+import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,11 @@ KEYS = {
     "seed",
     "startup_trials",
     "warmup_epochs",
+    "mode",
+    "repeats",
 }
+SEARCH, ONE_AT_A_TIME = "search", "one-at-a-time"
+MODES = (SEARCH, ONE_AT_A_TIME)
 SAMPLERS = ("tpe", "random", "qmc", "grid", "cmaes")
 PRUNERS = ("median", "hyperband", "successive-halving", "none")
 EPOCH_KEYS = ("val_acc", "val_loss", "train_acc", "train_loss")  # an epoch's own numbers
@@ -141,6 +146,8 @@ class StudySpec:
     seed: int = 0  # the sampler's
     startup_trials: int = 5  # trials the pruner waits for before it prunes
     warmup_epochs: int = 0  # epochs of each trial it never prunes
+    mode: str = SEARCH  # or one-at-a-time: each setting's values in order, the best kept
+    repeats: int = 1  # one-at-a-time: seeds per value (seed, seed + 1, ...)
 
     def with_budget(self, trials: int | None = None, time_budget: str | None = None):
         spec = self
@@ -148,7 +155,10 @@ class StudySpec:
             spec = replace(spec, trials=_positive("--trials", trials))
         if time_budget is not None:
             spec = replace(spec, time_budget=parse_duration("--time-budget", time_budget))
-        if spec.trials is None and spec.sampler == "grid":
+        if spec.trials is None and spec.mode == ONE_AT_A_TIME:
+            steps = sum(len(d.grid()) for d in spec.space.values())
+            spec = replace(spec, trials=steps * spec.repeats)
+        elif spec.trials is None and spec.sampler == "grid":
             spec = replace(spec, trials=math.prod(len(d.grid()) for d in spec.space.values()))
         if spec.trials is None and spec.time_budget is None and spec.epochs_budget is None:
             raise BenchError(
@@ -256,12 +266,31 @@ def parse(raw: dict, fail, valid) -> StudySpec:
             time_budget = parse_duration("time_budget", raw["time_budget"])
         except BenchError as exc:
             fail("time_budget", str(exc).split(": ", 1)[1], "tune")
-    sampler = choice("sampler", SAMPLERS, "tpe")
+    mode = choice("mode", MODES, SEARCH)
+    walks = mode == ONE_AT_A_TIME
+    sampler = choice("sampler", SAMPLERS, "grid" if walks else "tpe")
+    if walks and sampler != "grid":
+        fail(
+            "sampler",
+            f"mode = {ONE_AT_A_TIME!r} walks each setting's values in order, a grid one "
+            "setting at a time: leave sampler out (or give grid).",
+            "tune",
+        )
+    if "repeats" in raw and not walks:
+        fail(
+            "repeats",
+            f"seeds per value belong to mode = {ONE_AT_A_TIME!r}; a search trains each "
+            "trial once (final_seeds repeats its best).",
+            "tune",
+        )
+    repeats = count("repeats", 1)
+    if repeats == 0:
+        fail("repeats", "a whole number of at least 1.", "tune")
     if sampler == "grid":
         ranged = [d.key for d in dimensions.values() if d.grid() is None]
         if ranged:
             fail(
-                "sampler",
+                "sampler" if not walks else "mode",
                 f"the grid sampler needs every searched setting finite: {ranged[0]!r} is a "
                 "continuous range (give a list of choices, or a step).",
                 "tune",
@@ -274,11 +303,13 @@ def parse(raw: dict, fail, valid) -> StudySpec:
         time_budget,
         count("epochs_budget"),
         sampler,
-        choice("pruner", PRUNERS, "median"),
+        choice("pruner", PRUNERS, "none" if walks else "median"),
         count("final_seeds", 0),
         count("seed", 0),
         count("startup_trials", 5),
         count("warmup_epochs", 0),
+        mode,
+        repeats,
     )
     return spec
 
@@ -404,6 +435,8 @@ def fingerprint(spec: StudySpec, plan: Plan) -> str:
         "overrides": list(plan.overrides),
         "smoke": plan.smoke,
     }
+    if spec.mode != SEARCH:  # (a search's fingerprint as before the modes)
+        made_of.update(mode=spec.mode, repeats=spec.repeats)
     text = json.dumps(made_of, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -411,6 +444,8 @@ def fingerprint(spec: StudySpec, plan: Plan) -> str:
 def _sampler(spec: StudySpec):
     optuna = studies.optuna()
     samplers = optuna.samplers
+    if spec.mode == ONE_AT_A_TIME:
+        return samplers.RandomSampler(seed=spec.seed)  # never asked: every trial is enqueued
     if spec.sampler == "grid":
 
         class Grid(samplers.GridSampler):
@@ -468,7 +503,11 @@ def open_study(spec: StudySpec, plan: Plan, epochs: int, worker: int = 0):
             study.set_user_attr("made_of", made_of)
             study.set_user_attr("metric", spec.metric)
             study.set_user_attr("space", {k: asdict(d) for k, d in spec.space.items()})
-            study.set_user_attr("search", {"sampler": spec.sampler, "pruner": spec.pruner})
+            study.set_user_attr(
+                "search",
+                {"sampler": spec.sampler, "pruner": spec.pruner, "mode": spec.mode}
+                | ({"repeats": spec.repeats} if spec.mode != SEARCH else {}),
+            )
         elif stored != made_of:
             raise BenchError(
                 f"Study {plan.name!r} in {plan.results} was made from other settings (its "
@@ -533,11 +572,76 @@ def _next_trial(study, spec: StudySpec, plan: Plan, store: Store, components):
                 return trial
         if _spent(spec, trials):
             return None
-        trial = study.ask({k: d.distribution() for k, d in spec.space.items()})
-        config = plan.config(trial.params, _label(plan.name, trial.number), None, components)
+        if spec.mode == ONE_AT_A_TIME:
+            walk = _walk(spec, trials)
+            if walk.step is None:
+                return WAIT if walk.waiting else None
+            params, repeat = walk.step
+            study.enqueue_trial(params, user_attrs={"repeat": repeat})
+            trial = study.ask({k: spec.space[k].distribution() for k in params})
+        else:
+            trial = study.ask({k: d.distribution() for k, d in spec.space.items()})
+        config = _config(plan, trial, components)
         for key, value in {**me, "run_id": config.run_id}.items():
             trial.set_user_attr(key, value)
         return trial
+
+
+WAIT = object()  # one-at-a-time: the next step waits for trials other workers still run
+
+
+@dataclass
+class Walk:
+    """Where a one-at-a-time study stands: its next trial (``step``: parameters and
+    repeat), whether that waits on running trials, the values kept so far and the kept
+    value's mean score at the last step decided."""
+
+    step: tuple[dict, int] | None = None
+    waiting: bool = False
+    kept: dict = field(default_factory=dict)
+    score: float = math.nan
+
+
+def _walk(spec: StudySpec, trials: list) -> Walk:
+    """Each setting's values in the space's order, ``repeats`` seeds each, the settings
+    before it at their kept values and those after it at the base's: the first value
+    whose trial is missing is next; a setting decided keeps its best mean (the first, on a
+    tie; a setting whose every trial failed keeps the base's value)."""
+    import statistics
+
+    walk = Walk()
+    by_params = {
+        (json.dumps(t.params, sort_keys=True), t.user_attrs.get("repeat", 0)): t for t in trials
+    }
+    for key, dim in spec.space.items():
+        scores = []
+        for value in dim.grid():
+            params = {**walk.kept, key: value}
+            told = []
+            for repeat in range(spec.repeats):
+                trial = by_params.get((json.dumps(params, sort_keys=True), repeat))
+                if trial is None:
+                    walk.step = (params, repeat)
+                    return walk
+                if not trial.state.is_finished():
+                    walk.waiting = True
+                elif trial.value is not None and not math.isnan(trial.value):
+                    told.append(trial.value)
+            scores.append(statistics.fmean(told) if told else math.nan)
+        if walk.waiting:
+            return walk
+        scored = [(i, v) for i, v in enumerate(scores) if not math.isnan(v)]
+        if scored:
+            pick = max if spec.maximize else min
+            chosen, walk.score = pick(scored, key=lambda iv: iv[1])
+            walk.kept[key] = dim.grid()[chosen]
+    return walk
+
+
+def _config(plan: Plan, trial, components=None) -> RunConfig:
+    """A trial's run: its parameters, on the plan's seed moved on by its repeat."""
+    seed = plan.seed + int(trial.user_attrs.get("repeat", 0))
+    return plan.config(trial.params, _label(plan.name, trial.number), seed, components)
 
 
 def _value(spec: StudySpec, record) -> float | None:
@@ -610,7 +714,10 @@ def work(
         trial = _next_trial(study, spec, plan, store, components)
         if trial is None:
             return count
-        config = plan.config(trial.params, _label(plan.name, trial.number), None, components)
+        if trial is WAIT:
+            time.sleep(1.0)  # another worker finishes the step this one's next depends on
+            continue
+        config = _config(plan, trial, components)
         stored = finished(store, config)
         try:
             if stored is None:
@@ -636,9 +743,10 @@ def work(
             on_trial(study.trials[trial.number])
 
 
-def fresh_seeds(used: int, count: int) -> list[int]:
-    """``count`` seeds other than the trials' own ``used``."""
-    return [s for s in range(count + 1) if s != used][:count]
+def fresh_seeds(used, count: int) -> list[int]:
+    """``count`` seeds other than the trials' own ``used`` (a seed, or several)."""
+    used = {used} if isinstance(used, int) else set(used)
+    return [s for s in range(count + len(used)) if s not in used][:count]
 
 
 def final(spec: StudySpec, plan: Plan, components, policy=None) -> dict:
@@ -667,15 +775,21 @@ def final(spec: StudySpec, plan: Plan, components, policy=None) -> dict:
         out["best_value"] = None
         return out
     best = (max if spec.maximize else min)(finite, key=lambda t: t.value)
+    value, what = best.value, f"The best trial ({best.number})"
+    if spec.mode == ONE_AT_A_TIME:  # the values kept, at their mean over the repeats
+        walk = _walk(spec, trials)
+        kept = json.dumps(walk.kept, sort_keys=True)
+        best = next((t for t in complete if json.dumps(t.params, sort_keys=True) == kept), best)
+        value, what = walk.score, f"The values kept (trial {best.number}, mean of its repeats)"
     params = {k: _decode(v) for k, v in best.params.items()}
     config = plan.config(best.params, _label(plan.name, best.number))
     path = studies.best_config_path(plan.results, plan.name)
     path.write_text(
-        f"# The best trial ({best.number}) of study {plan.name}: {spec.metric} "
-        f"{best.value:.6g}.\n# bench run --config {path.name}\n" + config.to_toml()
+        f"# {what} of study {plan.name}: {spec.metric} "
+        f"{value:.6g}.\n# bench run --config {path.name}\n" + config.to_toml()
     )
     out.update(
-        best_value=best.value,
+        best_value=value,
         best_params=params,
         best_trial=best.number,
         best_run_id=best.user_attrs.get("run_id"),
@@ -685,7 +799,8 @@ def final(spec: StudySpec, plan: Plan, components, policy=None) -> dict:
         out["final"] = None  # another process still trains trials: it runs the final seeds
         return out
     finals = []
-    for seed in fresh_seeds(plan.seed, spec.final_seeds):
+    used = range(plan.seed, plan.seed + (spec.repeats if spec.mode == ONE_AT_A_TIME else 1))
+    for seed in fresh_seeds(used, spec.final_seeds):
         one = plan.config(best.params, f"{plan.name} best", seed, components)
         result = execute(
             one,
