@@ -108,6 +108,32 @@ def test_help_texts_keep_their_defaults_visible(bench, monkeypatch, command):
     assert not re.search(r"\w \.(\s|$)", text), text
 
 
+def test_no_help_text_loses_a_bracketed_word_to_rich_markup():
+    """rich reads ``[tune.space]`` in a help text as a style tag and prints nothing for it
+    ("the suite's  with Optuna"): every help text, of every command, escapes such words."""
+    import typer
+
+    from benchbench.cli.app import app
+
+    tag = re.compile(r"(?<!\\)\[[a-z#/@][^\]]*\]")
+    eaten = []
+
+    def walk(command, path):
+        texts = [command.help or ""] + [getattr(p, "help", None) or "" for p in command.params]
+        eaten.extend((path, m.group()) for t in texts for m in tag.finditer(t))
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, f"{path} {name}")
+
+    walk(typer.main.get_command(app), "bench")
+    assert not eaten
+
+
+def test_tune_help_names_the_tables_it_reads(bench, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "300")
+    text = bench("tune", "--help").out
+    assert "suite's [tune.space] with Optuna" in text and "[tune] and [tune.space]" in text
+
+
 def test_quiet_runs_print_the_result_alone_and_decoding_says_so(bench, tmp_path):
     from test_data import make_folder
 

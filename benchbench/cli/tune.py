@@ -25,7 +25,9 @@ from benchbench.cli.context import (
 def tune(
     suite: Annotated[
         str,
-        typer.Argument(help="A built-in suite or a suite TOML file with [tune] and [tune.space]."),
+        typer.Argument(
+            help="A built-in suite or a suite TOML file with \\[tune] and \\[tune.space]."
+        ),
     ],
     study: Annotated[
         str | None,
@@ -52,7 +54,7 @@ def tune(
     results: ResultsOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Search the suite's [tune.space] with Optuna (TPE, random, QMC, grid or CMA-ES), pruning
+    """Search the suite's \\[tune.space] with Optuna (TPE, random, QMC, grid or CMA-ES), pruning
     hopeless trials epoch by epoch, to the budget; then train the best settings on fresh
     seeds. Killed, the same command continues exactly to the budget."""
     from benchbench import api
