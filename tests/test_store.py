@@ -1,4 +1,5 @@
 import json
+import sqlite3
 
 import numpy as np
 from conftest import FAST
@@ -64,6 +65,23 @@ def test_a_corrupt_database_is_refused_and_left_alone(bench, isolated):
     result = bench("report", "--results", results)
     assert result.code == 2 and "not a readable benchbench database" in result.err
     assert (results / "bench.db").read_bytes() == b"this is not sqlite" * 100
+
+
+def test_a_store_another_process_is_creating_reads_as_empty_not_foreign(bench, isolated):
+    # A worker that looks while another has created bench.db but not yet its tables
+    # sees no runs; a database with someone else's tables is still refused.
+    results = isolated / "new"
+    results.mkdir()
+    sqlite3.connect(results / "bench.db").close()
+    assert Store(results).runs(smoke=None) == []
+    listed = bench("runs", "--results", results)
+    assert "No runs stored" in listed.err and "not a readable" not in listed.err
+    foreign = isolated / "foreign"
+    foreign.mkdir()
+    with sqlite3.connect(foreign / "bench.db") as conn:
+        conn.execute("CREATE TABLE invoices (id INTEGER)")
+    result = bench("runs", "--results", foreign)
+    assert result.code == 2 and "not a readable benchbench database" in result.err
 
 
 def test_a_forced_rerun_that_fails_keeps_the_earlier_result(bench, isolated, monkeypatch):

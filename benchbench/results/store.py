@@ -97,6 +97,13 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
         return sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True)
 
 
+def _being_created(conn: sqlite3.Connection) -> bool:
+    """Whether ``conn`` opens a database with nothing in it yet: the file another process
+    has just made, its schema still to be committed (an empty store, not a foreign one)."""
+    empty = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+    return empty and schema.version(conn) == 0
+
+
 def _holds(pid: int, host: str, this_host: str) -> bool:
     """Whether process ``pid`` on ``host`` may still be running (other hosts: assume so)."""
     if host != this_host:
@@ -251,6 +258,8 @@ class Store:
         with closing(self._connect(read_only=True)) as conn:
             conn.row_factory = sqlite3.Row
             try:
+                if _being_created(conn):
+                    return []  # another process is making this store right now: no runs yet
                 return conn.execute(sql, params).fetchall()
             except sqlite3.DatabaseError as exc:
                 raise self._database_error(exc) from None
