@@ -17,8 +17,11 @@ def search(uri):
 
 
 def test_a_run_is_tracked_in_mlflow_as_it_trains(bench, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # MLflow's artifacts go to ./mlruns
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    started_in = tmp_path / "elsewhere"
+    started_in.mkdir()
+    monkeypatch.chdir(started_in)
+    uri = f"sqlite:///{tmp_path / 'tracking' / 'mlflow.db'}"
+    (tmp_path / "tracking").mkdir()
     result = bench("run", *FAST, "--name", "tracked", "--sink", f"mlflow={uri}")
     assert result.code == 0, result.err
     ours = json.loads(result.out)
@@ -32,6 +35,9 @@ def test_a_run_is_tracked_in_mlflow_as_it_trains(bench, tmp_path, monkeypatch):
     assert [m.step for m in history] == [1, 2]
     artifacts = {a.path for a in client.list_artifacts(row["run_id"])}
     assert {"confusion.csv", "classes.json", "curves.png", "confusion.png"} <= artifacts
+    # artifacts beside the tracking database, not in the folder bench was started from
+    assert list((tmp_path / "tracking" / "mlartifacts").rglob("confusion.csv"))
+    assert not list(started_in.iterdir())
 
 
 def test_stored_runs_are_exported_once(bench, tmp_path, monkeypatch):

@@ -67,6 +67,17 @@ def mlflow_sink(*, target: str | None = None):
     return MLflowSink(mlflow, target or mlflow.get_tracking_uri())
 
 
+def _artifacts_beside(uri: str) -> str | None:
+    """Where a new experiment keeps its artifacts: beside the tracking database when the
+    URI names a local SQLite file (``sqlite:///runs/mlflow.db`` -> ``runs/mlartifacts``),
+    not in a ``./mlruns`` of whatever folder bench was started from; else MLflow's own
+    default."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    database = Path(uri.removeprefix("sqlite:///")).resolve()
+    return (database.parent / "mlartifacts").as_uri()
+
+
 class MLflowSink:
     """One MLflow run per stored run, in experiment ``$MLFLOW_EXPERIMENT_NAME`` (or
     benchbench), tagged with the run id so that ``bench export`` never doubles one."""
@@ -79,7 +90,9 @@ class MLflowSink:
         name = os.environ.get("MLFLOW_EXPERIMENT_NAME") or "benchbench"
         experiment = self.client.get_experiment_by_name(name)
         self.experiment = (
-            experiment.experiment_id if experiment else self.client.create_experiment(name)
+            experiment.experiment_id
+            if experiment
+            else self.client.create_experiment(name, artifact_location=_artifacts_beside(uri))
         )
         self.runs: dict[str, str] = {}  # benchbench run id -> MLflow run id
         self.parent: str | None = None  # a study's MLflow run, its trials' parent
