@@ -472,6 +472,47 @@ def suite_report(
     return emit(parts, fmt, f"{suite.name}: {suite.description}", figures)
 
 
+def profile(
+    suite,
+    *,
+    results: Path | str | None = None,
+    smoke: bool = False,
+    reference: str | None = None,
+    tau_max: float | None = None,
+):
+    """Time to target across ``suite``'s ``[[workloads]]`` from its last sweep: the
+    :class:`benchbench.analysis.profile.Profile` (scores, speedups, median times) and the
+    stored runs it rests on. ``reference`` and ``tau_max`` default to the suite's profile
+    table's, else its first algorithm and 4."""
+    from benchbench.analysis import profile as profiles
+    from benchbench.results.query import suite_members, suite_runs
+
+    if isinstance(suite, str):
+        suite = find_suite(suite)
+    if not suite.workloads:
+        raise BenchError(
+            f"Suite {suite.name} declares no [[workloads]] and [[algorithms]]: a profile "
+            "times algorithms to a target on workloads (bench list suites: algoperf-mini)."
+        )
+    declared = next((t.options for t in suite.tables if t.kind == "profile"), {})
+    store = open_store(results)
+    key = suite_key(suite, smoke)
+    members = suite_members(store, key, "workloads")
+    if not members:
+        raise BenchError(
+            f"No sweep of suite {key!r} is stored in {store.root}. Run `bench sweep "
+            f"{suite.name}{' --smoke' if smoke else ''}` first (with the same --results)."
+        )
+    runs = suite_runs(store, key, "workloads")
+    result = profiles.from_members(
+        members,
+        {r.id: r for r in runs},
+        reference=reference or declared.get("reference"),
+        tau_max=float(tau_max or declared.get("tau_max") or profiles.TAU_MAX),
+    )
+    return result, runs
+
+
 def study_report(name: str, *, results: Path | str | None = None, fmt: str = "markdown") -> str:
     """Study ``name``'s trials, best settings and final seeds, as tables in ``fmt``."""
     from benchbench.analysis.study import study_parts
@@ -482,13 +523,25 @@ def study_report(name: str, *, results: Path | str | None = None, fmt: str = "ma
 
 def suite_figures(store: Store, suite, key: str) -> list[tuple[str, str]]:
     """For an HTML page, per ``runs`` table: a box plot over repeats, and the best run's
-    curves and confusion matrix, as ``(caption, base64 PNG)``."""
+    curves and confusion matrix; per ``profile`` table its performance profiles; as
+    ``(caption, base64 PNG)``."""
     from benchbench.metrics import METRICS
     from benchbench.render import figures as plots
     from benchbench.results.query import suite_runs, values_by
 
     out = []
     for table in suite.tables:
+        if table.kind == "profile":
+            o = table.options
+            result, _ = profile(
+                suite,
+                results=store.root,
+                smoke=key != suite.name,
+                reference=o["reference"],
+                tau_max=o["tau_max"],
+            )
+            figure = plots.performance_profiles(result, table.title)
+            out.append((f"{table.title}: performance profiles", plots.to_base64(figure)))
         if table.kind != "runs":
             continue
         runs = [r for r in suite_runs(store, key, table.group) if r.status == "complete"]

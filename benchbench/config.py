@@ -84,6 +84,8 @@ class RunConfig:
                 "--restore-best True: needs validation: set --val-fraction above 0 (or "
                 "--validate-on test)."
             )
+        if self.stop_at_target and self.target_acc is None:
+            raise BenchError("--stop-at-target: stop at what? Give the target with --target-acc.")
         lr_step = self.lr_step
         if self.scheduler == "step" and lr_step is None:
             lr_step = max(1, self.epochs // 3)
@@ -133,6 +135,8 @@ class RunConfig:
             "smoke": True,
             "epochs": 1,
             "subset": None,
+            "val_subset": None,
+            "test_subset": None,
             "batch_size": min(self.batch_size, 64),
             "max_batches": SMOKE_BATCHES,
             "arch_options": arch,

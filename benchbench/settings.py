@@ -437,6 +437,29 @@ _SETTINGS = [
         choices=("val", "test"),
     ),
     Setting(
+        "stop_at_target",
+        bool,
+        False,
+        "Stop training at the epoch --target-acc is first reached (time-to-target "
+        "benchmarks, as AlgoPerf runs them: nothing after the target is timed).",
+        TRAINING,
+        flags=("--stop-at-target/--no-stop-at-target",),
+        added=2,
+    ),
+    Setting(
+        "max_train_seconds",
+        float,
+        None,
+        "Stop training after the epoch that brings its training seconds (evaluation "
+        "untimed) to this: a workload's maximum runtime. A run stopped here without "
+        "reaching --target-acc missed its target.",
+        TRAINING,
+        optional=True,
+        metavar="SECONDS",
+        added=2,
+        check=lambda v: None if v > 0 else "give a number of seconds > 0.",
+    ),
+    Setting(
         "tta",
         str,
         "none",

@@ -116,10 +116,13 @@ def test_a_variant_runs_its_own_seeds_until_the_command_line_sets_every_rows():
 
 def test_every_builtin_suite_parses_and_lists_a_description():
     names = suites.builtin_names()
-    assert names == ["report000", "report001", "report002", "report003", "report004"]
-    for name in names:
+    reports = ["report000", "report001", "report002", "report003", "report004"]
+    assert names == ["algoperf-mini", *reports]
+    for name in reports:
         suite = suites.find(name)
         assert suite.description.startswith("Report 0") and suite.tables
+    workloads = suites.find("algoperf-mini")
+    assert workloads.description.startswith("Time to target") and workloads.tables
 
 
 def test_report000_is_models_a_to_g():

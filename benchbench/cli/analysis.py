@@ -1,5 +1,5 @@
-"""``bench compare``, ``bench ensemble`` and ``bench ood``: analyses of stored runs, no
-retraining."""
+"""``bench compare``, ``bench profile``, ``bench ensemble`` and ``bench ood``: analyses of
+stored runs, no retraining."""
 
 from __future__ import annotations
 
@@ -49,6 +49,56 @@ def compare(
         return
     print(emit(parts, format, page_title=f"{a} against {b}"), end="")
     err.print(Text(result["verdict"]))
+
+
+def profile(
+    suite: Annotated[
+        str,
+        typer.Argument(help="A suite that declares workloads and algorithms (built-in or file)."),
+    ],
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            help="The algorithm speedups are measured against.",
+            show_default="the suite's profile table's, else its first algorithm",
+        ),
+    ] = None,
+    tau_max: Annotated[
+        float | None,
+        typer.Option(help="Where the profile's integral stops.", show_default="4, as AlgoPerf"),
+    ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the performance profiles here (profile.png and profile.pdf).",
+            show_default=False,
+        ),
+    ] = None,
+    smoke: Annotated[bool, typer.Option(help="Its --smoke sweep.")] = False,
+    format: FormatOption = "markdown",
+    as_json: JsonOption = False,
+    results: ResultsOption = None,
+) -> None:
+    """Time to target across a suite's workloads, as AlgoPerf scores training algorithms:
+    each algorithm's median seconds to the target per workload (a miss counts as infinite),
+    its performance-profile score (the area under ρ(τ) from 1 to 4, in [0, 1]) and its
+    geometric-mean speedup over a reference algorithm; --plot draws ρ(τ)."""
+    from benchbench import api
+    from benchbench.analysis.profile import part
+    from benchbench.api import emit
+
+    result, runs = api.profile(
+        suite, results=results, smoke=smoke, reference=reference, tau_max=tau_max
+    )
+    if plot is not None:
+        from benchbench.render.figures import performance_profiles, save
+
+        for path in save(performance_profiles(result), plot / "profile"):
+            err.print(Text(f"wrote {path}"))
+    if as_json:
+        print_json(result.as_dict())
+        return
+    print(emit([part(result, runs)], format, page_title=f"{suite}: time to target"), end="")
 
 
 def ensemble(

@@ -118,7 +118,7 @@ def run_suite(
     # Tuning's members depend on results: they are rewritten when tuning starts.
     store.forget_suite(key, [g for g in swept if g != "tune"] + sorted(gone))
     for group, configs in plan:
-        store.add_to_suite(key, group, [(c.run_id, None, None, c.label) for c in configs])
+        store.add_to_suite(key, group, [_member(suite, group, c) for c in configs])
     events.planned(sum(len(c) for _, c in plan) + _tune_size(suite))
     for _group, configs in plan:
         _run(executor, configs, events, tally)
@@ -161,6 +161,17 @@ def run_suite(
                 best[setting] = suite.tune.values[setting][chosen]
             tally.best[row.get("name") or "base"] = best
     return tally
+
+
+def _member(suite: Suite, group: str, config: RunConfig) -> tuple:
+    """``config``'s row of ``group``: its run id and label and, for a workload's run, the
+    workload and algorithm it times (``bench profile`` reads them)."""
+    if group == "workloads":
+        for workload, algorithm, row in suite.cells():
+            if config.label == row["name"] or config.label.startswith(row["name"] + " "):
+                cell = {"workload": workload, "algorithm": algorithm}
+                return (config.run_id, "workload", cell, config.label)
+    return (config.run_id, None, None, config.label)
 
 
 def _check_tables(suite: Suite) -> None:

@@ -29,6 +29,18 @@ A suite file::
     lr = [0.01, 0.05]
     batch_size = [64, 128]
 
+    [[workloads]]                    # time to target (bench profile): what is trained,
+    name = "digits-mlp"              # to which accuracy, within how long
+    dataset = "digits"
+    arch = "mlp"
+    target_acc = 0.95                # on validation (target_on = "test": on test)
+    max_train_seconds = 60
+
+    [[algorithms]]                   # how: optimizer, schedule, recipe; every workload
+    name = "Adam"                    # runs every algorithm, on every seed
+    optimizer = "adam"
+    lr = 1e-3
+
     [[tables]]                       # what `bench report --suite` renders
     title = "Table 1"
     group = "variants"               # variants, base, tune, or a grid's name
@@ -36,7 +48,9 @@ A suite file::
     metrics = ["test_acc", "train_seconds_per_epoch", "val_seconds_per_epoch"]
 
 Tuning applies to each variant (or to the base without variants); grids apply to the
-base. Without variants, grids or tuning, the base is the one row.
+base; workloads run each algorithm on the base, workload over base, algorithm over
+workload, and stop at their target (``stop_at_target``). Without variants, grids, tuning
+or workloads, the base is the one row.
 """
 
 from __future__ import annotations
@@ -70,10 +84,29 @@ TOP_KEYS = {
     "variants",
     "grids",
     "tune",
+    "workloads",
+    "algorithms",
     "tables",
 }
 TABLE_KEYS = {"title", "group", "kind", "note"}  # every kind; each kind adds its own
 TUNE_KEYS = {"order", "repeats", "metric"}
+WORKLOAD_NEEDS = ("target_acc", "max_train_seconds")  # what makes a time to target
+# What a workload is, which an algorithm (how it trains) may not change.
+WORKLOAD_KEYS = {
+    "dataset",
+    "arch",
+    "subset",
+    "val_subset",
+    "test_subset",
+    "val_fraction",
+    "validate_on",
+    "split",
+    "data_dir",
+    "target_acc",
+    "target_on",
+    "stop_at_target",
+    "max_train_seconds",
+}
 
 
 @dataclass
@@ -113,6 +146,8 @@ class Suite:
     tune: Tune | None = None
     tables: list[Table] = field(default_factory=list)
     study: Any = None  # a [tune] with a search space: benchbench.execution.study.StudySpec
+    workloads: list[dict[str, Any]] = field(default_factory=list)
+    algorithms: list[dict[str, Any]] = field(default_factory=list)
 
     # -- expansion -----------------------------------------------------------------------
 
@@ -141,9 +176,35 @@ class Suite:
                     ],
                 )
             )
-        if not (self.variants or self.grids or self.tune):
+        if self.workloads:
+            out.append(("workloads", [row for _, _, row in self.cells()]))
+        if not (self.variants or self.grids or self.tune or self.workloads):
             out.append(("base", [dict(self.base)]))
         return out
+
+    def cells(self) -> list[tuple[str, str, dict]]:
+        """``(workload, algorithm, settings)`` for every algorithm on every workload: the
+        base, then the workload, then the algorithm, stopping at the target."""
+        return [
+            (
+                workload["name"],
+                algorithm["name"],
+                {
+                    **self.base,
+                    "stop_at_target": True,
+                    **_unnamed(workload),
+                    **_unnamed(algorithm),
+                    "set": [
+                        *self.base.get("set", []),
+                        *workload.get("set", []),
+                        *algorithm.get("set", []),
+                    ],
+                    "name": f"{algorithm['name']} on {workload['name']}",
+                },
+            )
+            for workload in self.workloads
+            for algorithm in self.algorithms
+        ]
 
     def with_seeds(self, seeds: list[int]) -> Suite:
         """Every row at ``seeds`` (variants' own seeds too), tuning at as many repeats."""
@@ -163,6 +224,11 @@ class Suite:
         """Settings of one tuning step: each value of ``key``, earlier keys at ``best``."""
         label = row.get("name") or "base"
         return [{**row, **best, key: value, "name": label} for value in self.tune.values[key]]
+
+
+def _unnamed(row: dict) -> dict:
+    """``row``'s settings without its name; ``set`` lists are kept for the row's merge."""
+    return {k: v for k, v in row.items() if k != "name"}
 
 
 def _varies(key: str, value) -> bool:
@@ -438,6 +504,53 @@ def parse(text: str, source: str, default_name: str) -> Suite:
                 "values (augs: a list of lists).",
             )
 
+    def named_rows(key: str) -> list[dict]:
+        rows = []
+        for i, row in enumerate(tables_of(key)):
+            row = dict(row)
+            if not isinstance(row.get("name"), str) or not row["name"].strip():
+                fail(key, f"entry {i + 1} needs a name (how tables and profiles call it).")
+            rows.append(settings(row, key))
+        names = [r["name"] for r in rows]
+        if len(set(names)) != len(names):
+            fail(key, f"{key} names must be unique.")
+        return rows
+
+    workloads, algorithms = named_rows("workloads"), named_rows("algorithms")
+    if bool(workloads) != bool(algorithms):
+        fail(
+            "workloads" if workloads else "algorithms",
+            "[[workloads]] and [[algorithms]] go together: every algorithm runs on every "
+            "workload (bench profile compares their times to target).",
+        )
+    for workload in workloads:
+        for key in WORKLOAD_NEEDS:
+            if workload.get(key, base.get(key)) is None:
+                fail(
+                    "workloads",
+                    f"workload {workload['name']!r} needs {key} (a time to target needs a "
+                    "target accuracy and a maximum runtime in training seconds).",
+                )
+    for algorithm in algorithms:
+        for key in algorithm:
+            owner = key.split(".")[0] if "." in key else key
+            if key in WORKLOAD_KEYS or owner in ("arch", "dataset"):
+                fail(
+                    key,
+                    f"algorithm {algorithm['name']!r} sets {key}, which is part of what a "
+                    "workload is (its data, model, target and runtime): an algorithm changes "
+                    "how a workload trains. Move it to [[workloads]].",
+                    "algorithms",
+                )
+        for item in algorithm.get("set", []):
+            if item.split(".")[0] in ("arch", "dataset"):
+                fail(
+                    "set",
+                    f"algorithm {algorithm['name']!r}: {item.split('=')[0]} belongs to the "
+                    "workload's model or data: move it to [[workloads]].",
+                    "algorithms",
+                )
+
     tune = study = None
     if "tune" in data and is_study(table_of("tune")):
         study = parse_study(
@@ -458,7 +571,7 @@ def parse(text: str, source: str, default_name: str) -> Suite:
             fail("metric", f"choose one of {', '.join(tunable())}.", "tune")
         tune = Tune(order, values, count("repeats", raw.get("repeats", 1), "tune"), metric)
 
-    groups = {"variants", "base", "tune", *[g["name"] for g in grids]}
+    groups = {"variants", "base", "tune", "workloads", *[g["name"] for g in grids]}
     tables, kinds = [], table_kinds()
     for i, table in enumerate(tables_of("tables")):
         kind_name = table.get("kind", "runs")
@@ -501,9 +614,12 @@ def parse(text: str, source: str, default_name: str) -> Suite:
         tables.append(Table(table.get("title", f"Table {i + 1}"), group, kind_name, options, note))
     if not tables:  # none declared: one table of runs per group that has rows
         present = (["variants"] if variants else []) + [g["name"] for g in grids]
-        for group in present or ["base"]:
+        for group in present or ([] if workloads else ["base"]):
             options = copy.deepcopy(kinds["runs"].options)
             tables.append(Table(group, group, "runs", options))
+        if workloads:
+            options = copy.deepcopy(kinds["profile"].options)
+            tables.append(Table("Time to target", "workloads", "profile", options))
         if tune is not None:
             tables.append(Table("tune", "tune", "tuning", copy.deepcopy(kinds["tuning"].options)))
     suite = Suite(
@@ -517,6 +633,8 @@ def parse(text: str, source: str, default_name: str) -> Suite:
         tune,
         tables,
         study,
+        workloads,
+        algorithms,
     )
     _check_configs(suite, fail)
     return suite
@@ -530,6 +648,7 @@ def _check_configs(suite: Suite, fail) -> None:
         rows.append((grid["name"], {**suite.base, **first}))
     if suite.tune:
         rows.append(("tune", {**suite.base, **{k: v[0] for k, v in suite.tune.values.items()}}))
+    rows += [("workloads", settings) for _, _, settings in suite.cells()]
     for section, settings in rows:
         try:
             to_config(settings, suite.seeds[0])

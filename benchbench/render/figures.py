@@ -225,6 +225,26 @@ def study_figures(study) -> list[tuple[str, object]]:
     return out
 
 
+def performance_profiles(profile, title: str = ""):
+    """AlgoPerf's performance profiles: for each algorithm, the fraction of workloads it
+    trains to target within τ times the fastest algorithm's time, τ from 1 to the
+    profile's ``tau_max`` (a :class:`benchbench.analysis.profile.Profile`)."""
+    tau = np.linspace(1.0, profile.tau_max, 601)
+    rho = profile.rho(tau)
+    scores = profile.scores()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
+    for j, algorithm in enumerate(profile.algorithms):
+        ax.step(tau, rho[j], where="post", label=f"{algorithm} ({scores[j]:.3f})")
+    ax.set_xlim(1.0, profile.tau_max)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("τ: time to target over the fastest algorithm's")
+    ax.set_ylabel(f"fraction of the {len(profile.workloads)} workloads")
+    ax.grid(alpha=0.3)
+    ax.legend(title="algorithm (score)")
+    ax.set_title(title or "Performance profiles")
+    return fig
+
+
 def save(fig, stem: Path, formats=("png", "pdf")) -> list[Path]:
     """Write ``stem.png`` and ``stem.pdf`` (or ``formats``); returns the paths. The format
     is appended, never substituted: a stem with a dot (``curves-lr=0.01``) keeps it."""

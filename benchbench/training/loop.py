@@ -833,7 +833,7 @@ def fit(
             validated = not math.isnan(record["val_loss"])
             if validated and lane.stopper.update(record) and lane.config.restore_best:
                 lane.best = engine.state(k)
-            if lane.stopper.should_stop:
+            if lane.stopper.should_stop or _done(lane):
                 lane.stop(engine, k)
         if not any(lane.active for lane in lanes):
             break
@@ -858,6 +858,16 @@ def fit(
         lane.outcome.state_dict = {n: t.cpu() for n, t in engine.state(k).items()}
         lane.outcome.peak_memory_mb = peak
     return [lane.outcome for lane in lanes]
+
+
+def _done(lane: Lane) -> bool:
+    """Whether ``lane`` has reached its target under ``--stop-at-target``, or spent its
+    ``--max-train-seconds`` of training (evaluation untimed)."""
+    config, outcome = lane.config, lane.outcome
+    if config.stop_at_target and outcome.epochs_to_target is not None:
+        return True
+    budget = config.max_train_seconds
+    return budget is not None and sum(h["train_seconds"] for h in outcome.history) >= budget
 
 
 def _seeks_target(lane: Lane) -> bool:

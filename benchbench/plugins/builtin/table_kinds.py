@@ -1,5 +1,5 @@
 """The built-in table kinds a suite's ``[[tables]]`` may name, registered like a
-plugin's: ``runs``, ``tuning``, ``ensemble`` and ``ood``."""
+plugin's: ``runs``, ``tuning``, ``ensemble``, ``ood`` and ``profile``."""
 
 from __future__ import annotations
 
@@ -130,6 +130,26 @@ def _ood_table(request: Request) -> Part:
         part.raw["accuracy_seed"] = [math.nan if v is None else float(v) for v in seed]
         part.notes.append("(seed): the seed report's own number for that layer.")
     return part
+
+
+@table_kind(
+    "profile",
+    "time to target across [[workloads]]: AlgoPerf's performance-profile score and the "
+    "speedup over a reference algorithm per [[algorithms]] entry, and the median times",
+    reference=None,
+    tau_max=4.0,
+)
+def _profile_table(request: Request) -> Part:
+    from benchbench.analysis import profile
+
+    o = request.options
+    result = profile.from_members(
+        request.members,
+        {r.id: r for r in request.runs},
+        reference=o["reference"],
+        tau_max=float(o["tau_max"]),
+    )
+    return profile.part(result, request.runs, request.title)
 
 
 @hookimpl
