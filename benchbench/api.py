@@ -375,6 +375,19 @@ def delete_runs(records: list, results: Path | str | None = None) -> None:
     open_store(results).delete([r.id for r in records])
 
 
+def copy_runs(
+    records: list,
+    target: Path | str,
+    results: Path | str | None = None,
+    weights: bool | set = True,
+) -> int:
+    """Copy ``records`` (with their epochs, artifacts and suite memberships) from the
+    store under ``results`` into the store under ``target``: to publish, share or merge
+    results. ``weights``: copy every ``model.pt`` (True), none (False), or those of the
+    run ids in a set. Returns how many runs were copied."""
+    return open_store(results).copy_to(open_store(target), [r.id for r in records], weights)
+
+
 def report(
     records: list,
     *,

@@ -210,47 +210,26 @@ KEEP_WEIGHTS = {("001", "Improved")}
 
 
 def publish(source: Path, target: Path = RESULTS) -> None:
-    """Copy the reports' runs from the results store ``source`` (where they trained) into
-    ``target`` for committing: a consistent copy of the database taken while ``source``
-    may still be training, each member run's folder without its weights (but those of
-    KEEP_WEIGHTS), and no runs that no report uses."""
-    import shutil
-    import sqlite3
-
+    """Copy the reports' finished runs from the results store ``source`` (where they
+    trained, perhaps still training) into ``target`` for committing, as `bench runs
+    --copy-to` does: each run's folder without its weights (but those of KEEP_WEIGHTS),
+    and no runs that no report uses."""
     from benchbench import api
     from benchbench.results.query import suite_runs
 
-    target.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(source / "bench.db") as src, sqlite3.connect(target / "bench.db") as dst:
-        src.backup(dst)  # SQLite's online backup: a transaction-consistent snapshot
-        dst.execute("DELETE FROM claims")  # the source's trainers hold its runs, not the copy's
-    store, trained = api.open_store(target), api.open_store(source)
-    keep, weights = set(), set()
+    trained = api.open_store(source)
+    keep, weights = {}, set()
     for number, plan in PLANS.items():
         suite = reproduction_suite(number, plan)
-        # read where the runs' folders are: the copy has none of them yet
         for record in suite_runs(trained, api.suite_key(suite)):
             if record.status not in ("complete", "diverged", "failed"):
                 continue  # still training: published once it has finished
-            keep.add(record.id)
+            keep[record.id] = record
             if (number, record.label) in KEEP_WEIGHTS:
                 weights.add(record.id)
-    stale = [r.id for r in store.runs(statuses=None, smoke=None) if r.id not in keep]
-    for run_id in stale:
-        shutil.rmtree(store.run_dir(run_id), ignore_errors=True)
-    store.delete(stale)
-    for run_id in sorted(keep):
-        src_dir, dst_dir = source / "runs" / run_id, store.run_dir(run_id)
-        if not src_dir.is_dir():
-            continue
-        dst_dir.mkdir(parents=True, exist_ok=True)
-        for item in src_dir.iterdir():
-            if item.name != "model.pt" or run_id in weights:
-                shutil.copy2(item, dst_dir / item.name)
-    with sqlite3.connect(target / "bench.db") as db:
-        db.execute("DELETE FROM claims")  # this machine's processes mean nothing elsewhere
-    with sqlite3.connect(target / "bench.db") as db:
-        db.execute("VACUUM")
+    stale = [r for r in api.open_store(target).runs(statuses=None, smoke=None) if r.id not in keep]
+    api.delete_runs(stale, target)
+    api.copy_runs(list(keep.values()), target, source, weights)
     size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
     print(f"published {len(keep)} runs ({size / 1e6:.1f} MB) into {target}", flush=True)
 

@@ -1,5 +1,5 @@
 """Per-run data out of the store: benchbench.load_runs / load_history as DataFrames,
-bench runs to list and delete, bench report --per-run."""
+bench runs to list, copy and delete, bench report --per-run."""
 
 import csv
 import io
@@ -31,6 +31,50 @@ def test_bench_runs_lists_and_deletes_only_what_is_asked(bench, isolated):
     assert sorted(r["run_id"] for r in left) == sorted(r["run_id"] for r in out if r["seed"] != 1)
     gone = next(r["run_id"] for r in out if r["seed"] == 1)
     assert not (isolated / "results" / "runs" / gone).exists()
+
+
+COPY_SUITE = """
+description = "two variants on digits"
+seeds = [0, 1]
+[base]
+dataset = "digits"
+arch = "mlp"
+epochs = 2
+[[variants]]
+name = "Adam"
+[[variants]]
+name = "SGD"
+optimizer = "sgd"
+"""
+
+
+def test_runs_copied_to_another_folder_report_there_as_here(bench, isolated):
+    suite = isolated / "two.toml"
+    suite.write_text(COPY_SUITE)
+    assert bench("sweep", suite).code == 0
+    assert bench("run", "--arch", "mlp", "--epochs", "1", "--name", "lonely").code == 0
+    here = bench("report", "--suite", suite, "--format", "csv").out
+    other = isolated / "published"
+    copied = bench("runs", "--where", "epochs=2", "--copy-to", other, "--no-weights")
+    assert copied.code == 0 and "copied 4 run(s)" in copied.err, copied.err
+    listed = json.loads(bench("runs", "--results", other, "--json").out)
+    assert sorted(r["label"] for r in listed) == ["Adam", "Adam", "SGD", "SGD"]
+    assert bench("report", "--suite", suite, "--format", "csv", "--results", other).out == here
+    run_id = listed[0]["run_id"]
+    shown = json.loads(bench("show", run_id, "--json", "--results", other).out)
+    assert len(shown["history"]) == 2 and len(shown["confusion"]) == 10
+    assert not (other / "runs" / run_id / "model.pt").exists()
+    assert (isolated / "results" / "runs" / run_id / "model.pt").exists()  # source intact
+    # copied again, with weights: replaced, never doubled
+    again = bench("runs", "--where", "epochs=2", "--copy-to", other)
+    assert again.code == 0
+    assert len(json.loads(bench("runs", "--results", other, "--json").out)) == 4
+    assert (other / "runs" / run_id / "model.pt").exists()
+    onto_itself = bench("runs", "--copy-to", isolated / "results")
+    assert onto_itself.code == 2 and "the store the runs are in" in onto_itself.err
+    both = bench("runs", "--copy-to", other, "--delete", "--where", "seed=0")
+    assert both.code == 2 and "choose one" in both.err
+    assert len(json.loads(bench("runs", "--json").out)) == 5  # nothing deleted
 
 
 def test_report_per_run_csv(bench):

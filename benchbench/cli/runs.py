@@ -1,8 +1,9 @@
-"""``bench runs``: list, filter and delete stored runs."""
+"""``bench runs``: list, filter, copy and delete stored runs."""
 
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -40,20 +41,44 @@ def runs(
             "from their resume points.",
         ),
     ] = False,
+    copy_to: Annotated[
+        Path | None,
+        typer.Option(
+            help="Copy the runs listed into the results folder DIR (rows, epochs, "
+            "artifacts, and the sweeps they belong to): to publish or merge results.",
+            metavar="DIR",
+            show_default=False,
+        ),
+    ] = None,
+    weights: Annotated[
+        bool, typer.Option(help="With --copy-to: copy the model weights (model.pt) too.")
+    ] = True,
     checkpoint_every: CheckpointEveryOption = None,
     resume_anywhere: ResumeAnywhereOption = False,
     results: ResultsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Stored runs, one line each (every status, and how far an unfinished one got);
-    --delete removes the ones listed, --resume continues the unfinished ones."""
+    --delete removes the ones listed, --resume continues the unfinished ones, --copy-to
+    copies the finished ones into another results folder."""
     from benchbench import api
     from benchbench.errors import BenchError
 
     records = api.stored_runs(results, where or [], smoke)
+    if sum([resume, delete, copy_to is not None]) > 1:
+        raise BenchError("--resume, --delete and --copy-to: choose one of them.")
+    if copy_to is not None:
+        finished = [r for r in records if r.status in ("complete", "diverged", "failed")]
+        copied = api.copy_runs(finished, copy_to, results, weights)
+        left = len(records) - len(finished)
+        err.print(
+            Text(
+                f"copied {copied} run(s) into {copy_to}"
+                + (f"; {left} unfinished run(s) left behind" if left else "")
+            )
+        )
+        return
     if resume:
-        if delete:
-            raise BenchError("--resume and --delete: choose one of them.")
         _resume(records, results, resume_policy(checkpoint_every, False, resume_anywhere))
         return
     reached = api.open_store(results).epochs_stored()

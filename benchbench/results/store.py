@@ -505,6 +505,67 @@ class Store:
             for run_id in claimed:
                 self.release(run_id)
 
+    def copy_to(self, target: Store, run_ids: list[str], weights: bool | set = True) -> int:
+        """Copy runs ``run_ids`` into the store ``target`` (created if need be): their
+        rows and epochs, their artifact folders (``model.pt`` only where ``weights`` is
+        True or holds the run's id) and the membership of every suite they belong to (a
+        suite's whole last sweep, so its report renders there as here). A run ``target``
+        already holds is replaced; claims (which process trains what) stay behind. Files
+        go first, rows last, in one transaction: a row never points at missing artifacts.
+        Returns the number of runs copied."""
+        if target.root.resolve() == self.root.resolve():
+            raise BenchError(f"--copy-to {target.root}: that is the store the runs are in.")
+        ids = sorted(set(run_ids))
+        if not ids:
+            return 0
+        marks = ", ".join("?" * len(ids))
+        runs = self._query(f"SELECT * FROM runs WHERE id IN ({marks})", tuple(ids))
+        epochs = self._query(f"SELECT * FROM epochs WHERE run_id IN ({marks})", tuple(ids))
+        suites = [
+            r["suite"]
+            for r in self._query(
+                f"SELECT DISTINCT suite FROM {self._members()} WHERE run_id IN ({marks})",
+                tuple(ids),
+            )
+        ]
+        members = [
+            row
+            for suite in suites
+            for row in self._query(f"SELECT * FROM {self._members()} WHERE suite = ?", (suite,))
+        ]
+        for run_id in ids:
+            source = self.run_dir(run_id)
+            if not source.is_dir():
+                continue
+            staging = target.root / "runs" / f".copy-{run_id}-{os.getpid()}"
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir(parents=True)
+            for item in source.iterdir():
+                keep = weights is True or (not isinstance(weights, bool) and run_id in weights)
+                if item.is_file() and (item.name != "model.pt" or keep):
+                    shutil.copy2(item, staging / item.name)
+            shutil.rmtree(target.run_dir(run_id), ignore_errors=True)
+            staging.rename(target.run_dir(run_id))
+
+        def insert(table: str, rows: list[sqlite3.Row]) -> list[tuple[str, tuple]]:
+            if not rows:
+                return []
+            columns = list(rows[0].keys())
+            sql = (
+                f"INSERT OR REPLACE INTO {table} ({', '.join(columns)}) "
+                f"VALUES ({', '.join('?' * len(columns))})"
+            )
+            return [(sql, tuple(r[c] for c in columns)) for r in rows]
+
+        target._write(
+            (f"DELETE FROM epochs WHERE run_id IN ({marks})", tuple(ids)),
+            *[("DELETE FROM suite_members WHERE suite = ?", (suite,)) for suite in suites],
+            *insert("runs", runs),
+            *insert("epochs", epochs),
+            *insert("suite_members", members),
+        )
+        return len(runs)
+
     def forget_suite(self, suite: str, groups: list[str] | None = None) -> None:
         """Drop ``suite``'s membership list, or that of its ``groups`` (never the runs): a
         new sweep of those groups rewrites it, and the other groups' rows stay."""
