@@ -149,11 +149,12 @@ def run(
     return summaries
 
 
-def find_suite(name_or_path: str, seeds: list[int] | None = None):
-    """A built-in suite by name or a suite file; ``seeds`` replaces its seeds and repeats."""
+def find_suite(name_or_path: str, seeds: list[int] | None = None, profile: str | None = None):
+    """A built-in suite by name or a suite file, as its ``profile`` runs it (if given);
+    ``seeds`` replaces its seeds and repeats."""
     from benchbench.execution import suite as suites
 
-    parsed = suites.find(name_or_path)
+    parsed = suites.find(name_or_path).with_profile(profile)
     return parsed if seeds is None else parsed.with_seeds(seeds)
 
 

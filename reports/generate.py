@@ -8,8 +8,9 @@
 The results behind the reports are kept in ``reports/results`` (a benchbench results store:
 ``bench show RUN --results reports/results`` shows any number; model weights are not
 committed). ``--train`` resumes from it: runs already stored are skipped. Each report
-says at what scale its runs were trained (``PLANS`` below: this 2-core CPU cannot train
-every recipe at the seeds' scale in a sitting); ``--full`` drops every reduction.
+says at what scale its runs were trained: its suite's ``[profiles.cpu]`` (this 2-core CPU
+cannot train every recipe at the seeds' scale in a sitting; ``bench sweep reportNNN
+--profile cpu`` trains the same runs); ``--full`` drops every reduction.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import re
 import statistics
 import string
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -30,139 +31,48 @@ RESULTS = HERE / "results"
 DEFAULT_DATA = HERE.parent.parent / "shared" / "datasets" / "cifar10-jpg"
 
 
-@dataclass
-class Plan:
-    """How one report is reproduced here: the suite's groups, settings on every run, and
-    changes to single variants, all of them recorded in each run's stored config."""
-
-    scale: str  # what the reduction means, for the reader
-    sets: list[str] = field(default_factory=list)  # `--set` on every run
-    variants: dict[str, dict] = field(default_factory=dict)  # variant name -> settings
-    grids: dict[str, dict] = field(default_factory=dict)  # grid name -> settings (None: drop)
-    groups: list[str] = field(default_factory=list)  # only these (default: all)
-    seeds: list[int] | None = None  # replaces the suite's seeds and tuning repeats
-    data: str = "cifar10"  # or "fruit stand-in" (report 002)
+# Every run, at any scale: bf16 and channels-last where this CPU runs them faster
+# (recorded per run), from the CIFAR-10 image folder.
+EVERY_RUN = ["precision=auto", "dataset=imagefolder"]
+NUMBERS = ("000", "001", "002", "003", "004")
+# What this 2-core CPU trains of each report: its suite's [profiles.cpu] (the seeds,
+# variants, subsets and epochs it runs, each recorded in the runs' settings). --full: the
+# suites as written, the seeds' own scale (a GPU's work).
+PROFILE = "cpu"
+STANDIN = {"002"}  # reports trained on the fruit stand-in (fruit_standin)
 
 
-# Every run: bf16 and channels-last where this CPU runs them faster (recorded per run).
-EVERY_RUN = ["precision=auto"]
-
-PLANS = {
-    "000": Plan(
-        "full CIFAR-10 (50,000 training / 10,000 test images, validated on the test set as "
-        "the report did) and the report's epochs for the small CNN with 3x3 kernels; with "
-        "7x7 kernels (Model G: 5.4x the arithmetic of 3x3) a quarter of its epochs and two "
-        "seeds (its first draw never leaves chance, see below); the "
-        "large CNN (92 M parameters, about 20 minutes an epoch here) on 5,000 training "
-        "images at half its epochs",
-        variants={
-            "Model A": {"seeds": [0, 1, 2]},
-            "Model B": {"seeds": [0, 1, 2]},
-            "Model C": {"subset": 5000, "scale": 0.5},
-            "Model D": {"seeds": [0, 1, 2]},
-            "Model E": {"subset": 5000, "scale": 0.5},
-            "Model F": {"seeds": [0, 1, 2]},
-            "Model G": {"scale": 0.25, "seeds": [0, 1]},
-        },
-    ),
-    "001": Plan(
-        "full CIFAR-10 (45,000 training / 5,000 validation / 10,000 test images) and the "
-        "report's epochs; three seeds per row (the report gives one run each), so that "
-        "the ablations' differences can be told from the seed's",
-        seeds=[0, 1, 2],
-    ),
-    "002": Plan(
-        "a 3-class stand-in for the fruit folder (not on this machine): 1,380 CIFAR-10 "
-        "images per class at 32x32 plus mixed-size outliers that the size filter drops, "
-        "expanded 8x; CIFAR-10's test images of those classes. The transfer-learning rows "
-        "need pretrained ImageNet weights, which cannot be downloaded here",
-        groups=["batch size", "learning rate", "dropout", "variants"],
-        sets=["dataset.keep_size=32x32"],
-        variants={
-            name: {"skip": True}
-            for name in ("VGG16 (frozen)", "ResNet50 (frozen)", "EfficientNet-B2 (frozen)")
-        },
-        data="fruit stand-in",
-        seeds=[2342, 2343, 2344],
-    ),
-    "003": Plan(
-        "full CIFAR-10 (50,000 training / 10,000 test images, as the report trained) and "
-        "the report's 70 epochs",
-        variants={"resnet_skip": {"seeds": [0, 1, 2]}},
-    ),
-    "004": Plan(
-        "the custom CNN only (the other three models need pretrained weights, or, "
-        "randomly initialised at 128x128, about 10x its time), five repeats per value as the "
-        "seed ran (each table's n column says how many are stored so far), 10,000 training "
-        "images (20% validation held out of the full set, scaled with it), the full test "
-        "set; the augmentation experiment on the custom CNN at its own tuned lr 0.1 and "
-        "dropout 0",
-        groups=["tune", "augmentation"],
-        seeds=[0, 1, 2, 3, 4],
-        sets=["subset=10000"],
-        grids={
-            "augmentation": {
-                "arch": "vgg_blocks",
-                "arch.init": "glorot",
-                "arch.head": None,
-                "arch.resize": None,
-                # the custom CNN's own tuned values (the suite's are the MobileNet's)
-                "lr": 0.1,
-                "dropout": 0.0,
-            }
-        },
-        variants={
-            name: {"skip": True}
-            for name in (
-                "EfficientNet-B0 (pretrained, frozen)",
-                "MobileNetV3-small (pretrained, frozen)",
-                "MobileNetV3-small (random init)",
-            )
-        },
-    ),
-}
-
-# The seeds' own scale, for `--full` on a GPU: nothing reduced, every variant run.
-FULL = {number: Plan("the seed report's full scale") for number in PLANS}
-
-
-def reproduction_suite(number: str, plan: Plan):
-    """The built-in suite of report ``number`` as ``plan`` runs it."""
+def reproduction_suite(number: str, full: bool = False):
+    """The built-in suite of report ``number`` at this CPU's scale, or the seed's."""
     from benchbench import api
 
-    suite = api.find_suite(f"report{number}", plan.seeds)
-    variants = []
-    for variant in suite.variants:
-        changes = plan.variants.get(variant.get("name"), {})
-        if not changes.get("skip"):
-            variants.append({**variant, **changes})
-    grids = []
-    for grid in suite.grids:
-        changed = {**grid, **plan.grids.get(grid.get("name"), {})}
-        grids.append({k: v for k, v in changed.items() if v is not None})
-    return replace(suite, variants=variants, grids=grids)
+    return api.find_suite(f"report{number}", profile=None if full else PROFILE)
 
 
-def train(number: str, plan: Plan, data: Path, results: Path, device: str) -> None:
-    """Run every missing run of report ``number`` under ``plan`` into ``results``."""
+def scale_of(suite) -> str:
+    return suite.profile.description if suite.profile else "the seed report's full scale"
+
+
+def groups_of(suite) -> list[str]:
+    return suite.profile.groups if suite.profile else []
+
+
+def train(number: str, full: bool, data: Path, results: Path, device: str) -> None:
+    """Run every missing run of report ``number`` (at the seed's scale if ``full``)."""
     from rich.console import Console
 
     from benchbench import api
     from benchbench.cli.progress import SweepProgress
 
-    suite = reproduction_suite(number, plan)
-    data_dir = data
-    if plan.data == "fruit stand-in":
-        data_dir = fruit_standin(data)
-    overrides = [*EVERY_RUN, "dataset=imagefolder", *plan.sets]
+    suite = reproduction_suite(number, full)
+    data_dir = fruit_standin(data) if number in STANDIN else data
     print(f"report {number}: training what is missing into {results}", flush=True)
     with SweepProgress(Console(stderr=True), suite.name, show_epochs=True) as progress:
         tally = api.sweep(
             suite,
             results=results,
-            overrides=overrides,
+            overrides=EVERY_RUN,
             data_dir=data_dir,
-            groups=plan.groups,
             device=device,
             events=progress,
         )
@@ -219,8 +129,8 @@ def publish(source: Path, target: Path = RESULTS) -> None:
 
     trained = api.open_store(source)
     keep, weights = {}, set()
-    for number, plan in PLANS.items():
-        suite = reproduction_suite(number, plan)
+    for number in NUMBERS:
+        suite = reproduction_suite(number)
         for record in suite_runs(trained, api.suite_key(suite)):
             if record.status not in ("complete", "diverged", "failed"):
                 continue  # still training: published once it has finished
@@ -237,7 +147,7 @@ def publish(source: Path, target: Path = RESULTS) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--only", nargs="*", default=sorted(PLANS))
+    parser.add_argument("--only", nargs="*", default=list(NUMBERS))
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--train", action="store_true", help="train missing runs first")
     parser.add_argument("--full", action="store_true", help="the seeds' scale (a GPU's work)")
@@ -252,28 +162,29 @@ def main() -> None:
     args = parser.parse_args()
     if args.publish_from:
         publish(args.publish_from.resolve(), args.results)
-    plans = FULL if args.full else PLANS
     for number in args.only:
         if args.dry_run:
-            dry_run(number, plans[number], args.device)
+            dry_run(number, args.full, args.device)
             continue
         if args.train or args.full:
-            train(number, plans[number], args.data_dir.resolve(), args.results, args.device)
-        write_report(number, plans[number], args.results)
+            train(number, args.full, args.data_dir.resolve(), args.results, args.device)
+        write_report(number, args.results, args.full)
 
 
-def dry_run(number: str, plan: Plan, device: str) -> int:
-    """Print the runs ``plan`` would train for report ``number`` on ``device``, each config
-    validated against the installed plugins, without data or training; returns the count."""
+def dry_run(number: str, full: bool, device: str) -> int:
+    """Print the runs report ``number`` would train (at the seed's scale if ``full``) on
+    ``device``, each config validated against the installed plugins, without data or
+    training; returns the count."""
     from benchbench.execution.suite import to_config
     from benchbench.plugins.manager import load_components
 
-    suite = reproduction_suite(number, plan)
+    suite = reproduction_suite(number, full)
     components = load_components()
-    overrides = [*EVERY_RUN, "dataset=imagefolder", *plan.sets, f"device={device}"]
-    count = 0
+    sets = suite.profile.sets if suite.profile else []
+    overrides = [*EVERY_RUN, *sets, f"device={device}"]
+    count, groups = 0, groups_of(suite)
     for group, rows in suite.groups():
-        if plan.groups and group not in plan.groups:
+        if groups and group not in groups:
             continue
         for row in rows:
             for seed in suite.seeds_of(row):
@@ -285,7 +196,7 @@ def dry_run(number: str, plan: Plan, device: str) -> int:
                     f"{config.scaled().epochs} epochs, batch {config.batch_size}, "
                     f"{config.subset or 'all'} training images, {config.device}"
                 )
-    if suite.tune is not None and (not plan.groups or "tune" in plan.groups):
+    if suite.tune is not None and (not groups or "tune" in groups):
         steps = sum(len(v) for v in suite.tune.values.values()) * suite.tune.repeats
         rows = max(1, len(suite.variants))
         print(f"report {number} [tune] {rows} model(s) x {steps} runs, one step at a time")
@@ -965,11 +876,11 @@ def compute_time(runs: list) -> tuple[float, float]:
     return train, wall
 
 
-def write_report(number: str, plan: Plan, results: Path) -> None:
+def write_report(number: str, results: Path, full: bool = False) -> None:
     from benchbench import api
     from benchbench.results.query import suite_runs
 
-    suite = reproduction_suite(number, plan)
+    suite = reproduction_suite(number, full)
     store = api.open_store(results)
     key = api.suite_key(suite)
     members = store.suite_members(key)
@@ -993,7 +904,7 @@ def write_report(number: str, plan: Plan, results: Path) -> None:
     verdicts = verdicts_markdown(number)
     train, wall = compute_time(done)
     planned = len({m["run_id"] for m in members})
-    if not plan.groups or "variants" in plan.groups:  # rows no sitting has trained yet
+    if not groups_of(suite) or "variants" in groups_of(suite):  # rows not trained yet
         listed = Counter(m["label"] for m in members if m["group"] == "variants")
         planned += sum(
             max(0, len(suite.seeds_of(v)) - listed[v.get("name")]) for v in suite.variants
@@ -1007,6 +918,7 @@ def write_report(number: str, plan: Plan, results: Path) -> None:
         return ", ".join(sorted(seen)) or "?"
 
     hosts = sorted({r.environment.get("host", "?") for r in done})
+    scale = scale_of(suite)
     chosen = sorted(
         {f"{r.environment.get('precision')} {r.environment.get('layout')}" for r in done}
     )
@@ -1023,7 +935,7 @@ DIR --data-dir ../shared/datasets/cifar10-jpg` (the CIFAR-10 image folder{
     }); about {train / 3600:.1f} hours of training on the hardware below for the runs stored
 here. Runs resume where they stopped.
 
-{verdicts}**Scale.** {plan.scale}. Every run's stored config records its settings (`bench show RUN
+{verdicts}**Scale.** {scale}. Every run's stored config records its settings (`bench show RUN
 --results reports/results`).
 
 **Compute.** {len(done)} of {planned} runs complete: {train / 60:.1f} minutes of training

@@ -119,7 +119,7 @@ def test_rendering_without_the_data_folder_keeps_the_committed_figures(tmp_path,
     committed = (tmp_path / "figures" / "report002-fig1.png").read_bytes()
     monkeypatch.setattr(generate, "HERE", tmp_path)
     monkeypatch.setattr(generate.Figures, "data_folder", lambda self, label: None)  # a clone
-    generate.write_report("002", generate.PLANS["002"], source / "results")
+    generate.write_report("002", source / "results")
     assert (tmp_path / "figures" / "report002-fig1.png").read_bytes() == committed
     assert (tmp_path / "figures" / "report002-fig3.png").exists()
     before, after = (source / "report002.md").read_text(), (tmp_path / "report002.md").read_text()
@@ -140,3 +140,34 @@ def test_the_committed_reports_render_byte_identically_from_the_committed_store(
     for number in ("000", "001", "002", "003", "004"):
         name = f"report{number}.md"
         assert (reports / name).read_text() == (source / name).read_text(), name
+
+
+@pytest.mark.parametrize("number", ["000", "001", "002", "003", "004"])
+def test_each_suites_cpu_profile_plans_the_committed_runs(number):
+    # `bench sweep reportNNN --profile cpu` trains exactly the runs the report rests on
+    from dataclasses import replace
+
+    from benchbench import api
+    from benchbench.execution.suite import to_config
+
+    suite = api.find_suite(f"report{number}", profile="cpu")
+    groups = suite.profile.groups
+
+    def anywhere(config):  # the id the run has wherever its data folder is
+        return replace(config, data_dir=None).run_id
+
+    planned = {
+        anywhere(to_config(row, seed, [*suite.profile.sets, "device=cpu"]))
+        for group, rows in suite.groups()
+        if not groups or group in groups
+        for row in rows
+        for seed in suite.seeds_of(row)
+    }
+    store = api.open_store(GENERATE.parent / "results")
+    stored = [store.get(m["run_id"]) for m in store.suite_members(f"report{number}")]
+    committed = {
+        anywhere(record.run_config)
+        for record, m in zip(stored, store.suite_members(f"report{number}"), strict=True)
+        if record is not None and m["group"] != "tune"
+    }
+    assert committed and committed <= planned

@@ -161,3 +161,92 @@ def test_a_suite_without_tables_reports_each_of_its_groups():
         ("variants", "variants", "runs"),
         ("lrs", "lrs", "runs"),
     ]
+
+
+PROFILED = """
+description = "a suite at two scales"
+seeds = [0]
+
+[base]
+dataset = "digits"
+arch = "mlp"
+epochs = 3
+
+[[variants]]
+name = "A"
+[[variants]]
+name = "B"
+lr = 0.01
+[[variants]]
+name = "Big"
+arch = "lenet"
+
+[[grids]]
+name = "rates"
+lr = [0.1, 0.01]
+batch_size = 32
+
+[profiles.quick]
+description = "two epochs, the variants only"
+set = ["epochs=2"]
+groups = ["variants"]
+seeds = [0, 1]
+[profiles.quick.variants]
+"Big" = { skip = true }
+"B" = { seeds = [5] }
+[profiles.quick.grids.rates]
+drop = ["batch_size"]
+"""
+
+
+def test_a_profile_runs_the_suite_at_its_scale(bench, tmp_path):
+    import json
+
+    suite = tmp_path / "profiled.toml"
+    suite.write_text(PROFILED)
+    parsed = suites.find(str(suite)).with_profile("quick")
+    assert [(v["name"], parsed.seeds_of(v)) for v in parsed.variants] == [
+        ("A", [0, 1]),
+        ("B", [5]),
+    ]
+    assert parsed.grids[0] == {"name": "rates", "lr": [0.1, 0.01]}  # batch_size dropped
+    swept = bench("sweep", suite, "--profile", "quick", "--json")
+    assert swept.code == 0, swept.err
+    assert json.loads(swept.out)["completed"] == 3  # A twice, B once; no Big, no grid
+    runs = json.loads(bench("runs", "--json").out)
+    assert sorted(r["label"] for r in runs) == ["A", "A", "B"]
+    assert {r["of_epochs"] for r in runs} == {2}  # its settings, recorded in each run
+    table = bench("report", "--suite", suite, "--profile", "quick", "--format", "csv")
+    assert table.code == 0, table.err
+    assert "Big" not in table.out and table.out.count("\nA,") + table.out.count("\nB,") == 2
+    # the command line wins over the profile's settings
+    again = bench("sweep", suite, "--profile", "quick", "--set", "epochs=1", "--json")
+    assert json.loads(again.out)["completed"] == 3
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (('groups = ["variants"]', 'groups = ["nope"]'), "a list of this suite's groups"),
+        (('"Big" = { skip = true }', '"Huge" = { skip = true }'), "'Huge' is not a variant"),
+        (('set = ["epochs=2"]', 'set = ["epochs=two"]'), "profile 'quick'"),
+        (("seeds = [0, 1]", "seedz = [0, 1]"), "unknown key for a profile"),
+        (("[profiles.quick.grids.rates]", "[profiles.quick.grids.rate]"), "'rate' is not a grid"),
+    ],
+)
+def test_a_bad_profile_is_refused_with_its_line(bench, tmp_path, change, message):
+    suite = tmp_path / "bad.toml"
+    suite.write_text(PROFILED.replace(*change, 1))
+    result = bench("sweep", suite, "--profile", "quick")
+    assert result.code == 2 and message in result.err, result.err
+    assert "bad.toml:" in result.err
+
+
+def test_an_unknown_profile_names_the_suites(bench, tmp_path):
+    suite = tmp_path / "profiled.toml"
+    suite.write_text(PROFILED)
+    result = bench("sweep", suite, "--profile", "quik")
+    assert result.code == 2 and "its profiles: quick" in result.err
+    assert "Did you mean 'quick'" in result.err
+    alone = bench("report", "--profile", "quick")
+    assert alone.code == 2 and "give --suite SUITE" in alone.err

@@ -32,6 +32,14 @@ ResultsOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
+ProfileOption = Annotated[
+    str | None,
+    typer.Option(
+        help="The suite at one of its scales: a profile its file declares (its seeds, "
+        "groups, settings and per-row changes).",
+        show_default="the suite as written",
+    ),
+]
 CheckpointEveryOption = Annotated[
     str | None,
     typer.Option(

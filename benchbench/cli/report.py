@@ -12,6 +12,7 @@ from rich.text import Text
 from benchbench.cli.context import (
     FormatOption,
     JsonOption,
+    ProfileOption,
     ResultsOption,
     WhereOption,
     err,
@@ -101,11 +102,14 @@ def report(
             show_default=False,
         ),
     ] = None,
+    profile: ProfileOption = None,
     results: ResultsOption = None,
 ) -> None:
     """Render stored runs as a table; repeats over seeds become mean ± std with n."""
     from benchbench import api
 
+    if profile is not None and suite is None:
+        raise BenchError(f"--profile {profile}: a profile is a suite's scale; give --suite SUITE.")
     if standalone and format != "latex":
         raise BenchError(
             f"--standalone writes a LaTeX document: use it with --format latex, not {format}."
@@ -137,7 +141,8 @@ def report(
     elif study is not None:
         text = api.study_report(study, results=results, fmt=format)
     elif suite is not None:
-        text = api.suite_report(suite, results=results, smoke=smoke, fmt=format, ci=ci)
+        parsed = api.find_suite(suite, profile=profile)
+        text = api.suite_report(parsed, results=results, smoke=smoke, fmt=format, ci=ci)
     else:
         text = api.report(
             records,

@@ -14,6 +14,7 @@ from benchbench.cli.context import (
     CheckpointEveryOption,
     JsonOption,
     KeepCheckpointOption,
+    ProfileOption,
     ResultsOption,
     ResumeAnywhereOption,
     components,
@@ -62,6 +63,7 @@ def sweep(
             show_default=False,
         ),
     ] = None,
+    profile: ProfileOption = None,
     executor: Annotated[
         str,
         typer.Option(
@@ -115,7 +117,7 @@ def sweep(
     """Run a whole table of runs; re-running runs only what is missing."""
     from benchbench import api
 
-    parsed = api.find_suite(suite, parse_seeds(seeds) if seeds is not None else None)
+    parsed = api.find_suite(suite, parse_seeds(seeds) if seeds is not None else None, profile)
     store = api.open_store(results)
     policy = resume_policy(checkpoint_every, keep_checkpoint, resume_anywhere)
     started = time.perf_counter()
@@ -194,6 +196,7 @@ def sweep(
         out.print(
             Text(
                 f"bench report --suite {shlex.quote(suite)}"
+                + (f" --profile {shlex.quote(profile)}" if profile else "")
                 + (f" --results {shlex.quote(str(store.root))}" if results else "")
                 + (" --smoke" if smoke else "")
                 + " renders its tables"

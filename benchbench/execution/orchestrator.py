@@ -69,6 +69,9 @@ def run_suite(
     resolve = getattr(executor, "resolve_device", None)
     device = resolve(device) if resolve is not None else str(devices.resolve(device))
 
+    if suite.profile is not None:  # its settings come first: the command line's win
+        overrides = [*suite.profile.sets, *overrides]
+        only = list(only) or suite.profile.groups
     combos = expand_overrides(list(overrides))
 
     def configs_of(rows: list[dict], seeds=None, grid: bool = True) -> list[RunConfig]:

@@ -41,6 +41,16 @@ A suite file::
     optimizer = "adam"
     lr = 1e-3
 
+    [profiles.cpu]                   # a scale to run at: bench sweep SUITE --profile cpu
+    description = "5,000 training images, half the epochs"   # what it means, for readers
+    set = ["subset=5000", "scale=0.5"]   # on every run, as --set
+    groups = ["variants"]            # only these groups (default: every one)
+    seeds = [0, 1, 2]                # replaces the suite's seeds and tuning repeats
+    [profiles.cpu.variants."Model G"]    # one variant's changes; skip = true leaves it out
+    seeds = [0, 1]
+    [profiles.cpu.grids."learning rate"] # one grid's changes; drop = [...] removes keys
+    epochs = 5
+
     [[tables]]                       # what `bench report --suite` renders
     title = "Table 1"
     group = "variants"               # variants, base, tune, or a grid's name
@@ -86,8 +96,10 @@ TOP_KEYS = {
     "tune",
     "workloads",
     "algorithms",
+    "profiles",
     "tables",
 }
+PROFILE_KEYS = {"description", "set", "groups", "seeds", "variants", "grids"}
 TABLE_KEYS = {"title", "group", "kind", "note"}  # every kind; each kind adds its own
 TUNE_KEYS = {"order", "repeats", "metric"}
 WORKLOAD_NEEDS = ("target_acc", "max_train_seconds")  # what makes a time to target
@@ -133,6 +145,20 @@ class Tune:
 
 
 @dataclass
+class Profile:
+    """One ``[profiles.NAME]`` table: a scale to run the suite at (a CPU's, say), every
+    change it makes recorded in each run's settings."""
+
+    name: str
+    description: str = ""
+    sets: list[str] = field(default_factory=list)  # `--set` on every run
+    groups: list[str] = field(default_factory=list)  # only these (default: every one)
+    seeds: list[int] | None = None  # replaces the suite's seeds and tuning repeats
+    variants: dict[str, dict] = field(default_factory=dict)  # name -> changes (skip = true)
+    grids: dict[str, dict] = field(default_factory=dict)  # name -> changes (drop = [...])
+
+
+@dataclass
 class Suite:
     """A parsed, validated suite. ``expand``/``tune_step`` turn it into run configs."""
 
@@ -148,6 +174,8 @@ class Suite:
     study: Any = None  # a [tune] with a search space: benchbench.execution.study.StudySpec
     workloads: list[dict[str, Any]] = field(default_factory=list)
     algorithms: list[dict[str, Any]] = field(default_factory=list)
+    profiles: dict[str, Profile] = field(default_factory=dict)
+    profile: Profile | None = None  # the one applied (with_profile)
 
     # -- expansion -----------------------------------------------------------------------
 
@@ -211,6 +239,31 @@ class Suite:
         tune = self.tune and replace(self.tune, repeats=len(seeds))
         variants = [{k: v for k, v in row.items() if k != "seeds"} for row in self.variants]
         return replace(self, seeds=list(seeds), variants=variants, tune=tune)
+
+    def with_profile(self, name: str | None) -> Suite:
+        """The suite as its profile ``name`` runs it (None: as written): its seeds, its
+        variants' and grids' changes; its settings and groups apply when it is swept."""
+        if name is None:
+            return self
+        if name not in self.profiles:
+            known = ", ".join(self.profiles) or "none"
+            raise BenchError(
+                f"--profile {name!r}: suite {self.name} has no such profile (its profiles: "
+                f"{known}).{did_you_mean(name, list(self.profiles))}"
+            )
+        profile = self.profiles[name]
+        suite = self.with_seeds(profile.seeds) if profile.seeds is not None else self
+        variants = []
+        for variant in suite.variants:
+            changes = profile.variants.get(variant["name"], {})
+            if not changes.get("skip"):
+                variants.append({**variant, **{k: v for k, v in changes.items() if k != "skip"}})
+        grids = []
+        for grid in suite.grids:
+            changes = dict(profile.grids.get(grid["name"], {}))
+            dropped = changes.pop("drop", [])
+            grids.append({k: v for k, v in {**grid, **changes}.items() if k not in dropped})
+        return replace(suite, variants=variants, grids=grids, profile=profile)
 
     def seeds_of(self, row: dict) -> list[int]:
         """The seeds ``row`` runs: its variant's own ``seeds``, else the suite's."""
@@ -622,6 +675,65 @@ def parse(text: str, source: str, default_name: str) -> Suite:
             tables.append(Table("Time to target", "workloads", "profile", options))
         if tune is not None:
             tables.append(Table("tune", "tune", "tuning", copy.deepcopy(kinds["tuning"].options)))
+    profiles = {}
+    for name, raw in table_of("profiles").items():
+        section = f"profiles.{name}"
+        raw = table_of(name, "profiles", raw)
+        for key in raw:
+            if key not in PROFILE_KEYS:
+                fail(
+                    key,
+                    f"unknown key for a profile.{did_you_mean(key, PROFILE_KEYS)} Allowed: "
+                    f"{', '.join(sorted(PROFILE_KEYS))}.",
+                    section,
+                )
+        sets = raw.get("set", [])
+        if not isinstance(sets, list) or not all(isinstance(x, str) and "=" in x for x in sets):
+            fail("set", 'a list of "KEY=VALUE" strings, as --set takes them.', section)
+        chosen = raw.get("groups", [])
+        if not isinstance(chosen, list) or any(g not in groups for g in chosen):
+            fail("groups", f"a list of this suite's groups ({', '.join(sorted(groups))}).", section)
+        changed_variants = {}
+        for variant, changes in table_of("variants", section, raw.get("variants", {})).items():
+            if variant not in names:
+                fail(
+                    "variants",
+                    f"{variant!r} is not a variant of this suite.{did_you_mean(variant, names)}",
+                    section,
+                )
+            changes = dict(table_of(variant, section, changes))
+            if "seeds" in changes:
+                changes["seeds"] = seed_list(changes["seeds"], section)
+            settings({k: v for k, v in changes.items() if k not in ("skip", "seeds")}, section)
+            changed_variants[variant] = changes
+        grid_names = [g["name"] for g in grids]
+        changed_grids = {}
+        for grid, changes in table_of("grids", section, raw.get("grids", {})).items():
+            if grid not in grid_names:
+                fail(
+                    "grids",
+                    f"{grid!r} is not a grid of this suite.{did_you_mean(grid, grid_names)}",
+                    section,
+                )
+            changes = dict(table_of(grid, section, changes))
+            dropped = changes.get("drop", [])
+            if not isinstance(dropped, list) or not all(isinstance(k, str) for k in dropped):
+                fail("drop", "a list of the grid's keys to remove.", section)
+            settings({k: v for k, v in changes.items() if k != "drop"}, section)
+            changed_grids[grid] = changes
+        description = raw.get("description", "")
+        if not isinstance(description, str):
+            fail("description", "what the profile's scale means, as text.", section)
+        profiles[name] = Profile(
+            name,
+            description,
+            list(sets),
+            list(chosen),
+            seed_list(raw["seeds"], section) if "seeds" in raw else None,
+            changed_variants,
+            changed_grids,
+        )
+
     suite = Suite(
         data.get("name", default_name),
         data.get("description", ""),
@@ -635,13 +747,18 @@ def parse(text: str, source: str, default_name: str) -> Suite:
         study,
         workloads,
         algorithms,
+        profiles,
     )
     _check_configs(suite, fail)
+    for name in profiles:
+        _check_configs(suite.with_profile(name), fail)
     return suite
 
 
 def _check_configs(suite: Suite, fail) -> None:
-    """Every run the suite can produce must be a valid RunConfig: catch typos up front."""
+    """Every run the suite (as its profile runs it) can produce must be a valid
+    RunConfig: catch typos up front."""
+    sets = suite.profile.sets if suite.profile else []
     rows = [("base", suite.base)] + [("variants", {**suite.base, **v}) for v in suite.variants]
     for grid in suite.grids:
         first = {k: (v[0] if _varies(k, v) else v) for k, v in grid.items() if k != "name"}
@@ -651,6 +768,7 @@ def _check_configs(suite: Suite, fail) -> None:
     rows += [("workloads", settings) for _, _, settings in suite.cells()]
     for section, settings in rows:
         try:
-            to_config(settings, suite.seeds[0])
+            to_config(settings, suite.seeds[0], sets)
         except BenchError as exc:
-            fail(section, str(exc))
+            where = f"profile {suite.profile.name!r}: " if suite.profile else ""
+            fail(section, where + str(exc))
