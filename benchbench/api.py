@@ -529,7 +529,7 @@ def profile(
 
 def study_report(name: str, *, results: Path | str | None = None, fmt: str = "markdown") -> str:
     """Study ``name``'s trials, best settings and final seeds, as tables in ``fmt``."""
-    from benchbench.analysis.study import study_parts
+    from benchbench.analysis.trials import study_parts
 
     check_format(fmt)
     return emit(study_parts(open_store(results), name), fmt, f"study {name}")

@@ -129,3 +129,11 @@ def test_the_walker_sees_an_upward_import(tmp_path, monkeypatch):
     imports = list(_imports(fake / "bad.py"))
     assert imports == [(2, "benchbench.cli.app")]
     assert _layer("benchbench.cli.app") > _layer("benchbench.data.bad")
+
+
+def test_no_two_modules_share_a_name():
+    # each concept in the module named after it, once: `study` in two layers reads as one
+    from collections import Counter
+
+    names = Counter(p.stem for p in PACKAGE.rglob("*.py") if p.stem != "__init__")
+    assert [name for name, n in names.items() if n > 1] == []
