@@ -120,6 +120,8 @@ def test_sweep_then_profile_times_every_algorithm_on_every_workload(bench, tmp_p
     table = bench("report", "--suite", suite, "--format", "latex")
     assert table.code == 0, table.err
     assert "SGD 'fast' \\& <co>" in table.out and "Speedup vs Adam" in table.out
+    page = bench("report", "--suite", suite, "--format", "html")
+    assert page.code == 0 and "performance profiles" in page.out and "data:image/png" in page.out
     csv = bench("profile", suite, "--format", "csv", "--reference", "SGD 'fast' & <co>")
     assert csv.code == 0, csv.err
     assert csv.out.startswith("algorithm,score")
