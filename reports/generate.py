@@ -16,7 +16,6 @@ cannot train every recipe at the seeds' scale in a sitting; ``bench sweep report
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import platform
 import re
@@ -281,25 +280,6 @@ READINGS = {
     ],
 }
 
-
-# The issue's targets for each report's headline rows: (row label, least test accuracy), on
-# the full test set. BEST: the report's best model, here the row (runs alike but for their
-# seed) with the best mean test accuracy. ABOVE_CHANCE: "clearly above
-# chance" (0.10 on ten classes): at least twice it.
-BEST = "best row"
-ABOVE_CHANCE = 0.20
-TARGETS = {
-    "000": [
-        ("Model A", 0.85),
-        ("Model B", ABOVE_CHANCE),
-        ("Model D", ABOVE_CHANCE),
-        ("Model F", ABOVE_CHANCE),
-        ("Model G", ABOVE_CHANCE),
-    ],
-    "001": [("Base", 0.58), ("Improved", 0.63)],
-    "003": [("resnet_skip", 0.70)],
-    "004": [(BEST, ABOVE_CHANCE)],
-}
 
 # Prose under a report's targets table. Its figures are never typed in: each is a field
 # filled from the stored runs (see `row_facts`), e.g. {test[No BN]:.4f} (a row's mean test
@@ -746,6 +726,8 @@ def tables_markdown(suite, results: Path) -> str:
 
     out = []
     for table in suite.tables:
+        if table.kind == "targets":
+            continue  # its own section, at the top (targets_markdown)
         try:
             out.append(api.suite_report(replace(suite, tables=[table]), results=results))
         except (BenchError, FileNotFoundError) as exc:
@@ -804,57 +786,20 @@ def verdicts_markdown(number: str) -> str:
 
 
 def targets_markdown(number: str, suite, store, runs: list) -> str:
-    """The issue's targets for report ``number`` against its stored runs: each row's test
-    accuracy (mean over seeds), the seed's, and the final training accuracy (ours), which
-    tells underfitting (near the test accuracy) from overfitting (far above it)."""
-    import pandas as pd
+    """The suite's targets table (``kind = "targets"``: each row's mean test accuracy
+    against the least its claim needs) against the stored runs, with the prose that
+    explains the rows."""
+    from benchbench.analysis.targets import seed_numbers, targets_part
 
-    from benchbench.analysis.tables import references
-
-    if number not in TARGETS:
+    table = next((t for t in suite.tables if t.kind == "targets"), None)
+    if table is None:
         return ""
-    seed_numbers: dict[str, float] = {}  # the seed report's test accuracy per row
-    for table in suite.tables:
-        if table.options.get("reference") and table.kind == "runs":
-            given = references(table.options["reference"], table.options.get("metrics"))
-            seed_numbers = {**given.get("test_acc", {}), **seed_numbers}
-    facts = {**row_facts(number, store, runs), "ref": seed_numbers}
-    rows = []
-    for label, least in TARGETS[number]:
-        row, key, figures = label, label, facts
-        if label == BEST:
-            rows_alike: dict[str, list] = {}  # runs alike but for their seed: one row
-            for r in runs:
-                if r.status == "complete":
-                    alike = {k: v for k, v in r.config.items() if k != "seed"}
-                    rows_alike.setdefault(json.dumps(alike, sort_keys=True), []).append(r)
-            best = max(
-                rows_alike.values(),
-                key=lambda rs: statistics.fmean(r.summary["test_acc"] for r in rs),
-                default=None,
-            )
-            if best is not None:  # that row's mean over its seeds, not one lucky draw
-                row, key = f"{BEST} ({best[0].label})", best[0].label
-                figures = row_facts(number, store, best)
-        mean, train = figures["test"].get(key), figures["train"].get(key, math.nan)
-        met = "not trained" if mean is None else "yes" if mean >= least else "no"
-        draws = list(figures["seed"].get(key, {}).values())
-        if len(draws) > 1 and min(draws) < least <= max(draws):
-            # the seeds disagree: no verdict rests on a mean of draws that differ in kind
-            met = f"split: {sum(d >= least for d in draws)} of {len(draws)} seeds"
-        rows.append(
-            {
-                "Row": row,
-                "Target": f"≥ {least:.2f}" + (" (above chance)" if least == ABOVE_CHANCE else ""),
-                "Ours (test)": "–" if mean is None else f"{mean:.4f}",
-                "n": figures["n"].get(key, 0),
-                "Seed": f"{seed_numbers[row]:.4f}" if row in seed_numbers else "–",
-                "Ours, train acc (last epoch)": "–" if math.isnan(train) else f"{train:.4f}",
-                "Met": met,
-            }
-        )
+    o = table.options
+    part = targets_part(runs, store, o["targets"], seed_numbers(suite), None, o["above_chance"])
+    rows = part.shown.to_dict("records")
     VERDICT_ROWS[number] = rows  # read by verdicts_markdown, at the report's top
-    text = pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True)
+    text = part.shown.to_markdown(index=False, disable_numparse=True)
+    facts = {**row_facts(number, store, runs), "ref": seed_numbers(suite)}
     notes = []
     if any(r["Met"] == "not trained" for r in rows):
         notes.append(

@@ -661,6 +661,19 @@ def parse(text: str, source: str, default_name: str) -> Suite:
                 references(options["reference"], options.get("metrics") or ["test_acc"])
             except BenchError as exc:
                 fail("reference", str(exc), "tables")
+        if kind_name == "targets":
+            given = options["targets"]
+            numbers = isinstance(given, dict) and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= 1
+                for v in given.values()
+            )
+            if not given or not numbers:
+                fail(
+                    "targets",
+                    "a table of row labels and least test accuracies in (0, 1], e.g. "
+                    '{ "Model A" = 0.85, "best row" = 0.2 }.',
+                    "tables",
+                )
         note = table.get("note", "")
         if not isinstance(note, str):
             fail("note", "a text to print under the table.", "tables")
@@ -675,6 +688,25 @@ def parse(text: str, source: str, default_name: str) -> Suite:
             tables.append(Table("Time to target", "workloads", "profile", options))
         if tune is not None:
             tables.append(Table("tune", "tune", "tuning", copy.deepcopy(kinds["tuning"].options)))
+
+    def changes_to(
+        raw: dict, section: str, kind: str, known: list[str], own: tuple[str, ...]
+    ) -> dict[str, dict]:
+        """The profile's changes to named rows of ``kind`` (variants or grids): each a
+        table of settings, plus the keys ``own`` that only a profile gives."""
+        out = {}
+        for row, changes in table_of(kind, section, raw.get(kind, {})).items():
+            if row not in known:
+                fail(
+                    kind,
+                    f"{row!r} is not a {kind[:-1]} of this suite.{did_you_mean(row, known)}",
+                    section,
+                )
+            changes = dict(table_of(row, section, changes))
+            settings({k: v for k, v in changes.items() if k not in own}, section)
+            out[row] = changes
+        return out
+
     profiles = {}
     for name, raw in table_of("profiles").items():
         section = f"profiles.{name}"
@@ -693,34 +725,16 @@ def parse(text: str, source: str, default_name: str) -> Suite:
         chosen = raw.get("groups", [])
         if not isinstance(chosen, list) or any(g not in groups for g in chosen):
             fail("groups", f"a list of this suite's groups ({', '.join(sorted(groups))}).", section)
-        changed_variants = {}
-        for variant, changes in table_of("variants", section, raw.get("variants", {})).items():
-            if variant not in names:
-                fail(
-                    "variants",
-                    f"{variant!r} is not a variant of this suite.{did_you_mean(variant, names)}",
-                    section,
-                )
-            changes = dict(table_of(variant, section, changes))
+
+        changed_variants = changes_to(raw, section, "variants", names, ("skip", "seeds"))
+        for changes in changed_variants.values():
             if "seeds" in changes:
                 changes["seeds"] = seed_list(changes["seeds"], section)
-            settings({k: v for k, v in changes.items() if k not in ("skip", "seeds")}, section)
-            changed_variants[variant] = changes
-        grid_names = [g["name"] for g in grids]
-        changed_grids = {}
-        for grid, changes in table_of("grids", section, raw.get("grids", {})).items():
-            if grid not in grid_names:
-                fail(
-                    "grids",
-                    f"{grid!r} is not a grid of this suite.{did_you_mean(grid, grid_names)}",
-                    section,
-                )
-            changes = dict(table_of(grid, section, changes))
+        changed_grids = changes_to(raw, section, "grids", [g["name"] for g in grids], ("drop",))
+        for changes in changed_grids.values():
             dropped = changes.get("drop", [])
             if not isinstance(dropped, list) or not all(isinstance(k, str) for k in dropped):
                 fail("drop", "a list of the grid's keys to remove.", section)
-            settings({k: v for k, v in changes.items() if k != "drop"}, section)
-            changed_grids[grid] = changes
         description = raw.get("description", "")
         if not isinstance(description, str):
             fail("description", "what the profile's scale means, as text.", section)

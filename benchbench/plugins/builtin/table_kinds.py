@@ -1,5 +1,5 @@
 """The built-in table kinds a suite's ``[[tables]]`` may name, registered like a
-plugin's: ``runs``, ``tuning``, ``ensemble``, ``ood`` and ``profile``."""
+plugin's: ``runs``, ``tuning``, ``ensemble``, ``ood``, ``profile`` and ``targets``."""
 
 from __future__ import annotations
 
@@ -150,6 +150,25 @@ def _profile_table(request: Request) -> Part:
         tau_max=float(o["tau_max"]),
     )
     return profile.part(result, request.runs, request.title)
+
+
+@table_kind(
+    "targets",
+    "each named row's mean test accuracy over its seeds against the least accuracy a "
+    'claim needs ("best row": the best row\'s), met, not met or split between seeds',
+    required=(),
+    targets={},
+    above_chance=None,
+)
+def _targets_table(request: Request) -> Part:
+    from benchbench.analysis.targets import seed_numbers, targets_part
+
+    o = request.options
+    targets = {str(k): float(v) for k, v in o["targets"].items()}
+    chance = None if o["above_chance"] is None else float(o["above_chance"])
+    return targets_part(
+        request.runs, request.store, targets, seed_numbers(request.suite), request.title, chance
+    )
 
 
 @hookimpl
