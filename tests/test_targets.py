@@ -16,10 +16,8 @@ class History:
 
 
 def run(run_id, label, seed, test, status="complete", **config):
-    return RunRecord(
-        run_id, "g", label, status, {"name": label, "seed": seed, "lr": 0.1, **config}, {}, {"test_acc": test},
-        None, 0.0, 1.0,
-    )  # fmt: skip
+    config = {"name": label, "seed": seed, "lr": 0.1, **config}
+    return RunRecord(run_id, "g", label, status, config, {}, {"test_acc": test}, None, 0.0, 1.0)
 
 
 RUNS = [
