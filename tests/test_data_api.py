@@ -70,6 +70,9 @@ def test_runs_copied_to_another_folder_report_there_as_here(bench, isolated):
     assert again.code == 0
     assert len(json.loads(bench("runs", "--results", other, "--json").out)) == 4
     assert (other / "runs" / run_id / "model.pt").exists()
+    (isolated / "a-file").write_text("")
+    onto_file = bench("runs", "--copy-to", isolated / "a-file")
+    assert onto_file.code == 2 and "--copy-to" in onto_file.err and "is a file" in onto_file.err
     onto_itself = bench("runs", "--copy-to", isolated / "results")
     assert onto_itself.code == 2 and "the store the runs are in" in onto_itself.err
     both = bench("runs", "--copy-to", other, "--delete", "--where", "seed=0")

@@ -68,6 +68,8 @@ def runs(
     if sum([resume, delete, copy_to is not None]) > 1:
         raise BenchError("--resume, --delete and --copy-to: choose one of them.")
     if copy_to is not None:
+        if copy_to.exists() and not copy_to.is_dir():
+            raise BenchError(f"--copy-to {copy_to} is a file; give a results folder.")
         finished = [r for r in records if r.status in ("complete", "diverged", "failed")]
         copied = api.copy_runs(finished, copy_to, results, weights)
         left = len(records) - len(finished)

@@ -42,7 +42,7 @@ from benchbench.errors import BenchError, did_you_mean
 from benchbench.execution.runner import Pruned, execute, finished
 from benchbench.metrics import METRICS, known, stored_value
 from benchbench.results import studies
-from benchbench.results.store import Store
+from benchbench.results.store import Store, alive
 from benchbench.settings import SETTINGS
 
 log = logging.getLogger(__name__)
@@ -520,21 +520,11 @@ def open_study(spec: StudySpec, plan: Plan, epochs: int, worker: int = 0):
     return study
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _orphaned(trial, store: Store) -> bool:
     """A running trial whose process is gone (killed): another takes it over."""
     attrs = trial.user_attrs
     if attrs.get("host") == socket.gethostname():
-        return attrs.get("pid") != os.getpid() and not _alive(int(attrs.get("pid", 0)))
+        return attrs.get("pid") != os.getpid() and not alive(int(attrs.get("pid", 0)))
     return not store.held_elsewhere(attrs.get("run_id", ""))
 
 

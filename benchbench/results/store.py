@@ -104,17 +104,20 @@ def _being_created(conn: sqlite3.Connection) -> bool:
     return empty and schema.version(conn) == 0
 
 
-def _holds(pid: int, host: str, this_host: str) -> bool:
-    """Whether process ``pid`` on ``host`` may still be running (other hosts: assume so)."""
-    if host != this_host:
-        return True
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` on this host may still be running."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
+    except PermissionError:  # someone else's: it runs
         return True
     return True
+
+
+def _holds(pid: int, host: str, this_host: str) -> bool:
+    """Whether process ``pid`` on ``host`` may still be running (other hosts: assume so)."""
+    return host != this_host or alive(pid)
 
 
 def _run_row(
