@@ -225,10 +225,14 @@ def tune(
     components: Components | None = None,
     policy=None,
     on_trial: Callable[[Any], None] | None = None,
+    executor: str = "process",
+    address: str | None = None,
+    cpus_per_worker: float = 1,
 ) -> dict:
     """Run the study of ``suite``'s ``[tune]`` (a name, path or Suite) to its budget (or
-    ``trials``/``time_budget``), continuing what is stored, with ``workers`` processes;
-    then the best settings on fresh seeds. Returns the outcome
+    ``trials``/``time_budget``), continuing what is stored, with ``workers`` processes (or
+    Ray tasks: ``executor="ray"``, on the cluster at ``address``, ``cpus_per_worker``
+    each); then the best settings on fresh seeds. Returns the outcome
     (:func:`benchbench.execution.study.final`): best value, parameters, run file, final
     seeds' test accuracy."""
     from benchbench.execution import study as studying
@@ -256,7 +260,11 @@ def tune(
     )
     first = plan.config({k: d.ends()[0] for k, d in spec.space.items()}, name)
     components.check(first)  # unknown names fail before the study is made
-    if workers > 1:
+    if executor == "ray":
+        studying.work_on_ray(spec, plan, workers, policy, address, cpus_per_worker)
+    elif executor != "process":
+        raise BenchError(f"--executor {executor!r}: a study runs on process or ray workers.")
+    elif workers > 1:
         studying.work_in_processes(spec, plan, workers, policy)
     else:
         studying.work(spec, plan, components, policy, on_trial)

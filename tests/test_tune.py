@@ -158,6 +158,19 @@ def test_workers_share_one_study_to_exactly_its_budget(bench, tmp_path):
     assert len({t.user_attrs["run_id"] for t in study.trials}) == 4  # none drawn twice
 
 
+def test_ray_workers_share_one_study_to_exactly_its_budget(bench, tmp_path):
+    pytest.importorskip("ray", reason="Ray is optional: benchbench-harness[ray]")
+    suite = write(tmp_path, STUDY.replace("final_seeds = 2", "final_seeds = 0"))
+    done = bench("tune", suite, "-j", "2", "--trials", "3", "--executor", "ray", "--json")
+    assert done.code == 0, done.err
+    study = studies.load(tmp_path / "results", "study")
+    assert len(study.trials) == 3 and all(t.state.is_finished() for t in study.trials)
+    assert os.getpid() not in {t.user_attrs["pid"] for t in study.trials}  # Ray's workers
+    assert len({t.user_attrs["run_id"] for t in study.trials}) == 3
+    unknown = bench("tune", suite, "--executor", "slurm")
+    assert unknown.code == 2 and "process or ray" in unknown.err
+
+
 def test_a_study_made_otherwise_is_not_continued_silently(bench, tmp_path):
     suite = write(tmp_path, STUDY.replace("trials = 7", "trials = 1"))
     assert bench("tune", suite).code == 0

@@ -43,8 +43,21 @@ def tune(
             help="Training time the trials may spend in all: 90s, 30m, 2h.", show_default=False
         ),
     ] = None,
-    jobs: Annotated[
-        int, typer.Option("--jobs", "-j", help="Worker processes sharing the study.")
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Workers sharing the study.")] = 1,
+    executor: Annotated[
+        str,
+        typer.Option(
+            help="Where the workers run: process (this machine) or ray (Ray tasks on a "
+            "local instance, or on the cluster at --address; its nodes must see the "
+            "results folder)."
+        ),
+    ] = "process",
+    address: Annotated[
+        str | None,
+        typer.Option(help="ray: the cluster's address.", show_default="a local Ray instance"),
+    ] = None,
+    cpus_per_worker: Annotated[
+        float, typer.Option(help="ray: CPUs per worker (its torch threads).")
     ] = 1,
     set_: set_option("Override a base setting of every trial, e.g. --set epochs=5.") = None,
     smoke: Annotated[
@@ -83,6 +96,9 @@ def tune(
             trials=trials,
             time_budget=time_budget,
             workers=jobs,
+            executor=executor,
+            address=address,
+            cpus_per_worker=cpus_per_worker,
             smoke=smoke,
             overrides=list(set_ or []),
             components=components(),

@@ -824,6 +824,50 @@ def _worker(spec: StudySpec, plan: Plan, policy, threads: int, worker: int) -> N
     work(spec, plan, load_components(), policy, worker=worker)
 
 
+def work_on_ray(
+    spec: StudySpec,
+    plan: Plan,
+    workers: int,
+    policy=None,
+    address: str | None = None,
+    cpus_per_worker: float = 1,
+) -> None:
+    """``workers`` Ray tasks share the study (a local instance, or the cluster at
+    ``address``); each takes ``cpus_per_worker`` CPUs (its torch threads). The study and
+    the runs live in the results folder, so the cluster's nodes must see it (a shared
+    file system)."""
+    try:
+        import ray
+    except ImportError:
+        raise BenchError(
+            "--executor ray: Ray is not installed. pip install 'benchbench-harness[ray]'."
+        ) from None
+    started = not ray.is_initialized()
+    if started and address:
+        ray.init(address=address, log_to_driver=False)
+    elif started:
+        cpus = max(1, round(workers * cpus_per_worker))
+        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+    threads = max(1, int(cpus_per_worker))
+    task = ray.remote(num_cpus=cpus_per_worker, max_retries=0)(_worker)
+    try:
+        pending = [task.remote(spec, plan, policy, threads, i) for i in range(workers)]
+        failed = []
+        for ref in pending:
+            try:
+                ray.get(ref)
+            except Exception as exc:  # a worker's error or a lost node: the rest is stored
+                failed.append(str(exc).strip().splitlines()[-1][:300])
+    finally:
+        if started:
+            ray.shutdown()
+    if failed:
+        raise BenchError(
+            f"{len(failed)} of {workers} study workers on Ray stopped ({failed[0]}); what "
+            "they finished is stored: the same command continues the study."
+        )
+
+
 def work_in_processes(spec: StudySpec, plan: Plan, workers: int, policy=None) -> None:
     """``workers`` processes share the study, the machine's cores split between them."""
     import multiprocessing
