@@ -543,6 +543,53 @@ def study_report(name: str, *, results: Path | str | None = None, fmt: str = "ma
     return emit(study_parts(open_store(results), name), fmt, f"study {name}")
 
 
+def draw_figures(
+    suite,
+    folder: Path | str,
+    *,
+    results: Path | str | None = None,
+    smoke: bool = False,
+    stem: str | None = None,
+    formats: tuple[str, ...] = ("png", "pdf"),
+    only: list[str] | None = None,
+) -> list[dict]:
+    """Draw ``suite``'s ``[[figures]]`` (or those named in ``only``) from its last sweep
+    into ``folder`` as ``STEM-figNAME.FORMAT`` (``stem``: the suite's name), each from its
+    row's first seed's complete run, by the figure registry ``bench plot`` draws from.
+    Returns per figure its name, kind, row, caption, run id and paths (no run id and no
+    paths where the row has no complete run yet)."""
+    from benchbench.render.figures import save
+    from benchbench.results.query import suite_runs
+
+    if isinstance(suite, str):
+        suite = find_suite(suite)
+    store = open_store(results)
+    runs = [r for r in suite_runs(store, suite_key(suite, smoke)) if r.status == "complete"]
+    first: dict[str, Any] = {}
+    for record in sorted(runs, key=lambda r: r.config.get("seed", 0)):
+        first.setdefault(record.label, record)
+    figures = load_components().figures
+    out = []
+    for figure in suite.figures:
+        if only is not None and figure.name not in only:
+            continue
+        record = first.get(figure.row)
+        drawn = {
+            "name": figure.name,
+            "kind": figure.kind,
+            "row": figure.row,
+            "caption": figure.caption,
+            "run_id": None if record is None else record.id,
+            "paths": [],
+        }
+        if record is not None:
+            draw = figures.get(figure.kind).create(figure.options)
+            target = Path(folder) / f"{stem or suite.name}-fig{figure.name}"
+            drawn["paths"] = [str(p) for p in save(draw(store, record), target, formats)]
+        out.append(drawn)
+    return out
+
+
 def suite_figures(store: Store, suite, key: str) -> list[tuple[str, str]]:
     """For an HTML page, per ``runs`` table: a box plot over repeats, and the best run's
     curves and confusion matrix; per ``profile`` table its performance profiles; as

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from benchbench.metrics import commission_omission
 from benchbench.render import figures as plots
@@ -127,3 +128,76 @@ def test_compared_curves_band_the_mean_with_its_95_percent_interval():
     assert heights.max() == pytest.approx(0.8 + half)
     assert len(acc_axis.lines) == 1  # the mean: one line per label
     assert "95% interval" in acc_axis.get_legend().get_texts()[0].get_text()
+
+
+FIGURED = """
+description = "figures a suite declares"
+seeds = [0, 1]
+[base]
+dataset = "digits"
+arch = "mlp"
+epochs = 2
+[[variants]]
+name = "A"
+[[variants]]
+name = "B"
+lr = 0.01
+
+[[figures]]
+name = "1"
+kind = "curves"
+row = "A"
+caption = "A's curves"
+
+[[figures]]
+name = "2b"
+kind = "samples"
+row = "B"
+wrong = true
+count = 4
+
+[[figures]]
+name = "3"
+kind = "confusion"
+row = "Nobody"
+"""
+
+
+def test_a_suites_figures_are_drawn_by_the_figure_kinds_of_bench_plot(bench, tmp_path):
+    import json
+
+    suite = tmp_path / "figured.toml"
+    suite.write_text(FIGURED)
+    assert bench("sweep", suite).code == 0
+    result = bench("plot", "suite", suite, "-o", tmp_path / "figs")
+    assert result.code == 0, result.err
+    drawn = sorted(p.name for p in (tmp_path / "figs").iterdir())
+    assert drawn == [f"figured-fig{n}.{f}" for n in ("1", "2b") for f in ("pdf", "png")]
+    assert "figure 3: no complete run of Nobody yet" in result.err
+    from benchbench import api
+
+    (first,) = api.draw_figures(
+        api.find_suite(str(suite)), tmp_path / "again", formats=("png",), only=["1"]
+    )
+    runs = json.loads(bench("runs", "--where", "lr=0.001", "--where", "seed=0", "--json").out)
+    assert first["run_id"] == runs[0]["run_id"]  # the row's first seed
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (('kind = "curves"', 'kind = "curvez"'), "Did you mean 'curves'"),
+        (("wrong = true", "wrongly = true"), "has no option 'wrongly'"),
+        (('row = "A"', "row = 3"), "needs 'row'"),
+    ],
+)
+def test_a_bad_figure_is_refused_with_its_line(bench, tmp_path, change, message):
+    suite = tmp_path / "bad.toml"
+    suite.write_text(FIGURED.replace(*change, 1))
+    result = bench("sweep", suite)
+    assert result.code == 2 and message in result.err and "bad.toml:" in result.err
+
+
+def test_plot_suite_without_figures_says_so(bench):
+    result = bench("plot", "suite", "report001")
+    assert result.code == 2 and "declares no figures" in result.err

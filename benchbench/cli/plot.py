@@ -9,7 +9,14 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from benchbench.cli.context import ResultsOption, WhereOption, components, err, setting_option
+from benchbench.cli.context import (
+    ProfileOption,
+    ResultsOption,
+    WhereOption,
+    components,
+    err,
+    setting_option,
+)
 from benchbench.errors import BenchError
 
 app = typer.Typer(help="Figures from stored runs (PNG and PDF).", no_args_is_help=True)
@@ -73,6 +80,30 @@ def curves(
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", "-vs-".join(histories)).strip("-")[:80]
     fig = curves_compared(histories, " vs ".join(histories))
     _save(fig, output / f"curves-{slug}", formats)
+
+
+@app.command("suite")
+def suite_figures(
+    suite: Annotated[str, typer.Argument(help="A built-in suite or a suite TOML file.")],
+    output: OutputOption = Path("bench-figures"),
+    formats: FormatsOption = "png,pdf",
+    smoke: Annotated[bool, typer.Option(help="From its --smoke sweep.")] = False,
+    profile: ProfileOption = None,
+    results: ResultsOption = None,
+) -> None:
+    """Every figure a suite declares in its figures section (a figure kind of a row's
+    first seed's run, with a caption), from its last sweep, named SUITE-figNAME."""
+    from benchbench import api
+
+    parsed = api.find_suite(suite, profile=profile)
+    if not parsed.figures:
+        raise BenchError(f"Suite {parsed.name} declares no figures (a [[figures]] section).")
+    kinds = tuple(f.strip() for f in formats.split(","))
+    for drawn in api.draw_figures(parsed, output, results=results, smoke=smoke, formats=kinds):
+        for path in drawn["paths"]:
+            err.print(Text(f"wrote {path}"))
+        if drawn["run_id"] is None:
+            err.print(Text(f"figure {drawn['name']}: no complete run of {drawn['row']} yet"))
 
 
 @app.command()

@@ -51,6 +51,13 @@ A suite file::
     [profiles.cpu.grids."learning rate"] # one grid's changes; drop = [...] removes keys
     epochs = 5
 
+    [[figures]]                      # what `bench plot suite` draws, by figure kind
+    name = "1"                       # (`bench list figures`) from a row's first seed's run
+    kind = "curves"
+    row = "Model A"
+    caption = "Training and validation loss and accuracy of Model A"
+    # any other key is an option of the kind, e.g. wrong = true for samples
+
     [[tables]]                       # what `bench report --suite` renders
     title = "Table 1"
     group = "variants"               # variants, base, tune, or a grid's name
@@ -97,9 +104,11 @@ TOP_KEYS = {
     "workloads",
     "algorithms",
     "profiles",
+    "figures",
     "tables",
 }
 PROFILE_KEYS = {"description", "set", "groups", "seeds", "variants", "grids"}
+FIGURE_KEYS = {"name", "kind", "row", "caption"}  # any other key: an option of the kind
 TABLE_KEYS = {"title", "group", "kind", "note"}  # every kind; each kind adds its own
 TUNE_KEYS = {"order", "repeats", "metric"}
 WORKLOAD_NEEDS = ("target_acc", "max_train_seconds")  # what makes a time to target
@@ -145,6 +154,18 @@ class Tune:
 
 
 @dataclass
+class Figure:
+    """One ``[[figures]]`` entry: figure kind ``kind`` (the registry ``bench plot``
+    draws from) of row ``row``'s first seed's run, with the kind's ``options``."""
+
+    name: str
+    kind: str
+    row: str
+    caption: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class Profile:
     """One ``[profiles.NAME]`` table: a scale to run the suite at (a CPU's, say), every
     change it makes recorded in each run's settings."""
@@ -176,6 +197,7 @@ class Suite:
     algorithms: list[dict[str, Any]] = field(default_factory=list)
     profiles: dict[str, Profile] = field(default_factory=dict)
     profile: Profile | None = None  # the one applied (with_profile)
+    figures: list[Figure] = field(default_factory=list)
 
     # -- expansion -----------------------------------------------------------------------
 
@@ -748,6 +770,23 @@ def parse(text: str, source: str, default_name: str) -> Suite:
             changed_grids,
         )
 
+    figures = []
+    for i, entry in enumerate(tables_of("figures")):
+        for key in ("name", "kind", "row"):
+            if not isinstance(entry.get(key), str) or not entry[key].strip():
+                fail("figures", f"figure {i + 1} needs {key!r} (text).")
+        options = {k: v for k, v in entry.items() if k not in FIGURE_KEYS}
+        try:
+            _figure_kind(entry["kind"]).create(options)
+        except BenchError as exc:
+            fail("kind", str(exc), "figures")
+        caption = entry.get("caption", "")
+        if not isinstance(caption, str):
+            fail("caption", "the figure's caption, as text.", "figures")
+        figures.append(Figure(entry["name"], entry["kind"], entry["row"], caption, options))
+    if len({f.name for f in figures}) != len(figures):
+        fail("figures", "figure names must be unique.")
+
     suite = Suite(
         data.get("name", default_name),
         data.get("description", ""),
@@ -762,11 +801,19 @@ def parse(text: str, source: str, default_name: str) -> Suite:
         workloads,
         algorithms,
         profiles,
+        figures=figures,
     )
     _check_configs(suite, fail)
     for name in profiles:
         _check_configs(suite.with_profile(name), fail)
     return suite
+
+
+def _figure_kind(name: str):
+    """The figure kind ``name`` (a built-in or a plugin's), as ``bench plot`` draws it."""
+    from benchbench.plugins.manager import current
+
+    return current().figures.get(name)
 
 
 def _check_configs(suite: Suite, fail) -> None:
