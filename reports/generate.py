@@ -948,13 +948,8 @@ def figures_001(f: Figures) -> None:
         bn=True,
         dropout=0.2,
     )
-    rows = ["Base", "Improved", "No Scheduler", "No L2", "No BN", "No Dropout"]
-    # the seed's Figure 2 order: its text reads 2d as "no BN", 2f as "no dropout"
-    progress = ["Base", "Improved", "No Scheduler", "No BN", "No L2", "No Dropout"]
-    for letter, label in zip("abcdef", progress, strict=True):
-        f.curves(f"2{letter}", label, f"Training progress: {label}")
-    for letter, label in zip("abcdef", rows, strict=True):
-        f.confusion(f"3{letter}", label, f"Confusion matrix: {label}")
+    for figure in [f"{n}{letter}" for n in "23" for letter in "abcdef"]:
+        f.declared(figure)
     f.samples("4", "Improved", "Wrongly predicted test images of the improved model", "wrong", 16)
     f.samples(
         "5",
