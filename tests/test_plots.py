@@ -199,5 +199,5 @@ def test_a_bad_figure_is_refused_with_its_line(bench, tmp_path, change, message)
 
 
 def test_plot_suite_without_figures_says_so(bench):
-    result = bench("plot", "suite", "report001")
+    result = bench("plot", "suite", "algoperf-mini")
     assert result.code == 2 and "declares no figures" in result.err

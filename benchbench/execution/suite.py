@@ -777,7 +777,7 @@ def parse(text: str, source: str, default_name: str) -> Suite:
                 fail("figures", f"figure {i + 1} needs {key!r} (text).")
         options = {k: v for k, v in entry.items() if k not in FIGURE_KEYS}
         try:
-            _figure_kind(entry["kind"]).create(options)
+            _figure_kind(entry["kind"]).check_options(options)
         except BenchError as exc:
             fail("kind", str(exc), "figures")
         caption = entry.get("caption", "")

@@ -53,12 +53,9 @@ class Entry:
             return None
         return {p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
 
-    def create(self, options: dict, **required):
-        """Call the factory with ``required`` arguments and the user's ``options``.
-
-        An option the factory does not accept, or a factory that raises TypeError for its
-        arguments, becomes a BenchError naming the option and what is accepted.
-        """
+    def check_options(self, options: dict, required: tuple[str, ...] = ()) -> None:
+        """Raise a BenchError naming an option the factory does not accept, or one of the
+        wrong type, without calling the factory (nothing it imports is loaded)."""
         accepted = self.option_names()
         if accepted is not None:
             accepted -= set(required)
@@ -70,6 +67,14 @@ class Entry:
                     f"{hint} It accepts: {', '.join(sorted(accepted)) or 'no options'}."
                 )
         self._check_types(options)
+
+    def create(self, options: dict, **required):
+        """Call the factory with ``required`` arguments and the user's ``options``.
+
+        An option the factory does not accept, or a factory that raises TypeError for its
+        arguments, becomes a BenchError naming the option and what is accepted.
+        """
+        self.check_options(options, tuple(required))
         try:
             return self.factory(**required, **options)
         except BenchError:
