@@ -842,12 +842,9 @@ def work_on_ray(
         raise BenchError(
             "--executor ray: Ray is not installed. pip install 'benchbench-harness[ray]'."
         ) from None
-    started = not ray.is_initialized()
-    if started and address:
-        ray.init(address=address, log_to_driver=False)
-    elif started:
-        cpus = max(1, round(workers * cpus_per_worker))
-        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+    from benchbench.execution.executors.ray import start_ray
+
+    started = start_ray(address, max(1, round(workers * cpus_per_worker)))
     threads = max(1, int(cpus_per_worker))
     task = ray.remote(num_cpus=cpus_per_worker, max_retries=0)(_worker)
     try:

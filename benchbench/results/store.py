@@ -524,18 +524,13 @@ class Store:
         marks = ", ".join("?" * len(ids))
         runs = self._query(f"SELECT * FROM runs WHERE id IN ({marks})", tuple(ids))
         epochs = self._query(f"SELECT * FROM epochs WHERE run_id IN ({marks})", tuple(ids))
-        suites = [
-            r["suite"]
-            for r in self._query(
-                f"SELECT DISTINCT suite FROM {self._members()} WHERE run_id IN ({marks})",
-                tuple(ids),
-            )
-        ]
-        members = [
-            row
-            for suite in suites
-            for row in self._query(f"SELECT * FROM {self._members()} WHERE suite = ?", (suite,))
-        ]
+        table = self._members()
+        members = self._query(  # every sweep a copied run belongs to, whole
+            f"SELECT * FROM {table} WHERE suite IN "
+            f"(SELECT suite FROM {table} WHERE run_id IN ({marks}))",
+            tuple(ids),
+        )
+        suites = sorted({r["suite"] for r in members})
         for run_id in ids:
             source = self.run_dir(run_id)
             if not source.is_dir():

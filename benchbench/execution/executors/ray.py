@@ -8,6 +8,21 @@ from benchbench.execution.executors.detached import DetachedExecutor
 from benchbench.execution.runner import train_detached
 
 
+def start_ray(address: str | None, cpus: int) -> bool:
+    """Connect to the Ray cluster at ``address``, or start a local instance with ``cpus``
+    CPUs, unless Ray already runs in this process; whether this call started it (and so
+    should shut it down)."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    if address:
+        ray.init(address=address, log_to_driver=False)
+    else:
+        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+    return True
+
+
 class RayExecutor(DetachedExecutor):
     """``workers`` runs at a time across the cluster, each granted ``cpus_per_run`` CPUs
     (its torch threads) and, for CUDA runs, ``gpus_per_run`` GPUs (a fraction lets small
@@ -43,15 +58,8 @@ class RayExecutor(DetachedExecutor):
         return "cuda:0" if ray.cluster_resources().get("GPU", 0) > 0 else "cpu"
 
     def _start(self) -> None:
-        import ray
-
-        if not ray.is_initialized():
-            self.started_ray = True
-            if self.address:
-                ray.init(address=self.address, log_to_driver=False)
-            else:
-                cpus = max(1, round(self.workers * self.cpus_per_run))
-                ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+        cpus = max(1, round(self.workers * self.cpus_per_run))
+        self.started_ray = start_ray(self.address, cpus) or self.started_ray
 
     def close(self) -> None:
         """Shut down the Ray instance this executor started (once the whole sweep is done,
