@@ -179,3 +179,20 @@ def test_the_builtin_workload_suite_sweeps_and_profiles_in_smoke(bench):
     data = json.loads(result.out)
     assert len(data["workloads"]) >= 4 and len(data["algorithms"]) >= 4
     assert {a["algorithm"] for a in data["algorithms"]} >= {"Adam", "AdamW", "SGD Nesterov"}
+
+
+def test_a_run_is_credited_to_its_own_workload_when_one_name_extends_another(tmp_path):
+    # "Adam on w x" is workload "w x", not workload "w" with a `--set` suffix
+    from benchbench.execution import suite as suites
+    from benchbench.execution.orchestrator import _member
+
+    text = SUITE.replace('name = "unreachable"', 'name = "mlp x"')
+    suite = suites.parse(text, "two.toml", "two")
+    for workload, algorithm, row in suite.cells():
+        config = suites.to_config(row, 0)
+        assert _member(suite, "workloads", config)[2] == {
+            "workload": workload,
+            "algorithm": algorithm,
+        }
+    suffixed = suites.to_config({**suite.cells()[0][2], "name": "Adam on mlp lr=0.1"}, 0)
+    assert _member(suite, "workloads", suffixed)[2]["workload"] == "mlp"

@@ -169,11 +169,15 @@ def run_suite(
 def _member(suite: Suite, group: str, config: RunConfig) -> tuple:
     """``config``'s row of ``group``: its run id and label and, for a workload's run, the
     workload and algorithm it times (``bench profile`` reads them)."""
-    if group == "workloads":
-        for workload, algorithm, row in suite.cells():
-            if config.label == row["name"] or config.label.startswith(row["name"] + " "):
-                cell = {"workload": workload, "algorithm": algorithm}
-                return (config.run_id, "workload", cell, config.label)
+    if group == "workloads":  # its row's name, or that name and a `--set A,B` suffix
+        named = [
+            (row["name"], {"workload": workload, "algorithm": algorithm})
+            for workload, algorithm, row in suite.cells()
+            if config.label == row["name"] or config.label.startswith(row["name"] + " ")
+        ]
+        if named:  # the longest: "Adam on w x" is workload "w x", not "w" with a suffix
+            _, cell = max(named, key=lambda n: len(n[0]))
+            return (config.run_id, "workload", cell, config.label)
     return (config.run_id, None, None, config.label)
 
 
