@@ -27,6 +27,14 @@ def open_store(results: Path | str | None = None) -> Store:
     return Store(results)
 
 
+def cache_dir() -> Path:
+    """Where benchbench keeps what it derives from datasets once (decoded arrays):
+    ``$BENCH_CACHE_DIR``, else ``~/.cache/benchbench``."""
+    from benchbench.data import arraycache
+
+    return arraycache.cache_dir()
+
+
 def plan_runs(
     config: RunConfig, seeds: list[int] | None = None, components: Components | None = None
 ) -> list[RunConfig]:
@@ -210,6 +218,38 @@ def sweep(
         )
     finally:
         chosen.close()
+
+
+def plan(
+    suite,
+    *,
+    overrides: list[str] = (),
+    data_dir: Path | str | None = None,
+    smoke: bool = False,
+    groups: list[str] = (),
+    device: str = "auto",
+):
+    """The runs a sweep of ``suite`` would train, without data or training: a list of
+    ``(group, RunConfig)``, each config checked against the installed plugins, and the
+    size of its tuning (runs made step by step, as results come in; 0 without)."""
+    from benchbench.execution.orchestrator import plan_suite, tune_size
+    from benchbench.execution.suite import smoke_suite
+
+    if isinstance(suite, str):
+        suite = find_suite(suite)
+    overrides = list(overrides)
+    if data_dir is not None:
+        overrides.append(f"data_dir={Path(data_dir).expanduser().resolve()}")
+    planned = plan_suite(
+        smoke_suite(suite) if smoke else suite,
+        load_components(),
+        overrides=overrides,
+        smoke=smoke,
+        device=device,
+        only=list(groups),
+    )
+    runs = [(group, config) for group, configs in planned.groups for config in configs]
+    return runs, tune_size(planned.suite)
 
 
 def tune(
@@ -554,39 +594,69 @@ def draw_figures(
     only: list[str] | None = None,
 ) -> list[dict]:
     """Draw ``suite``'s ``[[figures]]`` (or those named in ``only``) from its last sweep
-    into ``folder`` as ``STEM-figNAME.FORMAT`` (``stem``: the suite's name), each from its
-    row's first seed's complete run, by the figure registry ``bench plot`` draws from.
-    Returns per figure its name, kind, row, caption, run id and paths (no run id and no
-    paths where the row has no complete run yet)."""
+    into ``folder`` as ``STEM-figNAME.FORMAT`` (``stem``: the suite's name; a figure
+    given as text, ``.md``), each from the first seed's complete run of the runs it
+    selects (a kind drawn over many runs: all of them), by the figure registry ``bench
+    plot`` draws from. Returns per figure its name, kind, row, caption, run id (None if
+    none is stored yet), paths, its text (a text figure's), and why it is not drawn
+    (``missing``: no run yet, or data the figure needs are not here)."""
     from benchbench.render.figures import save
-    from benchbench.results.query import suite_runs
+    from benchbench.results.query import selected
 
     if isinstance(suite, str):
         suite = find_suite(suite)
     store = open_store(results)
-    runs = [r for r in suite_runs(store, suite_key(suite, smoke)) if r.status == "complete"]
-    first: dict[str, Any] = {}
-    for record in sorted(runs, key=lambda r: r.config.get("seed", 0)):
-        first.setdefault(record.label, record)
-    figures = load_components().figures
+    key = suite_key(suite, smoke)
+    kinds = load_components().figures
+    tables = {t.title: t for t in suite.tables}
     out = []
     for figure in suite.figures:
         if only is not None and figure.name not in only:
             continue
-        record = first.get(figure.row)
+        entry = kinds.get(figure.kind)
+        runs = (
+            selected(
+                store,
+                key,
+                row=figure.row,
+                group=figure.group,
+                step=figure.step,
+                where=figure.where,
+            )
+            if figure.selects
+            else []
+        )
+        many = getattr(entry.factory, "many", False)
         drawn = {
             "name": figure.name,
             "kind": figure.kind,
             "row": figure.row,
             "caption": figure.caption,
-            "run_id": None if record is None else record.id,
+            "run_id": runs[0][1].id if runs and not many else None,
             "paths": [],
+            "text": None,
+            "missing": None,
+            "unavailable": False,  # runs are stored, but what drawing them needs is not
         }
-        if record is not None:
-            draw = figures.get(figure.kind).create(figure.options)
-            target = Path(folder) / f"{stem or suite.name}-fig{figure.name}"
-            drawn["paths"] = [str(p) for p in save(draw(store, record), target, formats)]
         out.append(drawn)
+        if figure.selects and not runs:
+            drawn["missing"] = f"no complete run of {figure.row or figure.group} yet"
+            continue
+        options = dict(figure.options)
+        if figure.table:  # the table's options are the kind's defaults
+            accepted = entry.option_names() or set()
+            given = tables[figure.table].options
+            options = {**{k: v for k, v in given.items() if k in accepted}, **options}
+        draw = entry.create(options)
+        try:
+            made = draw(store, runs if many else (runs[0][1] if runs else None))
+        except (BenchError, FileNotFoundError) as exc:  # data not here, weights not stored
+            drawn["missing"], drawn["unavailable"] = str(exc).rstrip("."), True
+            continue
+        if isinstance(made, str):
+            drawn["text"] = made
+        target = Path(folder) / f"{stem or suite.name}-fig{figure.name}"
+        drawn["paths"] = [str(p) for p in save(made, target, formats)]
     return out
 
 

@@ -34,7 +34,7 @@ LAYERS = [
             for name in ("formats", "table_kinds", "plots", "executors")
         ),
     ),
-    ("application", ("benchbench.api",)),
+    ("application", ("benchbench.api", "benchbench.reproduction")),
     ("cli", ("benchbench.cli", "benchbench.__main__")),
 ]
 MODEL_CODE = ("torch", "torchvision", "captum", "benchbench.training", "benchbench.plugins")
@@ -137,3 +137,54 @@ def test_no_two_modules_share_a_name():
 
     names = Counter(p.stem for p in PACKAGE.rglob("*.py") if p.stem != "__init__")
     assert [name for name, n in names.items() if n > 1] == []
+
+
+SCRIPTS = {"reports": PACKAGE.parent / "reports", "benchmarks": PACKAGE.parent / "benchmarks"}
+APPLICATION = next(i for i, (name, _) in enumerate(LAYERS) if name == "application")
+
+
+def _script_imports(folder: Path):
+    for path in sorted(folder.glob("*.py")):
+        for line, imported in _imports(path):
+            yield f"{path.relative_to(PACKAGE.parent)}:{line}", imported
+
+
+def test_the_package_imports_no_script():
+    found = [
+        f"{path.relative_to(PACKAGE.parent)}:{line}: {imported}"
+        for path, line, module, imported in _package_imports()
+        if imported.split(".")[0] in SCRIPTS
+    ]
+    assert not found, "\n".join(found)
+
+
+def test_reports_drive_the_application_only():
+    # what reports/ does, a user can do: it calls the application (api, reproduction) and
+    # the CLI, never the layers beneath them
+    below = [
+        f"{where}: {imported} ({LAYERS[_layer(imported)][0]})"
+        for where, imported in _script_imports(SCRIPTS["reports"])
+        if imported.startswith("benchbench.") and _layer(imported) < APPLICATION
+    ]
+    assert not below, "\n".join(below)
+    assert any(True for _ in _script_imports(SCRIPTS["reports"]))  # the walker sees them
+
+
+def test_benchmarks_use_public_names_and_no_report():
+    # benchmarks time the layers themselves, but through names the package makes public
+    found = []
+    for path in sorted(SCRIPTS["benchmarks"].glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("benchbench"):
+                found += [
+                    f"{path.name}:{node.lineno}: {node.module}.{a.name}"
+                    for a in node.names
+                    if a.name.startswith("_")
+                ]
+            if isinstance(node, ast.ImportFrom | ast.Import):
+                names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+                names += [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                found += [
+                    f"{path.name}:{node.lineno}: {n}" for n in names if n.startswith("reports")
+                ]
+    assert not found, "\n".join(found)

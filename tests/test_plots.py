@@ -173,7 +173,7 @@ def test_a_suites_figures_are_drawn_by_the_figure_kinds_of_bench_plot(bench, tmp
     assert result.code == 0, result.err
     drawn = sorted(p.name for p in (tmp_path / "figs").iterdir())
     assert drawn == [f"figured-fig{n}.{f}" for n in ("1", "2b") for f in ("pdf", "png")]
-    assert "figure 3: no complete run of Nobody yet" in result.err
+    assert "figure 3: not drawn: no complete run of Nobody yet" in result.err
     from benchbench import api
 
     (first,) = api.draw_figures(
@@ -188,7 +188,7 @@ def test_a_suites_figures_are_drawn_by_the_figure_kinds_of_bench_plot(bench, tmp
     [
         (('kind = "curves"', 'kind = "curvez"'), "Did you mean 'curves'"),
         (("wrong = true", "wrongly = true"), "has no option 'wrongly'"),
-        (('row = "A"', "row = 3"), "needs 'row'"),
+        (('row = "A"', "row = 3"), "row is text"),
     ],
 )
 def test_a_bad_figure_is_refused_with_its_line(bench, tmp_path, change, message):

@@ -1,7 +1,6 @@
 """reports/generate.py: the reproductions' driver plans the seeds' full scale for a GPU
 machine, and renders from whatever results are stored."""
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +28,7 @@ def test_the_full_scale_plan_for_a_gpu_is_every_seed_run_unreduced():
     assert any("Model C seed 0: cnn_large 30 epochs" in line for line in lines)
     assert any("resnet_skip seed 0: resnet_skip 70 epochs, batch 64" in line for line in lines)
     assert any("augs=cutmix seed 4: mobilenet_v3_small" in line for line in lines)
-    assert any("[tune] 4 model(s) x 90 runs" in line for line in lines)
+    assert any("[tune] 360 runs, one step at a time" in line for line in lines)
     assert any("EfficientNet-B2 (frozen) seed 2342: efficientnet_b2" in line for line in lines)
 
 
@@ -59,7 +58,7 @@ def test_a_report_renders_before_anything_is_trained(tmp_path, number, planned, 
     )
     assert result.returncode == 0, result.stderr
     text = (reports / f"report{number}.md").read_text()
-    assert "*No runs stored yet: `python reports/generate.py --train --only" in text
+    assert f"*No runs stored yet: `bench reproduce report{number} --profile cpu --train" in text
     assert f"0 of {planned} runs complete" in text  # report 000: Models A-G, G twice
     assert "not drawn: no complete run" in text
     targets = text[text.index("## Against the targets") : text.index("## Readings")]
@@ -68,16 +67,9 @@ def test_a_report_renders_before_anything_is_trained(tmp_path, number, planned, 
         assert waiting not in text and "nan" not in targets
 
 
-def load_generate(monkeypatch):
-    spec = importlib.util.spec_from_file_location("generate", GENERATE)
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "generate", module)  # its dataclasses look it up
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_prose_quotes_the_stored_figures_and_waits_for_missing_ones(monkeypatch):
-    generate = load_generate(monkeypatch)
+def test_prose_quotes_the_stored_figures_and_waits_for_missing_ones():
+    from benchbench.analysis.targets import row_facts
+    from benchbench.reproduction import quoted
 
     class Store:
         def history(self, run_id):
@@ -97,49 +89,39 @@ def test_prose_quotes_the_stored_figures_and_waits_for_missing_ones(monkeypatch)
         run(5, "Base", 0.70),
         run(6, "Base", 0.10, status="failed"),
     ]
-    facts = generate.row_facts("001", Store(), runs)
+    facts = row_facts(runs, Store(), baseline="Improved")
     note = "{test[No BN]:.3f} {delta[No BN]:+.3f} {sds[No BN]:.1f} {train[Improved]:.3f} {n[No BN]}"
-    assert generate.quoted(note, facts) == "0.550 -0.100 7.1 0.615 2"
-    assert generate.quoted("{test[Base]:.2f}", facts) == "0.70"  # the failed run is not counted
-    assert generate.quoted("{sds[Base]:.1f}", facts) is None  # one seed: no spread yet
-    assert generate.quoted("{test[No L2]:.3f}", facts) is None  # not trained yet
-    assert generate.quoted("{seed[No BN][1]:.2f} {seed[No BN][0]:.2f}", facts) == "0.54 0.56"
-    assert generate.quoted("{seed[Base][0]:.2f}", facts) is None  # seed 0 of Base failed
-
-
-def test_rendering_without_the_data_folder_keeps_the_committed_figures(tmp_path, monkeypatch):
-    import shutil
-
-    generate = load_generate(monkeypatch)
-    source = GENERATE.parent
-    (tmp_path / "figures").mkdir()
-    shutil.copy(source / "report002.md", tmp_path / "report002.md")
-    for figure in source.glob("figures/report002-*.png"):
-        shutil.copy(figure, tmp_path / "figures" / figure.name)
-    committed = (tmp_path / "figures" / "report002-fig1.png").read_bytes()
-    monkeypatch.setattr(generate, "HERE", tmp_path)
-    monkeypatch.setattr(generate.Figures, "data_folder", lambda self, label: None)  # a clone
-    generate.write_report("002", source / "results")
-    assert (tmp_path / "figures" / "report002-fig1.png").read_bytes() == committed
-    assert (tmp_path / "figures" / "report002-fig3.png").exists()
-    before, after = (source / "report002.md").read_text(), (tmp_path / "report002.md").read_text()
-    block = lambda text: text[text.index("**Figure 1.**") : text.index("**Figure 4.**")]  # noqa: E731
-    assert block(after) == block(before) and "not drawn" not in block(after)
+    assert quoted(note, facts) == "0.550 -0.100 7.1 0.615 2"
+    assert quoted("{test[Base]:.2f}", facts) == "0.70"  # the failed run is not counted
+    assert quoted("{sds[Base]:.1f}", facts) is None  # one seed: no spread yet
+    assert quoted("{test[No L2]:.3f}", facts) is None  # not trained yet
+    assert quoted("{seed[No BN][1]:.2f} {seed[No BN][0]:.2f}", facts) == "0.54 0.56"
+    assert quoted("{seed[Base][0]:.2f}", facts) is None  # seed 0 of Base failed
 
 
 def test_the_committed_reports_render_byte_identically_from_the_committed_store(tmp_path):
+    # bench reproduce, as each report's header says, writes exactly what is committed
     import shutil
 
     source = GENERATE.parent
     reports = tmp_path / "reports"
-    shutil.copytree(source, reports, ignore=shutil.ignore_patterns("__pycache__"))
-    result = subprocess.run(
-        [sys.executable, str(reports / "generate.py")], capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr
+    shutil.copytree(source, reports, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
     for number in ("000", "001", "002", "003", "004"):
+        command = (
+            f"reproduce report{number} --profile cpu --results reports/results --output reports"
+        )
+        result = subprocess.run(
+            [sys.executable, "-m", "benchbench", *command.split()],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+        )
+        assert result.returncode == 0, result.stderr
         name = f"report{number}.md"
+        assert f"`bench {command}`" in (source / name).read_text()
         assert (reports / name).read_text() == (source / name).read_text(), name
+    drawn = sorted(p.name for p in (reports / "figures").iterdir())
+    assert drawn == sorted(p.name for p in (source / "figures").iterdir())
 
 
 @pytest.mark.parametrize("number", ["000", "001", "002", "003", "004"])

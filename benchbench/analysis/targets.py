@@ -108,3 +108,29 @@ def targets_part(
             "fall on both sides of the target, so no verdict rests on their mean."
         ],
     )
+
+
+def row_facts(runs: list[RunRecord], store, baseline: str | None = None) -> dict[str, dict]:
+    """The figures a report's prose may quote, per row label, from its complete runs:
+    ``test`` (mean test accuracy), ``train`` (mean last-epoch training accuracy), ``sd``
+    (seed-to-seed standard deviation; NaN for one seed), ``n``, ``seed`` (test accuracy
+    by seed), and against the ``baseline`` row: ``delta`` and ``sds`` (the difference
+    over the two rows' pooled standard deviation)."""
+    by_label: dict[str, list[RunRecord]] = {}
+    for r in runs:
+        if r.status == "complete":
+            by_label.setdefault(r.label, []).append(r)
+    facts: dict[str, dict] = {k: {} for k in ("test", "train", "sd", "n", "delta", "sds", "seed")}
+    for label, chosen in by_label.items():
+        tests = [r.summary["test_acc"] for r in chosen]
+        trains = [h[-1]["train_acc"] for r in chosen if (h := store.history(r.id))]
+        facts["seed"][label] = {r.config.get("seed"): r.summary["test_acc"] for r in chosen}
+        facts["test"][label] = statistics.fmean(tests)
+        facts["train"][label] = statistics.fmean(trains) if trains else math.nan
+        facts["sd"][label] = statistics.stdev(tests) if len(tests) > 1 else math.nan
+        facts["n"][label] = len(tests)
+    for label in by_label if baseline in by_label else ():
+        facts["delta"][label] = facts["test"][label] - facts["test"][baseline]
+        pooled = math.sqrt((facts["sd"][label] ** 2 + facts["sd"][baseline] ** 2) / 2)
+        facts["sds"][label] = abs(facts["delta"][label]) / pooled if pooled else math.nan
+    return facts

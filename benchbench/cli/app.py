@@ -19,6 +19,7 @@ from benchbench.cli import (
     export,
     plot,
     report,
+    reproduce,
     run,
     runs,
     summary,
@@ -42,6 +43,7 @@ app.command()(sweep.sweep)
 app.command()(tune.tune)
 app.command()(report.report)
 app.command()(report.show)
+app.command()(reproduce.reproduce)
 app.command()(runs.runs)
 app.command()(export.export)
 app.command("list")(catalog.list_components)

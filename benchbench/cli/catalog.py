@@ -12,6 +12,7 @@ from rich.text import Text
 
 from benchbench.cli.context import JsonOption, components, err, out, print_json
 from benchbench.errors import BenchError, did_you_mean
+from benchbench.plugins.manager import KINDS as REGISTRY_KINDS
 
 KIND_ALIASES = {
     "archs": "architecture",
@@ -39,19 +40,8 @@ KIND_ALIASES = {
     "figures": "figure",
     "figure": "figure",
 }
-KINDS = (
-    "architecture",
-    "augmentation",
-    "dataset",
-    "suite",
-    "recipe",
-    "sink",
-    "metric",
-    "format",
-    "table_kind",
-    "executor",
-    "figure",
-)
+# the plugins' kinds, with suites and recipes (data files, not plugins) after datasets
+KINDS = (*REGISTRY_KINDS[:3], "suite", "recipe", *REGISTRY_KINDS[3:])
 LISTED = (
     "archs, augs, datasets, suites, recipes, sinks, metrics, formats, tables, executors or figures"
 )

@@ -102,8 +102,8 @@ def suite_figures(
     for drawn in api.draw_figures(parsed, output, results=results, smoke=smoke, formats=kinds):
         for path in drawn["paths"]:
             err.print(Text(f"wrote {path}"))
-        if drawn["run_id"] is None:
-            err.print(Text(f"figure {drawn['name']}: no complete run of {drawn['row']} yet"))
+        if drawn["missing"]:
+            err.print(Text(f"figure {drawn['name']}: not drawn: {drawn['missing']}"))
 
 
 @app.command()
@@ -231,11 +231,12 @@ def _options(items: list[str]) -> dict:
 
 def plugin_figure_commands(figures) -> list:
     """``bench plot NAME RUN... [--set KEY=VALUE]`` for every figure kind a plugin adds
-    (``benchbench_register_figures``) that no built-in command draws."""
+    (``benchbench_register_figures``) that no built-in command draws; a kind drawn over
+    many runs (box plots) is drawn by `bench plot suite` only."""
     taken = {c.name or c.callback.__name__ for c in app.registered_commands}
     commands = []
     for entry in figures:
-        if entry.name in taken:
+        if entry.name in taken or getattr(entry.target, "many", False):
             continue
 
         def command(

@@ -111,6 +111,10 @@ def sweep(
     checkpoint_every: CheckpointEveryOption = None,
     keep_checkpoint: KeepCheckpointOption = False,
     resume_anywhere: ResumeAnywhereOption = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(help="List the runs the sweep would train (checked, not trained)."),
+    ] = False,
     results: ResultsOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -118,6 +122,17 @@ def sweep(
     from benchbench import api
 
     parsed = api.find_suite(suite, parse_seeds(seeds) if seeds is not None else None, profile)
+    if dry_run:
+        overrides = [*(set_ or []), *([f"scale={scale}"] if scale != 1 else [])]
+        planned, tuned = api.plan(
+            parsed,
+            overrides=overrides,
+            data_dir=data_dir,
+            smoke=smoke,
+            groups=group or [],
+            device=device,
+        )
+        return _print_plan(parsed, planned, tuned, as_json)
     store = api.open_store(results)
     policy = resume_policy(checkpoint_every, keep_checkpoint, resume_anywhere)
     started = time.perf_counter()
@@ -205,3 +220,39 @@ def sweep(
         )
     if tally.failed:
         raise typer.Exit(1)
+
+
+def _print_plan(suite, planned: list, tuned: int, as_json: bool) -> None:
+    """The runs of ``bench sweep --dry-run``, one line (or JSON object) each."""
+    rows = [
+        {
+            "group": group,
+            "label": config.label,
+            "seed": config.seed,
+            "run_id": config.run_id,
+            "arch": config.arch,
+            "epochs": config.scaled().epochs,
+            "batch_size": config.batch_size,
+            "training_images": config.subset or "all",
+            "device": config.device,
+        }
+        for group, config in planned
+    ]
+    if as_json:
+        return print_json({"suite": suite.name, "runs": rows, "tuning_runs": tuned})
+    for r in rows:
+        out.print(
+            Text(
+                f"[{r['group']}] {r['label']} seed {r['seed']}: {r['arch']} {r['epochs']} "
+                f"epochs, batch {r['batch_size']}, {r['training_images']} training images, "
+                f"{r['device']}"
+            )
+        )
+    if tuned:
+        out.print(
+            Text(
+                f"[tune] {tuned} runs, one step at a time (each step's runs wait for "
+                "the step before)"
+            )
+        )
+    err.print(Text(f"{suite.name}: {len(rows) + tuned} runs planned, none trained"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from benchbench.config import RunConfig
@@ -69,61 +70,22 @@ def run_suite(
     resolve = getattr(executor, "resolve_device", None)
     device = resolve(device) if resolve is not None else str(devices.resolve(device))
 
-    if suite.profile is not None:  # its settings come first: the command line's win
-        overrides = [*suite.profile.sets, *overrides]
-        only = list(only) or suite.profile.groups
-    combos = expand_overrides(list(overrides))
-
-    def configs_of(rows: list[dict], seeds=None, grid: bool = True) -> list[RunConfig]:
-        """Each row's runs, one per seed: ``seeds``, else the row's own (or the suite's)."""
-        out = []
-        for row in rows:
-            for items, suffix in combos if grid else combos[:1]:  # `--set KEY=A,B` grids
-                named = row
-                if suffix:
-                    named = {**row, "name": " ".join(filter(None, [row.get("name"), suffix]))}
-                for seed in seeds or suite.seeds_of(row):
-                    try:
-                        config = to_config(named, seed, items, smoke)
-                    except BenchError as exc:
-                        raise BenchError(f"suite {suite.name}: {exc}") from None
-                    out.append(replace(config, device=str(device)))
-        for config in {(c.arch, c.dataset, c.augs): c for c in out}.values():
-            components.check(config)  # unknown names fail the sweep before any run
-        return [components.with_providers(c) for c in out]
-
-    if len(combos) > 1 and suite.tune is not None and (not only or "tune" in only):
-        raise BenchError(
-            f"suite {suite.name}: --set with comma lists makes a grid of every row, but "
-            "tuning steps take one value per setting. Run the groups without tuning "
-            "(--group NAME), or put the values in the suite's [tune] table."
-        )
-    groups = suite.groups()
-    available = [g for g, _ in groups] + (["tune"] if suite.tune else [])
-    unknown = [g for g in only if g not in available]
-    if unknown:
-        raise BenchError(
-            f"--group {unknown[0]!r}: suite {suite.name} has the groups "
-            f"{', '.join(available)}.{did_you_mean(unknown[0], available)}"
-        )
-    if only:
-        groups = [(g, rows) for g, rows in groups if g in only]
-        if "tune" not in only:
-            suite = replace(suite, tune=None)
+    plan = plan_suite(suite, components, overrides=overrides, smoke=smoke, device=device, only=only)
+    suite, configs_of, available = plan.suite, plan.configs_of, plan.available
+    groups = plan.groups
     tally = Tally()
     # Only the groups swept now are rewritten: `--group X` leaves the others' rows. A group
     # the suite no longer has (its file was edited since) goes: its rows would mislabel.
     gone = {m["group"] for m in store.suite_members(key)} - set(available)
     swept = [g for g, _ in groups] + (["tune"] if suite.tune else [])
-    plan = [(group, configs_of(rows)) for group, rows in groups]
     # Every planned group's members are written before anything trains: a sweep stopped in
     # its first group leaves the later groups' rows (and their stored runs) in the report.
     # Tuning's members depend on results: they are rewritten when tuning starts.
     store.forget_suite(key, [g for g in swept if g != "tune"] + sorted(gone))
-    for group, configs in plan:
+    for group, configs in groups:
         store.add_to_suite(key, group, [_member(suite, group, c) for c in configs])
-    events.planned(sum(len(c) for _, c in plan) + _tune_size(suite))
-    for _group, configs in plan:
+    events.planned(sum(len(c) for _, c in groups) + tune_size(suite))
+    for _group, configs in groups:
         _run(executor, configs, events, tally)
     if suite.tune is not None:
         store.forget_suite(key, ["tune"])
@@ -166,6 +128,73 @@ def run_suite(
     return tally
 
 
+@dataclass
+class Plan:
+    """What a sweep of a suite runs: its groups' configs (tuning's depend on results and
+    are made by ``configs_of`` as it goes), the groups the suite has, and the suite as it
+    runs (without tuning when it is not among the groups asked for)."""
+
+    suite: Suite
+    groups: list[tuple[str, list[RunConfig]]]
+    configs_of: Callable
+    available: list[str]
+
+
+def plan_suite(
+    suite: Suite,
+    components: Components,
+    *,
+    overrides: list[str] = (),
+    smoke: bool = False,
+    device: str = "cpu",
+    only: list[str] = (),
+) -> Plan:
+    """The runs of ``suite``'s groups (or those in ``only``) with ``overrides`` on every
+    run, each config checked against the installed plugins: no data, no training."""
+    if suite.profile is not None:  # its settings come first: the command line's win
+        overrides = [*suite.profile.sets, *overrides]
+        only = list(only) or suite.profile.groups
+    combos = expand_overrides(list(overrides))
+
+    def configs_of(rows: list[dict], seeds=None, grid: bool = True) -> list[RunConfig]:
+        """Each row's runs, one per seed: ``seeds``, else the row's own (or the suite's)."""
+        out = []
+        for row in rows:
+            for items, suffix in combos if grid else combos[:1]:  # `--set KEY=A,B` grids
+                named = row
+                if suffix:
+                    named = {**row, "name": " ".join(filter(None, [row.get("name"), suffix]))}
+                for seed in seeds or suite.seeds_of(row):
+                    try:
+                        config = to_config(named, seed, items, smoke)
+                    except BenchError as exc:
+                        raise BenchError(f"suite {suite.name}: {exc}") from None
+                    out.append(replace(config, device=str(device)))
+        for config in {(c.arch, c.dataset, c.augs): c for c in out}.values():
+            components.check(config)  # unknown names fail the sweep before any run
+        return [components.with_providers(c) for c in out]
+
+    if len(combos) > 1 and suite.tune is not None and (not only or "tune" in only):
+        raise BenchError(
+            f"suite {suite.name}: --set with comma lists makes a grid of every row, but "
+            "tuning steps take one value per setting. Run the groups without tuning "
+            "(--group NAME), or put the values in the suite's [tune] table."
+        )
+    groups = suite.groups()
+    available = [g for g, _ in groups] + (["tune"] if suite.tune else [])
+    unknown = [g for g in only if g not in available]
+    if unknown:
+        raise BenchError(
+            f"--group {unknown[0]!r}: suite {suite.name} has the groups "
+            f"{', '.join(available)}.{did_you_mean(unknown[0], available)}"
+        )
+    if only:
+        groups = [(g, rows) for g, rows in groups if g in only]
+        if "tune" not in only:
+            suite = replace(suite, tune=None)
+    return Plan(suite, [(group, configs_of(rows)) for group, rows in groups], configs_of, available)
+
+
 def _member(suite: Suite, group: str, config: RunConfig) -> tuple:
     """``config``'s row of ``group``: its run id and label and, for a workload's run, the
     workload and algorithm it times (``bench profile`` reads them)."""
@@ -195,7 +224,7 @@ def _check_tables(suite: Suite) -> None:
             )
 
 
-def _tune_size(suite: Suite) -> int:
+def tune_size(suite: Suite) -> int:
     if suite.tune is None:
         return 0
     steps = sum(len(suite.tune.values[k]) for k in suite.tune.order)

@@ -108,7 +108,9 @@ TOP_KEYS = {
     "tables",
 }
 PROFILE_KEYS = {"description", "set", "groups", "seeds", "variants", "grids"}
-FIGURE_KEYS = {"name", "kind", "row", "caption"}  # any other key: an option of the kind
+# a figure's name, kind and caption, and which runs it draws from; any other key is an
+# option of the kind
+FIGURE_KEYS = {"name", "kind", "caption", "row", "group", "where", "step", "table"}
 TABLE_KEYS = {"title", "group", "kind", "note"}  # every kind; each kind adds its own
 TUNE_KEYS = {"order", "repeats", "metric"}
 WORKLOAD_NEEDS = ("target_acc", "max_train_seconds")  # what makes a time to target
@@ -156,13 +158,26 @@ class Tune:
 @dataclass
 class Figure:
     """One ``[[figures]]`` entry: figure kind ``kind`` (the registry ``bench plot``
-    draws from) of row ``row``'s first seed's run, with the kind's ``options``."""
+    draws from) with the kind's ``options``, of the first seed's complete run among the
+    runs it selects: row ``row``, members of group ``group`` (a tuning ``step``'s only),
+    whose settings are ``where``. A kind that draws many runs gets them all; a kind that
+    needs none (a model summary) selects none. ``table``: the suite table whose options
+    the kind takes as its own defaults (an OOD table's probe, say)."""
 
     name: str
     kind: str
-    row: str
+    row: str = ""
     caption: str = ""
     options: dict[str, Any] = field(default_factory=dict)
+    group: str = ""
+    where: dict[str, Any] = field(default_factory=dict)
+    step: str = ""
+    table: str = ""
+
+    @property
+    def selects(self) -> bool:
+        """Whether the figure draws from stored runs at all."""
+        return bool(self.row or self.group)
 
 
 @dataclass
@@ -198,6 +213,8 @@ class Suite:
     profiles: dict[str, Profile] = field(default_factory=dict)
     profile: Profile | None = None  # the one applied (with_profile)
     figures: list[Figure] = field(default_factory=list)
+    # the prose beside the suite file (SUITE.md): section heading -> its paragraphs
+    notes: dict[str, list[str]] = field(default_factory=dict)
 
     # -- expansion -----------------------------------------------------------------------
 
@@ -446,15 +463,47 @@ def find(name_or_path: str) -> Suite:
     if path.suffix == ".toml" or path.exists():
         if not path.is_file():
             raise BenchError(f"Suite file {path} does not exist.")
-        return parse(path.read_text(), str(path), path.stem)
+        beside = path.with_suffix(".md")
+        suite = parse(path.read_text(), str(path), path.stem)
+        return replace(suite, notes=notes(beside.read_text()) if beside.is_file() else {})
     names = builtin_names()
     if name_or_path not in names:
         raise BenchError(
             f"No built-in suite {name_or_path!r} and no such file."
             f"{did_you_mean(name_or_path, names)} `bench list suites` lists them."
         )
-    text = (resources.files("benchbench") / "suites" / f"{name_or_path}.toml").read_text()
-    return parse(text, f"builtin:{name_or_path}", name_or_path)
+    folder = resources.files("benchbench") / "suites"
+    suite = parse(
+        (folder / f"{name_or_path}.toml").read_text(), f"builtin:{name_or_path}", name_or_path
+    )
+    beside = folder / f"{name_or_path}.md"
+    return replace(suite, notes=notes(beside.read_text()) if beside.is_file() else {})
+
+
+def notes(text: str) -> dict[str, list[str]]:
+    """A suite's prose (the Markdown file beside it): each ``## Heading``'s paragraphs,
+    a paragraph's lines joined into one (a list item's ``- `` dropped). ``bench
+    reproduce`` fills ``{field}``s in them from the stored runs. Text before the first
+    heading is left out, but for a ``# Title`` (under the heading ``""``)."""
+    sections: dict[str, list[str]] = {}
+    current = None
+    for block in re.split(r"\n\s*\n", text):
+        lines = [line.strip() for line in block.strip().splitlines()]
+        if lines and lines[0].startswith("# ") and current is None:
+            sections[""] = [lines[0][2:].strip()]  # the title
+            lines = lines[1:]
+        if lines and lines[0].startswith("## "):
+            current = sections.setdefault(lines[0][3:].strip(), [])
+            lines = lines[1:]
+        items: list[str] = []
+        for line in lines:  # a list item starts a paragraph of its own
+            if line.startswith("- ") or not items:
+                items.append(line.removeprefix("- "))
+            else:
+                items[-1] += " " + line
+        if current is not None:
+            current.extend(items)
+    return sections
 
 
 def _line_of(text: str, key: str, section: str | None = None) -> int:
@@ -771,19 +820,36 @@ def parse(text: str, source: str, default_name: str) -> Suite:
         )
 
     figures = []
+    titles = {t.title: t for t in tables}
     for i, entry in enumerate(tables_of("figures")):
-        for key in ("name", "kind", "row"):
+        for key in ("name", "kind"):
             if not isinstance(entry.get(key), str) or not entry[key].strip():
                 fail("figures", f"figure {i + 1} needs {key!r} (text).")
+        for key in ("row", "group", "step", "table", "caption"):
+            if not isinstance(entry.get(key, ""), str):
+                fail(key, f"figure {entry['name']!r}: {key} is text.", "figures")
+        if not isinstance(entry.get("where", {}), dict):
+            fail("where", "settings the figure's run has, as a table.", "figures")
+        if entry.get("table") and entry["table"] not in titles:
+            fail("table", f"figure {entry['name']!r}: no table titled {entry['table']!r}.")
         options = {k: v for k, v in entry.items() if k not in FIGURE_KEYS}
         try:
             _figure_kind(entry["kind"]).check_options(options)
         except BenchError as exc:
             fail("kind", str(exc), "figures")
-        caption = entry.get("caption", "")
-        if not isinstance(caption, str):
-            fail("caption", "the figure's caption, as text.", "figures")
-        figures.append(Figure(entry["name"], entry["kind"], entry["row"], caption, options))
+        figures.append(
+            Figure(
+                entry["name"],
+                entry["kind"],
+                entry.get("row", ""),
+                entry.get("caption", ""),
+                options,
+                entry.get("group", ""),
+                dict(entry.get("where", {})),
+                entry.get("step", ""),
+                entry.get("table", ""),
+            )
+        )
     if len({f.name for f in figures}) != len(figures):
         fail("figures", "figure names must be unique.")
 

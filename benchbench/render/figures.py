@@ -247,8 +247,13 @@ def performance_profiles(profile, title: str = ""):
 
 def save(fig, stem: Path, formats=("png", "pdf")) -> list[Path]:
     """Write ``stem.png`` and ``stem.pdf`` (or ``formats``); returns the paths. The format
-    is appended, never substituted: a stem with a dot (``curves-lr=0.01``) keeps it."""
+    is appended, never substituted: a stem with a dot (``curves-lr=0.01``) keeps it. A
+    figure given as Markdown text (a layer table) is written as ``stem.md``."""
     stem.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(fig, str):
+        path = stem.with_name(f"{stem.name}.md")
+        path.write_text(fig + "\n")
+        return [path]
     paths = []
     for fmt in formats:
         path = stem.with_name(f"{stem.name}.{fmt}")

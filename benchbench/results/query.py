@@ -66,6 +66,26 @@ def suite_runs(store: Store, key: str, group: str = "all") -> list[RunRecord]:
     return list(chosen.values())
 
 
+def selected(
+    store: Store, key: str, *, row: str = "", group: str = "", step: str = "", where=None
+) -> list[tuple[dict, RunRecord]]:
+    """The complete runs of suite ``key``'s last sweep a figure selects, with their
+    membership rows, seed 0 first: labelled ``row``, members of ``group`` (of its tuning
+    ``step`` only), whose settings have the values of ``where``."""
+    records = {r.id: r for r in store.runs(smoke=None)}
+    chosen = []
+    for m in suite_members(store, key, group or "all"):
+        record = records.get(m["run_id"])
+        if record is None or record.status != "complete" or (step and m["setting"] != step):
+            continue
+        record = replace(record, label=m["label"] or record.label)
+        if row and record.label != row:
+            continue
+        if all(str(setting(record, k)) == str(v) for k, v in (where or {}).items()):
+            chosen.append((m, record))
+    return sorted(chosen, key=lambda pair: pair[1].config.get("seed", 0))
+
+
 def values_by(records: list[RunRecord], metric: str, key: str) -> dict[str, list[float]]:
     """``metric`` of the complete runs, grouped by the value of setting ``key`` (sorted)."""
     groups: dict[str, list[float]] = {}

@@ -159,6 +159,7 @@ def _profile_table(request: Request) -> Part:
     required=(),
     targets={},
     above_chance=None,
+    baseline=None,  # the row a report's prose reads differences against (row_facts)
 )
 def _targets_table(request: Request) -> Part:
     from benchbench.analysis.targets import seed_numbers, targets_part
