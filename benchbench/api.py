@@ -234,7 +234,10 @@ def plan(
     size of its tuning (runs made step by step, as results come in; 0 without)."""
     from benchbench.execution.orchestrator import plan_suite, tune_size
     from benchbench.execution.suite import smoke_suite
+    from benchbench.training import device as devices
 
+    if device == "auto":  # what a sweep here would train on; a named device as given
+        device = str(devices.resolve(device))
     if isinstance(suite, str):
         suite = find_suite(suite)
     overrides = list(overrides)

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from benchbench import api
 from benchbench.errors import BenchError
+from benchbench.render.markup import md_escape
 
 
 class _Quoted(string.Formatter):
@@ -56,7 +57,7 @@ def verdicts(rows: list[dict], untested: list[str]) -> str:
     (fewer seeds, or seeds on both sides of the target), or not tested here and why."""
     lines = []
     for row in rows:
-        claim = f"{row['Row']}: test accuracy {row['Target']}"
+        claim = f"{md_escape(row['Row'])}: test accuracy {row['Target']}"
         if row["Seed"] != "–":
             claim += f" (the seed: {row['Seed']})"
         n, met = int(row["n"]), row["Met"]
@@ -94,7 +95,8 @@ def _targets(suite, store, runs, retrain: str) -> tuple[str, list[dict]]:
         notes += suite.notes.get("Why not met", [])
     notes += suite.notes.get("Comparison", [])
     notes = [filled for note in notes if (filled := quoted(note, facts))]
-    text = part.shown.to_markdown(index=False, disable_numparse=True)
+    shown = part.shown.map(lambda v: md_escape(v) if isinstance(v, str) else v)
+    text = shown.to_markdown(index=False, disable_numparse=True)
     return f"## Against the targets\n\n{text}\n" + "".join(f"\n{n}\n" for n in notes) + "\n", rows
 
 
@@ -128,7 +130,8 @@ def _figures(suite, results: Path, output: Path) -> list[str]:
                 blocks.append(kept)
                 written.update(Path(f).name for f in _files(kept))
             else:
-                blocks.append(f"**Figure {name}.** {caption} — *not drawn: {drawn['missing']}.*\n")
+                why = md_escape(drawn["missing"])
+                blocks.append(f"**Figure {name}.** {caption} — *not drawn: {why}.*\n")
             continue
         written.update(Path(p).name for p in drawn["paths"])
         run = f" (run `{drawn['run_id']}`)" if drawn["run_id"] else ""
@@ -268,6 +271,8 @@ def reproduce(
     if isinstance(suite, str):
         suite = api.find_suite(suite, profile=profile)
     output = Path(output)
+    if output.exists() and not output.is_dir():
+        raise BenchError(f"--output {output}: a file is there; give a folder for the report.")
     store = api.open_store(results)
     if train:
         api.sweep(suite, results=store.root, **sweep)

@@ -31,7 +31,7 @@ group = "variants"
 [[tables]]
 title = "Against the targets"
 kind = "targets"
-targets = { "Slow" = 0.01, "Fast" = 1.0, "Never" = 0.5 }
+targets = { "Slow" = 0.01, "Fast" = 1.0, "Never <b>|" = 0.5 }
 baseline = "Slow"
 
 [[figures]]
@@ -97,7 +97,7 @@ a folder of cats and dogs
 
 Fast minus Slow is {delta[Fast]:+.3f} over {n[Fast]} seeds (mean {test[Fast]:.3f}).
 
-Never trains to {test[Never]:.3f}: this paragraph waits for it.
+Never trains to {test[Never <b>|]:.3f}: this paragraph waits for it.
 
 ## Why not met
 
@@ -125,7 +125,8 @@ def test_a_suites_report_has_verdicts_prose_tables_and_figures(bench, tmp_path):
     assert "- Slow: test accuracy ≥ 0.01 — **reproduced**:" in verdicts
     assert "over 3 seeds" in verdicts
     assert "- Fast: test accuracy ≥ 1.00 — **not reproduced**:" in verdicts
-    assert "- Never: test accuracy ≥ 0.50 — not tested yet (not trained here)." in verdicts
+    never = "- Never \\<b>\\|: test accuracy ≥ 0.50 — not tested yet (not trained here)."
+    assert never in verdicts  # a user's label is escaped: no raw HTML, no table break
     assert "- Pretrained weights: not tested here; needs them." in verdicts
     assert "6 of 6 runs complete" in text
     assert "Hardware behind the seed's own timings: a borrowed GPU." in text

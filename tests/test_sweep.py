@@ -425,3 +425,23 @@ def test_a_sweep_stopped_in_its_first_group_keeps_every_groups_rows(bench, block
     # the re-sweep planned both groups again; killed in the first, it lost neither
     assert before == {"first", "later"}
     assert {m["group"] for m in store.suite_members(key)} == {"first", "later"}
+
+
+def test_dry_run_lists_each_run_it_would_train_and_trains_none(bench, tmp_path):
+    suite = tmp_path / "two.toml"
+    suite.write_text(TINY.replace("seeds = [0]", "seeds = [0, 1]") + '\n[[variants]]\nname = "A"\n'
+                     '[[variants]]\nname = "B"\nlr = 0.1\n')  # fmt: skip
+    result = bench("sweep", suite, "--dry-run", "--set", "epochs=3", "--results", tmp_path / "r")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert (
+        lines[0] == "[variants] A seed 0: resnet_skip 3 epochs, batch 64, all training images, cpu"
+    )
+    assert len(lines) == 4 and lines[3].startswith("[variants] B seed 1: resnet_skip 3 epochs")
+    assert "4 runs planned, none trained" in result.err
+    planned = json.loads(bench("sweep", suite, "--dry-run", "--json").out)
+    assert [r["label"] for r in planned["runs"]] == ["A", "A", "B", "B"]
+    stored = bench("runs", "--json", "--results", tmp_path / "r")
+    assert not (tmp_path / "r").exists() or json.loads(stored.out or "[]") == []
+    wrong = bench("sweep", suite, "--dry-run", "--set", "arch=resnet_skipp")
+    assert wrong.code == 2 and "resnet_skip" in wrong.err  # checked against the plugins

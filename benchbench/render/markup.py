@@ -200,7 +200,7 @@ def one_line(text) -> str:
     return " ".join(visible(text).splitlines()) if text is not None else ""
 
 
-def _md(text) -> str:
+def md_escape(text) -> str:
     """A Markdown table cell or heading: one line, ``|`` and emphasis marks escaped, and no
     raw HTML (``<``) or inline link and image (``](``) that a renderer would act on."""
     text = one_line(text).replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*")
@@ -234,16 +234,16 @@ def csv_text(frame) -> str:
 
 def _markdown(part) -> str:
     shown = part.shown.copy()
-    shown.columns = [_md(c) for c in shown.columns]
-    shown = shown.map(lambda v: _md(v) if isinstance(v, str) else v)
+    shown.columns = [md_escape(c) for c in shown.columns]
+    shown = shown.map(lambda v: md_escape(v) if isinstance(v, str) else v)
     for row, column in part.bold:
-        column = _md(column)
+        column = md_escape(column)
         shown.loc[row, column] = f"**{shown.loc[row, column]}**"
     text = "" if shown.empty else shown.to_markdown(index=False, disable_numparse=True) + "\n"
     notes = [*part.notes, *([part.provenance] if part.provenance else [])]
     if notes:
-        text += "\n" + "\n".join(f"*{_md(note)}*" for note in notes) + "\n"
-    return f"**{_md(part.title)}**\n\n{text}" if part.title else text
+        text += "\n" + "\n".join(f"*{md_escape(note)}*" for note in notes) + "\n"
+    return f"**{md_escape(part.title)}**\n\n{text}" if part.title else text
 
 
 def _styler(part, fmt: str, replaced: set[str] | None = None):
