@@ -72,41 +72,12 @@ class Components:
     plugins: list[PluginInfo]
     manager: pluggy.PluginManager | None = None  # for hooks called later (commands)
 
-    @property
-    def architectures(self) -> Registry:
-        return self.registries["architecture"]
-
-    @property
-    def augmentations(self) -> Registry:
-        return self.registries["augmentation"]
-
-    @property
-    def datasets(self) -> Registry:
-        return self.registries["dataset"]
-
-    @property
-    def sinks(self) -> Registry:
-        return self.registries["sink"]
-
-    @property
-    def metrics(self) -> Registry:
-        return self.registries["metric"]
-
-    @property
-    def formats(self) -> Registry:
-        return self.registries["format"]
-
-    @property
-    def table_kinds(self) -> Registry:
-        return self.registries["table_kind"]
-
-    @property
-    def executors(self) -> Registry:
-        return self.registries["executor"]
-
-    @property
-    def figures(self) -> Registry:
-        return self.registries["figure"]
+    def __getattr__(self, name: str) -> Registry:
+        """Each kind's registry by its plural: ``architectures``, ``datasets``,
+        ``table_kinds``, ``figures``, ..."""
+        if name.endswith("s") and name[:-1] in KINDS:
+            return self.registries[name[:-1]]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def check(self, config) -> None:
         """Raise a BenchError (with suggestions) if ``config`` names a component that no
