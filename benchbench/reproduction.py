@@ -110,7 +110,7 @@ def _tables(suite, results: Path) -> str:
         try:
             out.append(api.suite_report(replace(suite, tables=[table]), results=results))
         except (BenchError, FileNotFoundError) as exc:
-            out.append(f"**{table.title}**\n\n*Not computed here: {exc}*\n")
+            out.append(f"**{md_escape(table.title)}**\n\n*Not computed here: {md_escape(exc)}*\n")
     return "\n".join(out)
 
 
@@ -126,7 +126,8 @@ def _figures(suite, results: Path, output: Path) -> list[str]:
         name, caption = drawn["name"], drawn["caption"]
         if drawn["missing"]:
             kept = _committed_block(before, name) if drawn.get("unavailable") else None
-            if kept and all((output / f).exists() for f in _files(kept)):
+            drawn_before = kept and "— *not drawn:" not in kept
+            if drawn_before and all((output / f).exists() for f in _files(kept)):
                 blocks.append(kept)
                 written.update(Path(f).name for f in _files(kept))
             else:
