@@ -54,3 +54,21 @@ def test_the_streaming_benchmark_runs_and_both_paths_agree(tmp_path):
     rows = {line.split("|")[1].strip(): line for line in result.stdout.splitlines()[2:]}
     assert set(rows) == {"device", "stream"}
     assert rows["device"].split("|")[-2] == rows["stream"].split("|")[-2], "same test accuracy"
+
+
+def test_the_tuning_benchmark_reads_one_at_a_time_and_writes_a_valid_study(tmp_path):
+    from benchbench import api
+
+    path = Path(__file__).parents[1] / "benchmarks" / "tune_vs_one_at_a_time.py"
+    spec = importlib.util.spec_from_file_location("tune_vs_one_at_a_time", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    oat = script.one_at_a_time(script.COMMITTED)
+    # report 004's committed tuning: 4 steps x 5 values x 5 repeats (batch size: 3 values)
+    assert oat["run"].config["arch"] == "vgg_blocks"
+    assert 0 < oat["epochs_to_best"] <= oat["epochs"]
+    assert oat["best_val_acc"] == oat["run"].summary["best_val_acc"]
+    study = api.find_suite(str(script.study_file(oat["run"], oat["epochs"], tmp_path)))
+    assert study.study.epochs_budget == oat["epochs"]
+    assert set(study.study.space) == {"lr", "batch_size", "dropout", "weight_decay"}
+    assert study.base["subset"] == 10000 and "lr" not in study.base
