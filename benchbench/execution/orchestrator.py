@@ -129,7 +129,7 @@ def run_suite(
 
 
 @dataclass
-class Plan:
+class SweepPlan:
     """What a sweep of a suite runs: its groups' configs (tuning's depend on results and
     are made by ``configs_of`` as it goes), the groups the suite has, and the suite as it
     runs (without tuning when it is not among the groups asked for)."""
@@ -148,7 +148,7 @@ def plan_suite(
     smoke: bool = False,
     device: str = "cpu",
     only: list[str] = (),
-) -> Plan:
+) -> SweepPlan:
     """The runs of ``suite``'s groups (or those in ``only``) with ``overrides`` on every
     run, each config checked against the installed plugins: no data, no training."""
     if suite.profile is not None:  # its settings come first: the command line's win
@@ -192,7 +192,9 @@ def plan_suite(
         groups = [(g, rows) for g, rows in groups if g in only]
         if "tune" not in only:
             suite = replace(suite, tune=None)
-    return Plan(suite, [(group, configs_of(rows)) for group, rows in groups], configs_of, available)
+    return SweepPlan(
+        suite, [(group, configs_of(rows)) for group, rows in groups], configs_of, available
+    )
 
 
 def _member(suite: Suite, group: str, config: RunConfig) -> tuple:
