@@ -18,7 +18,8 @@ from typing import Any
 
 from benchbench.config import RunConfig
 from benchbench.errors import BenchError
-from benchbench.plugins.manager import Components, load_components
+from benchbench.plugins.manager import Components
+from benchbench.plugins.manager import load_components
 from benchbench.results.store import Store
 
 
@@ -57,7 +58,8 @@ def config_from_file(
     ``given`` settings and ``sets`` (``--set``) on top of it; validated."""
     import re
 
-    from benchbench.execution.suite import read_run_file, to_config
+    from benchbench.execution.suite import read_run_file
+    from benchbench.execution.suite import to_config
 
     settings = dict(read_run_file(Path(path)))
     from_file = dict(settings)
@@ -114,7 +116,8 @@ def run(
     when runs write resume points; a run with one continues from it. Returns one summary
     dict per run.
     """
-    from benchbench.execution.runner import execute, execute_vectorized
+    from benchbench.execution.runner import execute
+    from benchbench.execution.runner import execute_vectorized
 
     components = components or load_components()
     store = open_store(results)
@@ -157,12 +160,26 @@ def run(
     return summaries
 
 
-def find_suite(name_or_path: str, seeds: list[int] | None = None, profile: str | None = None):
+def find_suite(
+    name_or_path: str,
+    seeds: list[int] | None = None,
+    profile: str | None = None,
+    *,
+    swept: bool = False,
+    results: Path | str | None = None,
+    smoke: bool = False,
+):
     """A built-in suite by name or a suite file, as its ``profile`` runs it (if given);
-    ``seeds`` replaces its seeds and repeats."""
+    ``seeds`` replaces its seeds and repeats. With ``swept`` and no ``profile``: at the
+    profile its (``smoke``) rows stored in ``results`` were swept at (`bench sweep
+    --profile`), as written where they were swept so or are not there."""
     from benchbench.execution import suite as suites
+    from benchbench.results.query import swept_profile
 
-    parsed = suites.find(name_or_path).with_profile(profile)
+    parsed = suites.find(name_or_path)
+    if profile is None and swept:
+        profile = swept_profile(open_store(results), suite_key(parsed, smoke))
+    parsed = parsed.with_profile(profile)
     return parsed if seeds is None else parsed.with_seeds(seeds)
 
 
@@ -232,7 +249,8 @@ def plan(
     """The runs a sweep of ``suite`` would train, without data or training: a list of
     ``(group, RunConfig)``, each config checked against the installed plugins, and the
     size of its tuning (runs made step by step, as results come in; 0 without)."""
-    from benchbench.execution.orchestrator import plan_suite, tune_size
+    from benchbench.execution.orchestrator import plan_suite
+    from benchbench.execution.orchestrator import tune_size
     from benchbench.execution.suite import smoke_suite
     from benchbench.training import device as devices
 
@@ -502,7 +520,8 @@ def emit(
 
 def render(records: list, fmt: str = "markdown", spec=None) -> str:
     """``records`` as one table laid out by ``spec`` (an analysis.tables.Spec), in ``fmt``."""
-    from benchbench.analysis.tables import Spec, build
+    from benchbench.analysis.tables import Spec
+    from benchbench.analysis.tables import build
 
     check_format(fmt)
     return emit([build(records, spec or Spec())], fmt)
@@ -550,7 +569,8 @@ def profile(
     stored runs it rests on. ``reference`` and ``tau_max`` default to the suite's profile
     table's, else its first algorithm and 4."""
     from benchbench.analysis import profile as profiles
-    from benchbench.results.query import suite_members, suite_runs
+    from benchbench.results.query import suite_members
+    from benchbench.results.query import suite_runs
 
     if isinstance(suite, str):
         suite = find_suite(suite)
@@ -669,7 +689,8 @@ def suite_figures(store: Store, suite, key: str) -> list[tuple[str, str]]:
     ``(caption, base64 PNG)``."""
     from benchbench.metrics import METRICS
     from benchbench.render import figures as plots
-    from benchbench.results.query import suite_runs, values_by
+    from benchbench.results.query import suite_runs
+    from benchbench.results.query import values_by
 
     out = []
     for table in suite.tables:

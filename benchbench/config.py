@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import fields
+from dataclasses import replace
 from typing import Any
 
 from benchbench.errors import BenchError
-from benchbench.settings import LABEL_KEYS, SAME_NUMBERS_KEYS, SETTINGS
+from benchbench.settings import LABEL_KEYS
+from benchbench.settings import SAME_NUMBERS_KEYS
+from benchbench.settings import SETTINGS
 
 PLUGIN_OPTIONS = ("arch_options", "aug_options", "dataset_options")
 # Which third-party plugin provides each component a run names ({"arch:tiny": "plugin

@@ -150,7 +150,8 @@ def augmentation_seconds(data_dir: Path, batch_size: int, workers: int, loader: 
     """One epoch of flip+crop: benchbench's batched pipeline, or (``loader``) a torchvision
     DataLoader with PIL transforms and ``workers`` processes."""
     from PIL import Image
-    from torch.utils.data import DataLoader, Dataset
+    from torch.utils.data import DataLoader
+    from torch.utils.data import Dataset
     from torchvision import transforms
 
     from benchbench.data.augment import compose

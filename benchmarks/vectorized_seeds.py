@@ -28,7 +28,8 @@ def main() -> None:
     from benchbench.config import RunConfig
     from benchbench.plugins.manager import load_components
     from benchbench.training import device as devices
-    from benchbench.training.loop import Batcher, build_model
+    from benchbench.training.loop import Batcher
+    from benchbench.training.loop import build_model
     from benchbench.training.vectorized import pays
 
     components = load_components()

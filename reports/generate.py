@@ -7,7 +7,7 @@
     python reports/generate.py --publish-from DIR   # copy finished runs into reports/results
 
 Each report is its suite's (``benchbench/suites/reportNNN.toml`` with its prose beside it,
-``reportNNN.md``) as `bench reproduce reportNNN --profile cpu --results reports/results
+``reportNNN.md``) as `bench reproduce reportNNN --results reports/results
 --output reports` renders it. This script adds only what is particular to this folder:
 the CIFAR-10 image folder beside the project, report 002's stand-in built from it, and
 publishing finished runs (weights only where a figure reloads them) for committing.

@@ -3,7 +3,8 @@ import math
 import pytest
 import torch
 
-from benchbench.data.augment import SampleRandom, batch_random
+from benchbench.data.augment import SampleRandom
+from benchbench.data.augment import batch_random
 from benchbench.errors import BenchError
 from benchbench.plugins.builtin import augmentations as augs
 

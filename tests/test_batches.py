@@ -4,7 +4,8 @@ import torch
 from benchbench import hookimpl
 from benchbench.config import RunConfig
 from benchbench.data.augment import compose
-from benchbench.data.batches import BatchSource, plan
+from benchbench.data.batches import BatchSource
+from benchbench.data.batches import plan
 from benchbench.errors import BenchError
 from benchbench.plugins.builtin import augmentations as augs
 from benchbench.plugins.manager import load_components

@@ -7,7 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from benchbench.analysis.stats import compare, hedges_g, probability_of_improvement
+from benchbench.analysis.stats import compare
+from benchbench.analysis.stats import hedges_g
+from benchbench.analysis.stats import probability_of_improvement
 
 RUN = ["run", "--dataset", "digits", "--arch", "mlp", "--epochs", "2", "--batch-size", "128"]
 

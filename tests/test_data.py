@@ -6,7 +6,8 @@ import pytest
 from PIL import Image
 
 from benchbench.data import imagefolder
-from benchbench.data.images import ImageData, stratified_split
+from benchbench.data.images import ImageData
+from benchbench.data.images import stratified_split
 from benchbench.errors import BenchError
 from benchbench.plugins.builtin import datasets
 

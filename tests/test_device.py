@@ -15,7 +15,8 @@ import torch
 from benchbench.config import RunConfig
 from benchbench.errors import BenchError
 from benchbench.training import device as devices
-from benchbench.training.loop import eval_sizes, warmup_sizes
+from benchbench.training.loop import eval_sizes
+from benchbench.training.loop import warmup_sizes
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -125,7 +126,8 @@ def test_gpu_check_refuses_cleanly_without_cuda():
 
 
 def test_process_workers_index_into_the_gpus_the_driver_may_use(monkeypatch, caplog):
-    from benchbench.execution.executors.process import pin_gpu, worker_count
+    from benchbench.execution.executors.process import pin_gpu
+    from benchbench.execution.executors.process import worker_count
     from benchbench.execution.runner import PINNED_GPU as PINNED
 
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
@@ -239,7 +241,8 @@ def test_a_cluster_resolves_auto_for_its_nodes_not_the_driver(monkeypatch):
 def test_the_local_executor_stops_a_sweep_after_a_cuda_error(isolated, monkeypatch):
     from benchbench.config import RunConfig
     from benchbench.errors import BenchError
-    from benchbench.execution.executors import Events, local
+    from benchbench.execution.executors import Events
+    from benchbench.execution.executors import local
     from benchbench.results.store import Store
 
     def broken(config, components, store, **kwargs):

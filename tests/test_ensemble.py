@@ -1,7 +1,10 @@
 import numpy as np
 import pytest
 
-from benchbench.analysis.ensemble import best_k, hard_vote, soft_vote, table
+from benchbench.analysis.ensemble import best_k
+from benchbench.analysis.ensemble import hard_vote
+from benchbench.analysis.ensemble import soft_vote
+from benchbench.analysis.ensemble import table
 from benchbench.errors import BenchError
 
 

@@ -1,6 +1,7 @@
 import numpy as np
 
-from benchbench.metrics import commission_omission, confusion
+from benchbench.metrics import commission_omission
+from benchbench.metrics import confusion
 
 
 def test_known_matrix_gives_known_commission_and_omission():

@@ -15,7 +15,9 @@ import sys
 import time
 
 import pytest
-from conftest import SAFETY, blocked_run, kill
+from conftest import SAFETY
+from conftest import blocked_run
+from conftest import kill
 
 from benchbench.results.store import Store
 

@@ -1,6 +1,7 @@
 import torch
 
-from benchbench.analysis.gradcam import heatmaps, last_conv
+from benchbench.analysis.gradcam import heatmaps
+from benchbench.analysis.gradcam import last_conv
 
 
 class Spot(torch.nn.Module):

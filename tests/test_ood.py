@@ -2,14 +2,12 @@ import numpy as np
 import pytest
 import torch
 
-from benchbench.analysis.ood import (
-    Detection,
-    Probe,
-    choose_threshold,
-    default_layers,
-    detect,
-    mean_activations,
-)
+from benchbench.analysis.ood import Detection
+from benchbench.analysis.ood import Probe
+from benchbench.analysis.ood import choose_threshold
+from benchbench.analysis.ood import default_layers
+from benchbench.analysis.ood import detect
+from benchbench.analysis.ood import mean_activations
 from benchbench.errors import BenchError
 
 

@@ -9,7 +9,9 @@ import torch
 from benchbench.config import RunConfig
 from benchbench.plugins.manager import load_components
 from benchbench.training.loop import train
-from benchbench.training.optimization import Lookahead, build_optimizer, triangle
+from benchbench.training.optimization import Lookahead
+from benchbench.training.optimization import build_optimizer
+from benchbench.training.optimization import triangle
 
 COMPONENTS = load_components(use_entry_points=False)
 

@@ -3,7 +3,8 @@ tunable like the built-ins; a broken one never costs a run."""
 
 import json
 
-from benchbench import Metric, hookimpl
+from benchbench import Metric
+from benchbench import hookimpl
 
 
 def top2(evaluated):

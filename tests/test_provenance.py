@@ -13,9 +13,11 @@ import pytest
 import torch
 
 from benchbench import DISTRIBUTION
-from benchbench.analysis.tables import Spec, aggregate
+from benchbench.analysis.tables import Spec
+from benchbench.analysis.tables import aggregate
 from benchbench.api import render
-from benchbench.results.store import RunRecord, Store
+from benchbench.results.store import RunRecord
+from benchbench.results.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 

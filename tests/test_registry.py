@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from benchbench.errors import BenchError, PluginError
+from benchbench.errors import BenchError
+from benchbench.errors import PluginError
 from benchbench.plugins.registry import Registry
 
 

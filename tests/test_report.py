@@ -6,7 +6,8 @@ import subprocess
 import pandas as pd
 import pytest
 
-from benchbench.analysis.tables import Spec, aggregate
+from benchbench.analysis.tables import Spec
+from benchbench.analysis.tables import aggregate
 from benchbench.api import render
 from benchbench.errors import BenchError
 from benchbench.results.query import matching as where

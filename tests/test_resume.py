@@ -20,7 +20,8 @@ from conftest import bench_waiting
 
 from benchbench.errors import BenchError
 from benchbench.results.store import Store
-from benchbench.training.resume import FILE, ResumePolicy
+from benchbench.training.resume import FILE
+from benchbench.training.resume import ResumePolicy
 
 PAUSER = textwrap.dedent(
     """

@@ -102,7 +102,16 @@ def test_suite_memberships_of_an_old_store_read_before_and_after_the_rename(tmp_
     conn.execute("INSERT INTO suite_runs VALUES ('s', 'base', 'abc123', '', '0.1', 0)")
     conn.commit()
     conn.close()
-    expected = [{"group": "base", "run_id": "abc123", "setting": None, "value": 0.1, "label": None}]
+    expected = [
+        {
+            "group": "base",
+            "run_id": "abc123",
+            "setting": None,
+            "value": 0.1,
+            "label": None,
+            "profile": None,  # swept before profiles were recorded
+        }
+    ]
     store = Store(root)
     assert store.suite_members("s") == expected and store.suites() == ["s"]  # read as is
     store.forget_suite("nothing")  # the first write migrates
@@ -110,5 +119,6 @@ def test_suite_memberships_of_an_old_store_read_before_and_after_the_rename(tmp_
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert "suite_members" in tables and "suite_runs" not in tables
     assert Store(root).suite_members("s") == expected
-    Store(root).add_to_suite("s", "more", [("abc123", None, None, "A")])
-    assert [m["group"] for m in Store(root).suite_members("s")] == ["base", "more"]
+    Store(root).add_to_suite("s", "more", [("abc123", None, None, "A")], profile="cpu")
+    members = Store(root).suite_members("s")
+    assert [(m["group"], m["profile"]) for m in members] == [("base", None), ("more", "cpu")]

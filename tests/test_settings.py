@@ -8,10 +8,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchbench.config import PLUGIN_OPTIONS, PROVIDERS, RunConfig
+from benchbench.config import PLUGIN_OPTIONS
+from benchbench.config import PROVIDERS
+from benchbench.config import RunConfig
 from benchbench.errors import BenchError
 from benchbench.execution import suite as suites
-from benchbench.settings import SETTINGS, choices, markdown_table
+from benchbench.settings import SETTINGS
+from benchbench.settings import choices
+from benchbench.settings import markdown_table
 from benchbench.training import loop
 
 SETTINGS_PAGE = Path(__file__).resolve().parent.parent / "docs" / "settings.md"

@@ -82,7 +82,8 @@ def test_a_requeued_task_continues_from_its_resume_point(isolated, monkeypatch):
     from benchbench.config import RunConfig
     from benchbench.execution.executors.slurm import ResumableTraining
     from benchbench.training import loop
-    from benchbench.training.resume import Interrupted, ResumePolicy
+    from benchbench.training.resume import Interrupted
+    from benchbench.training.resume import ResumePolicy
 
     config = RunConfig(dataset="digits", arch="mlp", epochs=4, seed=1, device="cpu").validated()
     data, policy, task = config.to_dict(), ResumePolicy(every_epochs=1), ResumableTraining()

@@ -11,7 +11,9 @@ import pytest
 import torch
 from PIL import Image
 
-from benchbench.data import arraycache, imagefolder, streaming
+from benchbench.data import arraycache
+from benchbench.data import imagefolder
+from benchbench.data import streaming
 from benchbench.data.streaming import Rows
 
 

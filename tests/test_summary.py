@@ -1,6 +1,7 @@
 import json
 
-from benchbench.analysis.layers import layer_table, totals
+from benchbench.analysis.layers import layer_table
+from benchbench.analysis.layers import totals
 from benchbench.plugins.builtin import nets
 
 

@@ -4,7 +4,8 @@ import sys
 import types
 
 import pytest
-from conftest import blocked_run, kill
+from conftest import blocked_run
+from conftest import kill
 
 from benchbench import hookimpl
 from benchbench.execution import suite as suites
@@ -383,7 +384,8 @@ max_train_acc = { "32" = 0.9, "64" = 0.8 }
 
 
 def test_a_metric_added_later_is_derived_for_runs_stored_before_it():
-    from benchbench.metrics import METRICS, stored_value
+    from benchbench.metrics import METRICS
+    from benchbench.metrics import stored_value
 
     assert "train_minutes_total" in METRICS
     old_summary = {"train_seconds_total": 90.0}  # stored before minutes were a metric

@@ -3,7 +3,8 @@ accuracy its claim needs; seeds on both sides of it are a split, never a verdict
 
 import json
 
-from benchbench.analysis.targets import BEST, targets_part
+from benchbench.analysis.targets import BEST
+from benchbench.analysis.targets import targets_part
 from benchbench.results.store import RunRecord
 
 

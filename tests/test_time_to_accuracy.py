@@ -8,7 +8,9 @@ import torch
 from conftest import FAST
 
 from benchbench.settings import choices
-from benchbench.training.loop import Batcher, predict, tta_views
+from benchbench.training.loop import Batcher
+from benchbench.training.loop import predict
+from benchbench.training.loop import tta_views
 
 
 def test_every_tta_choice_has_its_views():

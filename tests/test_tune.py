@@ -7,7 +7,8 @@ import os
 import textwrap
 
 import pytest
-from conftest import blocked_run, kill
+from conftest import blocked_run
+from conftest import kill
 
 from benchbench.results import studies
 from benchbench.results.store import Store

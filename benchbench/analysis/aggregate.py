@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import math
 
-from benchbench.analysis.stats import AGGREGATES, aggregate
-from benchbench.analysis.tables import Part, provenance
+from benchbench.analysis.stats import AGGREGATES
+from benchbench.analysis.stats import aggregate
+from benchbench.analysis.tables import Part
+from benchbench.analysis.tables import provenance
 from benchbench.errors import BenchError
-from benchbench.metrics import METRICS, stored_value
+from benchbench.metrics import METRICS
+from benchbench.metrics import stored_value
 from benchbench.results.query import setting
 from benchbench.results.store import RunRecord
 

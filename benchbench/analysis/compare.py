@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import math
 
-from benchbench.analysis.stats import MIN_REPEATS, compare, verdict
-from benchbench.analysis.tables import Part, provenance
+from benchbench.analysis.stats import MIN_REPEATS
+from benchbench.analysis.stats import compare
+from benchbench.analysis.stats import verdict
+from benchbench.analysis.tables import Part
+from benchbench.analysis.tables import provenance
 from benchbench.errors import BenchError
-from benchbench.metrics import METRICS, stored_value
+from benchbench.metrics import METRICS
+from benchbench.metrics import stored_value
 from benchbench.results.query import matching
 from benchbench.results.store import RunRecord
 

@@ -19,7 +19,8 @@ def heatmaps(
     model: torch.nn.Module, inputs: torch.Tensor, targets: torch.Tensor, layer: str | None = None
 ) -> torch.Tensor:
     """Maps ``(N, H, W)`` in [0, 1] of where ``layer`` saw evidence for ``targets``."""
-    from captum.attr import LayerAttribution, LayerGradCam
+    from captum.attr import LayerAttribution
+    from captum.attr import LayerGradCam
 
     modules = dict(model.named_modules())
     name = layer or last_conv(model)

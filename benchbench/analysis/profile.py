@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchbench.analysis.tables import Part, provenance
+from benchbench.analysis.tables import Part
+from benchbench.analysis.tables import provenance
 from benchbench.errors import BenchError
 from benchbench.results.store import RunRecord
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import torch
 
 from benchbench.config import RunConfig
-from benchbench.results.store import RunRecord, Store
+from benchbench.results.store import RunRecord
+from benchbench.results.store import Store
 
 
 @dataclass
@@ -27,7 +28,9 @@ def reload(store: Store, record: RunRecord, components, device: str = "cpu") -> 
     """
     from benchbench.data.normalize import statistics
     from benchbench.training import device as devices
-    from benchbench.training.loop import Batcher, build_model, prepare
+    from benchbench.training.loop import Batcher
+    from benchbench.training.loop import build_model
+    from benchbench.training.loop import prepare
 
     weights = store.weights(record)
     config = record.run_config

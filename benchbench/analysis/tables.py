@@ -20,14 +20,21 @@ import json
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from benchbench.analysis import stats
-from benchbench.errors import BenchError, did_you_mean
-from benchbench.metrics import DEFAULT_METRICS, METRICS, known, stored_value
-from benchbench.results.query import setting, timing_key
+from benchbench.errors import BenchError
+from benchbench.errors import did_you_mean
+from benchbench.metrics import DEFAULT_METRICS
+from benchbench.metrics import METRICS
+from benchbench.metrics import known
+from benchbench.metrics import stored_value
+from benchbench.results.query import setting
+from benchbench.results.query import timing_key
 from benchbench.results.store import RunRecord
 
 PM = "±"  # renderers may spell it their own way (LaTeX: $\pm$)
@@ -625,7 +632,8 @@ def transposed(part: Part) -> Part:
 
 def suite_parts(store, suite, key: str, ci: bool = False) -> list[Part]:
     """Every table ``suite`` declares, from the runs its last sweep (``key``) recorded."""
-    from benchbench.results.query import suite_members, suite_runs
+    from benchbench.results.query import suite_members
+    from benchbench.results.query import suite_runs
 
     if not store.suite_members(key):
         raise BenchError(

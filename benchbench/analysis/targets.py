@@ -13,7 +13,8 @@ import json
 import math
 import statistics
 
-from benchbench.analysis.tables import Part, references
+from benchbench.analysis.tables import Part
+from benchbench.analysis.tables import references
 from benchbench.results.store import RunRecord
 
 BEST = "best row"  # a target for the row (runs alike but for their seed) with the best mean

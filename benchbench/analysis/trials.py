@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 import math
 
-from benchbench.analysis.tables import Part, cell, number, provenance
+from benchbench.analysis.tables import Part
+from benchbench.analysis.tables import cell
+from benchbench.analysis.tables import number
+from benchbench.analysis.tables import provenance
 from benchbench.results import studies
 from benchbench.results.query import matching
 from benchbench.results.store import Store

@@ -4,32 +4,31 @@ stored runs, no retraining."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
+from typing import Literal
 
 import typer
 from rich.text import Text
 
-from benchbench.cli.context import (
-    FormatOption,
-    JsonOption,
-    ResultsOption,
-    WhereOption,
-    components,
-    err,
-    print_json,
-    setting_option,
-)
+from benchbench.cli.context import FormatOption
+from benchbench.cli.context import JsonOption
+from benchbench.cli.context import ResultsOption
+from benchbench.cli.context import WhereOption
+from benchbench.cli.context import components
+from benchbench.cli.context import err
+from benchbench.cli.context import option
+from benchbench.cli.context import optional
+from benchbench.cli.context import print_json
+from benchbench.cli.context import setting_option
 from benchbench.errors import BenchError
 
 
 def compare(
     a: Annotated[str, typer.Argument(help="Runs A: a label, a run-id prefix, or KEY=VALUE,…")],
     b: Annotated[str, typer.Argument(help="Runs B, named the same ways.")],
-    metric: Annotated[
-        str, typer.Option(help="The stored metric to compare (higher or lower is better).")
-    ] = "test_acc",
+    metric: option(str, "The stored metric to compare (higher or lower is better).") = "test_acc",
     where: WhereOption = None,
-    smoke: Annotated[bool, typer.Option(help="Compare smoke runs.")] = False,
+    smoke: option(bool, "Compare smoke runs.") = False,
     format: FormatOption = "markdown",
     as_json: JsonOption = False,
     results: ResultsOption = None,
@@ -56,25 +55,18 @@ def profile(
         str,
         typer.Argument(help="A suite that declares workloads and algorithms (built-in or file)."),
     ],
-    reference: Annotated[
-        str | None,
-        typer.Option(
-            help="The algorithm speedups are measured against.",
-            show_default="the suite's profile table's, else its first algorithm",
-        ),
-    ] = None,
-    tau_max: Annotated[
-        float | None,
-        typer.Option(help="Where the profile's integral stops.", show_default="4, as AlgoPerf"),
-    ] = None,
-    plot: Annotated[
-        Path | None,
-        typer.Option(
-            help="Write the performance profiles here (profile.png and profile.pdf).",
-            show_default=False,
-        ),
-    ] = None,
-    smoke: Annotated[bool, typer.Option(help="Its --smoke sweep.")] = False,
+    reference: optional(
+        str,
+        "The algorithm speedups are measured against.",
+        show_default="the suite's profile table's, else its first algorithm",
+    ) = None,
+    tau_max: optional(
+        float, "Where the profile's integral stops.", show_default="4, as AlgoPerf"
+    ) = None,
+    plot: optional(
+        Path, "Write the performance profiles here (profile.png and profile.pdf)."
+    ) = None,
+    smoke: option(bool, "Its --smoke sweep.") = False,
     format: FormatOption = "markdown",
     as_json: JsonOption = False,
     results: ResultsOption = None,
@@ -91,7 +83,8 @@ def profile(
         suite, results=results, smoke=smoke, reference=reference, tau_max=tau_max
     )
     if plot is not None:
-        from benchbench.render.figures import performance_profiles, save
+        from benchbench.render.figures import performance_profiles
+        from benchbench.render.figures import save
 
         for path in save(performance_profiles(result), plot / "profile"):
             err.print(Text(f"wrote {path}"))
@@ -103,14 +96,9 @@ def profile(
 
 def ensemble(
     where: WhereOption = None,
-    suite: Annotated[
-        str | None,
-        typer.Option(help="Only the runs of this suite's last sweep.", show_default=False),
-    ] = None,
-    smoke: Annotated[bool, typer.Option(help="With --suite: its --smoke sweep.")] = False,
-    k: Annotated[
-        str, typer.Option(help="Best k% of the runs, comma-separated.")
-    ] = "10,20,30,40,50,100",
+    suite: optional(str, "Only the runs of this suite's last sweep.") = None,
+    smoke: option(bool, "With --suite: its --smoke sweep.") = False,
+    k: option(str, "Best k% of the runs, comma-separated.") = "10,20,30,40,50,100",
     format: FormatOption = "markdown",
     results: ResultsOption = None,
 ) -> None:
@@ -134,26 +122,18 @@ def ensemble(
 
 def ood(
     run: Annotated[str, typer.Argument(help="Run id, prefix or label.")],
-    ood_dataset: Annotated[str, typer.Option(help="Out-of-distribution data.")] = "fake",
-    ood_data_dir: Annotated[Path | None, typer.Option(help="Where that dataset lives.")] = None,
-    ood_set: Annotated[
-        list[str] | None,
-        typer.Option(metavar="KEY=VALUE", help="dataset.OPTION=VALUE for the OOD dataset."),
-    ] = None,
-    layers: Annotated[
-        str | None,
-        typer.Option(help="Comma-separated layer names.", show_default="every activation"),
-    ] = None,
-    ood_when: Annotated[
+    ood_dataset: option(str, "Out-of-distribution data.") = "fake",
+    ood_data_dir: optional(Path, "Where that dataset lives.") = None,
+    ood_set: optional(
+        list[str], "dataset.OPTION=VALUE for the OOD dataset.", metavar="KEY=VALUE"
+    ) = None,
+    layers: optional(str, "Comma-separated layer names.", show_default="every activation") = None,
+    ood_when: option(
         Literal["below", "above", "either"],
-        typer.Option(
-            help="Which side of the threshold is out of distribution: below (report 001's "
-            "rule), above, or whichever separates the fitting half better."
-        ),
-    ] = "either",
-    plot: Annotated[
-        Path | None, typer.Option(help="Write a histogram per layer here.", show_default=False)
-    ] = None,
+        "Which side of the threshold is out of distribution: below (report 001's "
+        "rule), above, or whichever separates the fitting half better.",
+    ) = "either",
+    plot: optional(Path, "Write a histogram per layer here.") = None,
     device: setting_option("device", panel=False) = "cpu",
     format: FormatOption = "markdown",
     results: ResultsOption = None,
@@ -184,7 +164,9 @@ def ood(
     )
     print(emit([ood_part(probe.results, record, ood_dataset)], format), end="")
     if plot is not None:
-        from benchbench.render.figures import histogram, samples, save
+        from benchbench.render.figures import histogram
+        from benchbench.render.figures import samples
+        from benchbench.render.figures import save
 
         for r in probe.results:
             title = f"{record.label}: {r.layer}, detection accuracy {r.accuracy:.3f}"

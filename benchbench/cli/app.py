@@ -12,20 +12,18 @@ import sys
 import typer
 
 from benchbench import __version__
-from benchbench.cli import (
-    analysis,
-    catalog,
-    data,
-    export,
-    plot,
-    report,
-    reproduce,
-    run,
-    runs,
-    summary,
-    sweep,
-    tune,
-)
+from benchbench.cli import analysis
+from benchbench.cli import catalog
+from benchbench.cli import data
+from benchbench.cli import export
+from benchbench.cli import plot
+from benchbench.cli import report
+from benchbench.cli import reproduce
+from benchbench.cli import run
+from benchbench.cli import runs
+from benchbench.cli import summary
+from benchbench.cli import sweep
+from benchbench.cli import tune
 from benchbench.cli.context import err
 from benchbench.errors import BenchError
 

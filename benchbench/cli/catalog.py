@@ -10,8 +10,14 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from benchbench.cli.context import JsonOption, components, err, out, print_json
-from benchbench.errors import BenchError, did_you_mean
+from benchbench.cli.context import JsonOption
+from benchbench.cli.context import components
+from benchbench.cli.context import err
+from benchbench.cli.context import option
+from benchbench.cli.context import out
+from benchbench.cli.context import print_json
+from benchbench.errors import BenchError
+from benchbench.errors import did_you_mean
 from benchbench.plugins.manager import KINDS as REGISTRY_KINDS
 
 KIND_ALIASES = {
@@ -82,9 +88,7 @@ def list_components(
             show_default=False,
         ),
     ] = None,
-    filter: Annotated[
-        str, typer.Option("--filter", "-f", help="Shell-style wildcard on names, e.g. 'cnn*'.")
-    ] = "*",
+    filter: option(str, "Shell-style wildcard on names, e.g. 'cnn*'.", "--filter", "-f") = "*",
     as_json: JsonOption = False,
 ) -> None:
     """List what the built-ins and plugins offer: architectures, augmentations, datasets,
@@ -137,7 +141,7 @@ def plugins(ctx: typer.Context, as_json: JsonOption = False) -> None:
 @plugins_app.command("new")
 def new_plugin(
     name: Annotated[str, typer.Argument(help="Plugin name: a lower-case Python name.")],
-    dir: Annotated[Path, typer.Option("--dir", help="Where to create the package.")] = Path("."),
+    dir: option(Path, "Where to create the package.", "--dir") = Path("."),
 ) -> None:
     """Write a ready plugin package: pyproject with the entry point, one architecture, one
     augmentation, one dataset and a test."""

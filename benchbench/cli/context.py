@@ -9,14 +9,18 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated
+from typing import Any
+from typing import Literal
 
 import typer
 from rich.console import Console
 
-from benchbench.plugins.manager import Components, load_components
+from benchbench.plugins.manager import Components
+from benchbench.plugins.manager import load_components
 from benchbench.render.markup import BUILTIN_FORMATS
-from benchbench.settings import SETTINGS, Setting
+from benchbench.settings import SETTINGS
+from benchbench.settings import Setting
 
 # No console markup: labels, class names and paths are the user's, printed as written
 # ("[bold]" in a run's name is text). Styling goes through rich.text.Text.
@@ -32,14 +36,7 @@ ResultsOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
-ProfileOption = Annotated[
-    str | None,
-    typer.Option(
-        help="The suite at one of its scales: a profile its file declares (its seeds, "
-        "groups, settings and per-row changes).",
-        show_default="the suite as written",
-    ),
-]
+
 CheckpointEveryOption = Annotated[
     str | None,
     typer.Option(
@@ -224,6 +221,33 @@ def setting_values(values: dict[str, Any]) -> dict[str, Any]:
             value = str(Path(value).expanduser().resolve())
         out[name] = value
     return out
+
+
+def option(kind: Any, help: str, *flags: str, **more: Any) -> Any:
+    """A typer option of type ``kind`` with ``help`` (``flags``: its names, where not the
+    parameter's; ``more``: typer.Option's other arguments)."""
+    return Annotated[kind, typer.Option(*flags, help=help, **more)]
+
+
+def optional(kind: Any, help: str, *flags: str, **more: Any) -> Any:
+    """A typer option of type ``kind`` that is None (showing no default unless ``more``
+    says one) where not given."""
+    return option(kind | None, help, *flags, **{"show_default": False, **more})
+
+
+def profile_option(default: str = "the suite as written") -> Any:
+    """``--profile NAME``: a suite at one of its scales; ``default`` says what none means."""
+    return optional(
+        str,
+        "The suite at one of its scales: a profile its file declares (its seeds, groups, "
+        "settings and per-row changes).",
+        show_default=default,
+    )
+
+
+ProfileOption = profile_option()
+# Commands that read a sweep render it at the scale it was swept at unless told otherwise.
+SweptProfileOption = profile_option("the profile its stored rows were swept at")
 
 
 def set_option(help: str, panel: str | None = None) -> Any:

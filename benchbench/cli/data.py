@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from benchbench.cli.context import (
-    JsonOption,
-    components,
-    err,
-    out,
-    print_json,
-    set_option,
-    setting_option,
-)
+from benchbench.cli.context import JsonOption
+from benchbench.cli.context import components
+from benchbench.cli.context import err
+from benchbench.cli.context import optional
+from benchbench.cli.context import out
+from benchbench.cli.context import print_json
+from benchbench.cli.context import set_option
+from benchbench.cli.context import setting_option
 from benchbench.errors import BenchError
 
 app = typer.Typer(help="Inspect datasets.", no_args_is_help=True)
@@ -27,16 +25,8 @@ app = typer.Typer(help="Inspect datasets.", no_args_is_help=True)
 def inspect(
     dataset: setting_option("dataset", panel=False) = "imagefolder",
     data_dir: setting_option("data_dir", panel=False) = None,
-    keep_size: Annotated[
-        str | None,
-        typer.Option(
-            help="Keep only images of this size (HxW); count what is excluded.", show_default=False
-        ),
-    ] = None,
-    min_size: Annotated[
-        int | None,
-        typer.Option(help="Exclude images whose shorter side is below this.", show_default=False),
-    ] = None,
+    keep_size: optional(str, "Keep only images of this size (HxW); count what is excluded.") = None,
+    min_size: optional(int, "Exclude images whose shorter side is below this.") = None,
     set_: set_option("dataset.OPTION=VALUE for other datasets.") = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -47,7 +37,8 @@ def inspect(
     002's outlier exclusion would drop per class; train with the same filter through
     `--set dataset.keep_size=300x300` or `--set dataset.min_size=64`.
     """
-    from benchbench.settings import parse_sets, parse_size
+    from benchbench.settings import parse_sets
+    from benchbench.settings import parse_size
 
     if dataset != "imagefolder":
         if keep_size or min_size:

@@ -11,14 +11,14 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from benchbench.cli.context import (
-    JsonOption,
-    ResultsOption,
-    WhereOption,
-    components,
-    err,
-    print_json,
-)
+from benchbench.cli.context import JsonOption
+from benchbench.cli.context import ResultsOption
+from benchbench.cli.context import WhereOption
+from benchbench.cli.context import components
+from benchbench.cli.context import err
+from benchbench.cli.context import option
+from benchbench.cli.context import optional
+from benchbench.cli.context import print_json
 from benchbench.errors import BenchError
 
 SinkOption = Annotated[
@@ -85,15 +85,12 @@ def export(
         str, typer.Argument(metavar="NAME[=TARGET]", help="mlflow[=URI], tensorboard[=DIR], ...")
     ],
     where: WhereOption = None,
-    study: Annotated[
-        str | None,
-        typer.Option(
-            help="Export study NAME's trials (bench tune): in MLflow, as children of one "
-            "parent run that holds the study's settings and best value.",
-            show_default=False,
-        ),
-    ] = None,
-    force: Annotated[bool, typer.Option(help="Export runs a tracker already holds again.")] = False,
+    study: optional(
+        str,
+        "Export study NAME's trials (bench tune): in MLflow, as children of one "
+        "parent run that holds the study's settings and best value.",
+    ) = None,
+    force: option(bool, "Export runs a tracker already holds again.") = False,
     results: ResultsOption = None,
     as_json: JsonOption = False,
 ) -> None:

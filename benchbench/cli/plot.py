@@ -9,14 +9,14 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from benchbench.cli.context import (
-    ProfileOption,
-    ResultsOption,
-    WhereOption,
-    components,
-    err,
-    setting_option,
-)
+from benchbench.cli.context import ResultsOption
+from benchbench.cli.context import SweptProfileOption
+from benchbench.cli.context import WhereOption
+from benchbench.cli.context import components
+from benchbench.cli.context import err
+from benchbench.cli.context import option
+from benchbench.cli.context import optional
+from benchbench.cli.context import setting_option
 from benchbench.errors import BenchError
 
 app = typer.Typer(help="Figures from stored runs (PNG and PDF).", no_args_is_help=True)
@@ -87,15 +87,15 @@ def suite_figures(
     suite: Annotated[str, typer.Argument(help="A built-in suite or a suite TOML file.")],
     output: OutputOption = Path("bench-figures"),
     formats: FormatsOption = "png,pdf",
-    smoke: Annotated[bool, typer.Option(help="From its --smoke sweep.")] = False,
-    profile: ProfileOption = None,
+    smoke: option(bool, "From its --smoke sweep.") = False,
+    profile: SweptProfileOption = None,
     results: ResultsOption = None,
 ) -> None:
     """Every figure a suite declares in its figures section (a figure kind of a row's
     first seed's run, with a caption), from its last sweep, named SUITE-figNAME."""
     from benchbench import api
 
-    parsed = api.find_suite(suite, profile=profile)
+    parsed = api.find_suite(suite, profile=profile, swept=True, results=results, smoke=smoke)
     if not parsed.figures:
         raise BenchError(f"Suite {parsed.name} declares no figures (a [[figures]] section).")
     kinds = tuple(f.strip() for f in formats.split(","))
@@ -125,35 +125,31 @@ def study(
         _save(fig, output / f"study-{name}-{kind}", formats)
 
 
-@app.command()
-def confusion(
-    runs: RunsArgument,
-    output: OutputOption = Path("bench-figures"),
-    formats: FormatsOption = "png,pdf",
-    results: ResultsOption = None,
-) -> None:
-    """The normalized confusion matrix (rows: true class)."""
-    _each_run("confusion", runs, output, formats, results)
+def _per_run(kind: str, doc: str) -> None:
+    """Register ``bench plot KIND RUN...``: figure ``kind`` of each run, described by
+    ``doc``."""
+
+    def command(
+        runs: RunsArgument,
+        output: OutputOption = Path("bench-figures"),
+        formats: FormatsOption = "png,pdf",
+        results: ResultsOption = None,
+    ) -> None:
+        _each_run(kind, runs, output, formats, results)
+
+    command.__doc__ = doc
+    app.command(kind)(command)
 
 
-@app.command()
-def errors(
-    runs: RunsArgument,
-    output: OutputOption = Path("bench-figures"),
-    formats: FormatsOption = "png,pdf",
-    results: ResultsOption = None,
-) -> None:
-    """Per-class commission and omission errors."""
-    _each_run("errors", runs, output, formats, results)
+_per_run("confusion", "The normalized confusion matrix (rows: true class).")
+_per_run("errors", "Per-class commission and omission errors.")
 
 
 @app.command()
 def samples(
     run: Annotated[str, typer.Argument(help="Run id, prefix or label.")],
-    wrong: Annotated[
-        bool, typer.Option("--wrong/--correct", help="Misclassified or correct images.")
-    ] = False,
-    count: Annotated[int, typer.Option(help="How many images.")] = 16,
+    wrong: option(bool, "Misclassified or correct images.", "--wrong/--correct") = False,
+    count: option(int, "How many images.") = 16,
     output: OutputOption = Path("bench-figures"),
     formats: FormatsOption = "png,pdf",
     results: ResultsOption = None,
@@ -168,13 +164,8 @@ def samples(
 @app.command()
 def gradcam(
     run: Annotated[str, typer.Argument(help="Run id, prefix or label.")],
-    images: Annotated[
-        str, typer.Option(help="Test image indices, e.g. 0,1,2.")
-    ] = "0,1,2,3,4,5,6,7",
-    layer: Annotated[
-        str | None,
-        typer.Option(help="Layer name.", show_default="the last convolution"),
-    ] = None,
+    images: option(str, "Test image indices, e.g. 0,1,2.") = "0,1,2,3,4,5,6,7",
+    layer: optional(str, "Layer name.", show_default="the last convolution") = None,
     device: setting_option("device", panel=False) = "cpu",
     output: OutputOption = Path("bench-figures"),
     formats: FormatsOption = "png,pdf",
@@ -187,8 +178,8 @@ def gradcam(
 
 @app.command()
 def box(
-    group_by: Annotated[str, typer.Option(help="The setting on the x axis, e.g. lr.")],
-    metric: Annotated[str, typer.Option(help="The metric on the y axis.")] = "test_acc",
+    group_by: option(str, "The setting on the x axis, e.g. lr."),
+    metric: option(str, "The metric on the y axis.") = "test_acc",
     where: WhereOption = None,
     output: OutputOption = Path("bench-figures"),
     formats: FormatsOption = "png,pdf",
@@ -197,7 +188,8 @@ def box(
     """Box plots of a metric over repeats, one box per value of a setting."""
     from benchbench.metrics import METRICS
     from benchbench.render.figures import box as figure
-    from benchbench.results.query import matching, values_by
+    from benchbench.results.query import matching
+    from benchbench.results.query import values_by
     from benchbench.results.store import Store
 
     if metric not in METRICS:
@@ -241,10 +233,9 @@ def plugin_figure_commands(figures) -> list:
 
         def command(
             runs: RunsArgument,
-            set_: Annotated[
-                list[str] | None,
-                typer.Option("--set", metavar="KEY=VALUE", help="An option of this figure."),
-            ] = None,
+            set_: optional(
+                list[str], "An option of this figure.", "--set", metavar="KEY=VALUE"
+            ) = None,
             output: OutputOption = Path("bench-figures"),
             formats: FormatsOption = "png,pdf",
             results: ResultsOption = None,

@@ -9,100 +9,64 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from benchbench.cli.context import (
-    FormatOption,
-    JsonOption,
-    ProfileOption,
-    ResultsOption,
-    WhereOption,
-    err,
-    out,
-    print_json,
-)
+from benchbench.cli.context import FormatOption
+from benchbench.cli.context import JsonOption
+from benchbench.cli.context import ResultsOption
+from benchbench.cli.context import SweptProfileOption
+from benchbench.cli.context import WhereOption
+from benchbench.cli.context import err
+from benchbench.cli.context import option
+from benchbench.cli.context import optional
+from benchbench.cli.context import out
+from benchbench.cli.context import print_json
 from benchbench.errors import BenchError
 from benchbench.render.markup import visible
 
 
 def report(
     format: FormatOption = "markdown",
-    metrics: Annotated[
-        str | None,
-        typer.Option(
-            help="Comma-separated metric columns (see Metrics in README).",
-            show_default="test_acc,train_seconds_per_epoch,val_seconds_per_epoch",
-        ),
-    ] = None,
+    metrics: optional(
+        str,
+        "Comma-separated metric columns (see Metrics in README).",
+        show_default="test_acc,train_seconds_per_epoch,val_seconds_per_epoch",
+    ) = None,
     where: WhereOption = None,
-    group_by: Annotated[
-        str | None,
-        typer.Option(
-            help="Aggregate by these settings, e.g. lr or arch,batch_size.", show_default=False
-        ),
-    ] = None,
-    ci: Annotated[bool, typer.Option(help="Add Student-t 95% intervals.")] = False,
-    baseline: Annotated[
-        str | None,
-        typer.Option(
-            help="Compare every row with this one (an ablation's full model); "
-            "differences within the seed noise are flagged.",
-            show_default=False,
-        ),
-    ] = None,
-    output: Annotated[Path | None, typer.Option(help="Write the table to this file.")] = None,
-    suite: Annotated[
-        str | None,
-        typer.Option(
-            help="Render this suite's own tables (built-in name or TOML file).", show_default=False
-        ),
-    ] = None,
-    smoke: Annotated[
+    group_by: optional(str, "Aggregate by these settings, e.g. lr or arch,batch_size.") = None,
+    ci: option(bool, "Add Student-t 95% intervals.") = False,
+    baseline: optional(
+        str, "Compare each row with this one; gaps within seed noise flagged."
+    ) = None,
+    output: optional(Path, "Write the table to this file.") = None,
+    suite: optional(str, "Render this suite's own tables (built-in name or TOML file).") = None,
+    smoke: option(
         bool,
-        typer.Option(
-            help="Smoke runs only (wiring checks, never mixed with results; marked); with "
-            "--suite: its --smoke sweep."
-        ),
-    ] = False,
-    per_run: Annotated[
+        "Smoke runs only (wiring checks, never mixed with results; marked); with "
+        "--suite: its --smoke sweep.",
+    ) = False,
+    per_run: option(
         bool,
-        typer.Option(
-            "--per-run",
-            help="One row per run (every setting and metric), not aggregated: csv or json.",
-        ),
-    ] = False,
-    standalone: Annotated[
+        "One row per run (every setting and metric), not aggregated: csv or json.",
+        "--per-run",
+    ) = False,
+    standalone: option(
         bool,
-        typer.Option(
-            "--standalone",
-            help="With --format latex: a complete document (preamble, tables, provenance) "
-            "that pdflatex, xelatex and lualatex compile as is.",
-        ),
-    ] = False,
-    aggregate: Annotated[
-        str | None,
-        typer.Option(
-            help="One score per recipe (label, or --group-by's setting) across tasks: iqm, "
-            "mean, median or optimality-gap, with a stratified bootstrap interval.",
-            show_default=False,
-        ),
-    ] = None,
-    task: Annotated[
-        str, typer.Option(help="With --aggregate: the setting that names a task.")
-    ] = "dataset",
-    reference: Annotated[
-        str | None,
-        typer.Option(
-            help="With --aggregate: divide each task's scores by this recipe's mean there.",
-            show_default=False,
-        ),
-    ] = None,
-    study: Annotated[
-        str | None,
-        typer.Option(
-            help="Render this study's trials, best settings and final seeds (bench tune).",
-            show_default=False,
-        ),
-    ] = None,
-    profile: ProfileOption = None,
+        "With --format latex: a complete document (preamble, tables, provenance) "
+        "that pdflatex, xelatex and lualatex compile as is.",
+        "--standalone",
+    ) = False,
+    aggregate: optional(
+        str,
+        "One score per recipe (label, or --group-by's setting) across tasks: iqm, "
+        "mean, median or optimality-gap, with a stratified bootstrap interval.",
+    ) = None,
+    task: option(str, "With --aggregate: the setting that names a task.") = "dataset",
+    reference: optional(
+        str, "With --aggregate: divide each task's scores by this recipe's mean there."
+    ) = None,
+    study: optional(
+        str, "Render this study's trials, best settings and final seeds (bench tune)."
+    ) = None,
+    profile: SweptProfileOption = None,
     results: ResultsOption = None,
 ) -> None:
     """Render stored runs as a table; repeats over seeds become mean ± std with n."""
@@ -141,7 +105,7 @@ def report(
     elif study is not None:
         text = api.study_report(study, results=results, fmt=format)
     elif suite is not None:
-        parsed = api.find_suite(suite, profile=profile)
+        parsed = api.find_suite(suite, profile=profile, swept=True, results=results, smoke=smoke)
         text = api.suite_report(parsed, results=results, smoke=smoke, fmt=format, ci=ci)
     else:
         text = api.report(

@@ -9,7 +9,13 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from benchbench.cli.context import ProfileOption, ResultsOption, err, set_option, setting_option
+from benchbench.cli.context import ResultsOption
+from benchbench.cli.context import SweptProfileOption
+from benchbench.cli.context import err
+from benchbench.cli.context import option
+from benchbench.cli.context import optional
+from benchbench.cli.context import set_option
+from benchbench.cli.context import setting_option
 from benchbench.cli.progress import SweepProgress
 
 
@@ -17,16 +23,10 @@ def reproduce(
     suite: Annotated[
         str, typer.Argument(help="A built-in suite (`bench list suites`) or a suite TOML file.")
     ],
-    output: Annotated[
-        Path, typer.Option("--output", "-o", help="Folder for SUITE.md and its figures/.")
-    ] = Path("."),
-    profile: ProfileOption = None,
-    train: Annotated[
-        bool, typer.Option(help="Train the suite's missing runs first (resumable).")
-    ] = False,
-    data_dir: Annotated[
-        Path | None, typer.Option(help="With --train: the dataset folder for every run.")
-    ] = None,
+    output: option(Path, "Folder for SUITE.md and its figures/.", "--output", "-o") = Path("."),
+    profile: SweptProfileOption = None,
+    train: option(bool, "Train the suite's missing runs first (resumable).") = False,
+    data_dir: optional(Path, "With --train: the dataset folder for every run.") = None,
     set_: set_option("With --train: override any suite setting, e.g. --set device=cuda.") = None,
     device: setting_option("device", panel=False) = "auto",
     results: ResultsOption = None,
@@ -38,7 +38,7 @@ def reproduce(
     from benchbench import api
     from benchbench.reproduction import reproduce as write
 
-    parsed = api.find_suite(suite, profile=profile)
+    parsed = api.find_suite(suite, profile=profile, swept=True, results=results)
     progress = SweepProgress(err, parsed.name, show_epochs=True) if train else None
     try:
         with progress or nullcontext():

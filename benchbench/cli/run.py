@@ -3,95 +3,83 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from benchbench.cli.context import (
-    CheckpointEveryOption,
-    JsonOption,
-    KeepCheckpointOption,
-    ResultsOption,
-    ResumeAnywhereOption,
-    components,
-    err,
-    print_json,
-    resume_policy,
-    set_option,
-    setting_values,
-    stdout_to_stderr,
-    stopped_by_signal,
-    with_settings,
-)
-from benchbench.cli.export import SinkOption, sinks_attached
+from benchbench.cli.context import CheckpointEveryOption
+from benchbench.cli.context import JsonOption
+from benchbench.cli.context import KeepCheckpointOption
+from benchbench.cli.context import ResultsOption
+from benchbench.cli.context import ResumeAnywhereOption
+from benchbench.cli.context import components
+from benchbench.cli.context import err
+from benchbench.cli.context import option
+from benchbench.cli.context import optional
+from benchbench.cli.context import print_json
+from benchbench.cli.context import resume_policy
+from benchbench.cli.context import set_option
+from benchbench.cli.context import setting_values
+from benchbench.cli.context import stdout_to_stderr
+from benchbench.cli.context import stopped_by_signal
+from benchbench.cli.context import with_settings
+from benchbench.cli.export import SinkOption
+from benchbench.cli.export import sinks_attached
 from benchbench.config import RunConfig
 from benchbench.errors import BenchError
 from benchbench.render.markup import visible
-from benchbench.settings import EXECUTION, SETTINGS, TRAINING, parse_seeds, parse_sets
+from benchbench.settings import EXECUTION
+from benchbench.settings import SETTINGS
+from benchbench.settings import TRAINING
+from benchbench.settings import parse_seeds
+from benchbench.settings import parse_sets
 
 
 @with_settings(SETTINGS)
 def run(
     ctx: typer.Context,
     *,
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config",
-            help="A TOML file of settings (a suite's base keys); options given here win.",
-            rich_help_panel=EXECUTION,
-            show_default=False,
-        ),
-    ] = None,
-    recipe: Annotated[
-        str | None,
-        typer.Option(
-            "--recipe",
-            help="A built-in recipe's settings (`bench list recipes`), e.g. speedrun; "
-            "options given here win.",
-            rich_help_panel=EXECUTION,
-            show_default=False,
-        ),
-    ] = None,
-    print_config: Annotated[
+    config: optional(
+        Path,
+        "A TOML file of settings (a suite's base keys); options given here win.",
+        "--config",
+        rich_help_panel=EXECUTION,
+    ) = None,
+    recipe: optional(
+        str,
+        "A built-in recipe's settings (`bench list recipes`), e.g. speedrun; "
+        "options given here win.",
+        "--recipe",
+        rich_help_panel=EXECUTION,
+    ) = None,
+    print_config: option(
         bool,
-        typer.Option(
-            "--print-config",
-            help="Print the resolved config as TOML and exit.",
-            rich_help_panel=EXECUTION,
-        ),
-    ] = False,
-    dry_run: Annotated[
+        "Print the resolved config as TOML and exit.",
+        "--print-config",
+        rich_help_panel=EXECUTION,
+    ) = False,
+    dry_run: option(
         bool,
-        typer.Option(
-            "--dry-run",
-            help="Check the config and the plugin names, train nothing.",
-            rich_help_panel=EXECUTION,
-        ),
-    ] = False,
-    seeds: Annotated[
-        str | None,
-        typer.Option(help="One run per seed: 0,1,2 or 0-4.", rich_help_panel=EXECUTION),
-    ] = None,
+        "Check the config and the plugin names, train nothing.",
+        "--dry-run",
+        rich_help_panel=EXECUTION,
+    ) = False,
+    seeds: optional(str, "One run per seed: 0,1,2 or 0-4.", rich_help_panel=EXECUTION) = None,
     set_: set_option(
         "Plugin option: arch.OPT, aug.NAME.OPT or dataset.OPT, e.g. --set arch.bn=true.",
         TRAINING,
     ) = None,
-    force: Annotated[
+    force: option(
+        bool, "Re-run even if an identical run is stored.", rich_help_panel=EXECUTION
+    ) = False,
+    vectorize: option(
         bool,
-        typer.Option(help="Re-run even if an identical run is stored.", rich_help_panel=EXECUTION),
-    ] = False,
-    vectorize: Annotated[
-        bool,
-        typer.Option(
-            help="With --seeds: train the seeds as one batched model (torch.func.vmap), each "
-            "stored as its own run, where a short probe finds that faster than one after "
-            "another (GPUs); else one after another, said so.",
-            rich_help_panel=EXECUTION,
-        ),
-    ] = False,
+        "With --seeds: train the seeds as one batched model (torch.func.vmap), each "
+        "stored as its own run, where a short probe finds that faster than one after "
+        "another (GPUs); else one after another, said so.",
+        rich_help_panel=EXECUTION,
+    ) = False,
     sink: SinkOption = None,
     checkpoint_every: CheckpointEveryOption = None,
     keep_checkpoint: KeepCheckpointOption = False,

@@ -4,55 +4,45 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
-from typing import Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from benchbench.cli.context import (
-    CheckpointEveryOption,
-    JsonOption,
-    ResultsOption,
-    ResumeAnywhereOption,
-    WhereOption,
-    components,
-    err,
-    out,
-    print_json,
-    resume_policy,
-    stopped_by_signal,
-)
+from benchbench.cli.context import CheckpointEveryOption
+from benchbench.cli.context import JsonOption
+from benchbench.cli.context import ResultsOption
+from benchbench.cli.context import ResumeAnywhereOption
+from benchbench.cli.context import WhereOption
+from benchbench.cli.context import components
+from benchbench.cli.context import err
+from benchbench.cli.context import option
+from benchbench.cli.context import optional
+from benchbench.cli.context import out
+from benchbench.cli.context import print_json
+from benchbench.cli.context import resume_policy
+from benchbench.cli.context import stopped_by_signal
 from benchbench.render.markup import visible
 
 
 def runs(
     where: WhereOption = None,
-    smoke: Annotated[bool, typer.Option(help="The smoke runs instead of the results.")] = False,
-    delete: Annotated[
-        bool, typer.Option(help="Delete the runs listed (with --yes): rows and artifacts.")
-    ] = False,
-    yes: Annotated[bool, typer.Option("--yes", help="Confirm --delete.")] = False,
-    resume: Annotated[
+    smoke: option(bool, "The smoke runs instead of the results.") = False,
+    delete: option(bool, "Delete the runs listed (with --yes): rows and artifacts.") = False,
+    yes: option(bool, "Confirm --delete.", "--yes") = False,
+    resume: option(
         bool,
-        typer.Option(
-            "--resume",
-            help="Continue the listed runs that did not finish (interrupted, killed, failed) "
-            "from their resume points.",
-        ),
-    ] = False,
-    copy_to: Annotated[
-        Path | None,
-        typer.Option(
-            help="Copy the runs listed into the results folder DIR (rows, epochs, "
-            "artifacts, and the sweeps they belong to): to publish or merge results.",
-            metavar="DIR",
-            show_default=False,
-        ),
-    ] = None,
-    weights: Annotated[
-        bool, typer.Option(help="With --copy-to: copy the model weights (model.pt) too.")
-    ] = True,
+        "Continue the listed runs that did not finish (interrupted, killed, failed) "
+        "from their resume points.",
+        "--resume",
+    ) = False,
+    copy_to: optional(
+        Path,
+        "Copy the runs listed into the results folder DIR (rows, epochs, "
+        "artifacts, and the sweeps they belong to): to publish or merge results.",
+        metavar="DIR",
+    ) = None,
+    weights: option(bool, "With --copy-to: copy the model weights (model.pt) too.") = True,
     checkpoint_every: CheckpointEveryOption = None,
     resume_anywhere: ResumeAnywhereOption = False,
     results: ResultsOption = None,
@@ -133,7 +123,8 @@ def runs(
 
 def _resume(records, results, policy) -> None:
     from benchbench import api
-    from benchbench.cli.run import _print_result, _progress
+    from benchbench.cli.run import _print_result
+    from benchbench.cli.run import _progress
 
     with stopped_by_signal():
         done = api.resume_runs(

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import typer
 from rich.table import Table
 
-from benchbench.cli.context import (
-    JsonOption,
-    components,
-    out,
-    print_json,
-    set_option,
-    setting_option,
-)
+from benchbench.cli.context import JsonOption
+from benchbench.cli.context import components
+from benchbench.cli.context import optional
+from benchbench.cli.context import out
+from benchbench.cli.context import print_json
+from benchbench.cli.context import set_option
+from benchbench.cli.context import setting_option
 from benchbench.errors import BenchError
 
 
@@ -22,25 +18,20 @@ def summary(
     arch: setting_option("arch", panel=False),
     dataset: setting_option("dataset", panel=False) = "digits",
     data_dir: setting_option("data_dir", panel=False) = None,
-    input_shape: Annotated[
-        str | None,
-        typer.Option(
-            help="CxHxW instead of a dataset's shape, e.g. 3x300x300.", show_default=False
-        ),
-    ] = None,
-    classes: Annotated[
-        int | None, typer.Option(help="Number of classes, with --input-shape.", show_default=False)
-    ] = None,
+    input_shape: optional(str, "CxHxW instead of a dataset's shape, e.g. 3x300x300.") = None,
+    classes: optional(int, "Number of classes, with --input-shape.") = None,
     dropout: setting_option("dropout", panel=False) = None,
     set_: set_option("arch.OPTION=VALUE (and dataset.OPTION=VALUE).") = None,
     as_json: JsonOption = False,
 ) -> None:
     """Layer table (layer, output shape, parameters, trainable, mult-adds) and totals of a
     model, with memory estimates (torchinfo)."""
-    from benchbench.analysis.layers import layer_table, totals
+    from benchbench.analysis.layers import layer_table
+    from benchbench.analysis.layers import totals
     from benchbench.config import RunConfig
     from benchbench.settings import parse_sets
-    from benchbench.training.loop import build_model, prepare
+    from benchbench.training.loop import build_model
+    from benchbench.training.loop import prepare
 
     options = parse_sets(set_ or [], ())
     config = RunConfig(

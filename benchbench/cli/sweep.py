@@ -10,23 +10,24 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from benchbench.cli.context import (
-    CheckpointEveryOption,
-    JsonOption,
-    KeepCheckpointOption,
-    ProfileOption,
-    ResultsOption,
-    ResumeAnywhereOption,
-    components,
-    err,
-    out,
-    print_json,
-    resume_policy,
-    set_option,
-    setting_option,
-    stdout_to_stderr,
-)
-from benchbench.cli.export import SinkOption, sinks_attached
+from benchbench.cli.context import CheckpointEveryOption
+from benchbench.cli.context import JsonOption
+from benchbench.cli.context import KeepCheckpointOption
+from benchbench.cli.context import ProfileOption
+from benchbench.cli.context import ResultsOption
+from benchbench.cli.context import ResumeAnywhereOption
+from benchbench.cli.context import components
+from benchbench.cli.context import err
+from benchbench.cli.context import option
+from benchbench.cli.context import optional
+from benchbench.cli.context import out
+from benchbench.cli.context import print_json
+from benchbench.cli.context import resume_policy
+from benchbench.cli.context import set_option
+from benchbench.cli.context import setting_option
+from benchbench.cli.context import stdout_to_stderr
+from benchbench.cli.export import SinkOption
+from benchbench.cli.export import sinks_attached
 from benchbench.cli.progress import SweepProgress
 from benchbench.execution.executors import live_epochs
 from benchbench.execution.orchestrator import suite_key
@@ -41,80 +42,56 @@ def sweep(
     set_: set_option(
         "Override any suite setting, e.g. --set epochs=5 or --set arch.bn=true."
     ) = None,
-    data_dir: Annotated[Path | None, typer.Option(help="Dataset folder for every run.")] = None,
-    smoke: Annotated[
+    data_dir: optional(Path, "Dataset folder for every run.") = None,
+    smoke: option(
         bool,
-        typer.Option(
-            help="Shrink everything: tiny fake data (digits stay "
-            "digits), 1 epoch, two values per list, one seed."
-        ),
-    ] = False,
-    group: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="Run only this group (variants, base, tune, or a grid's name); repeatable.",
-            show_default=False,
-        ),
-    ] = None,
-    seeds: Annotated[
-        str | None,
-        typer.Option(
-            help="Override the suite's seeds (and tuning repeats): 0,1,2 or 0-4.",
-            show_default=False,
-        ),
-    ] = None,
+        "Shrink everything: tiny fake data (digits stay "
+        "digits), 1 epoch, two values per list, one seed.",
+    ) = False,
+    group: optional(
+        list[str], "Run only this group (variants, base, tune, or a grid's name); repeatable."
+    ) = None,
+    seeds: optional(str, "Override the suite's seeds (and tuning repeats): 0,1,2 or 0-4.") = None,
     profile: ProfileOption = None,
-    executor: Annotated[
+    executor: option(
         str,
-        typer.Option(
-            help="Where runs train: "
-            + "; ".join(f"{name}: {about}" for name, (_, about) in BUILTIN_EXECUTORS.items())
-            + "; or an executor a plugin adds."
+        "Where runs train: "
+        + "; ".join(f"{name}: {about}" for name, (_, about) in BUILTIN_EXECUTORS.items())
+        + "; or an executor a plugin adds.",
+    ) = "local",
+    workers: option(int, "Parallel workers (process, ray).") = 2,
+    address: optional(str, "Ray cluster address.", show_default="a local Ray instance") = None,
+    cpus_per_run: option(
+        float, "ray, slurm: CPUs per run (its torch threads), on whichever node."
+    ) = 1,
+    gpus_per_run: option(
+        float, "ray, slurm: GPUs per CUDA run; with Ray a fraction shares a card."
+    ) = 1,
+    slurm_partition: optional(str, "slurm: the partition to submit to.") = None,
+    slurm_time: option(int, "slurm: time limit per run, in minutes.") = 60,
+    slurm_cluster: optional(
+        str,
+        (
+            "slurm: submitit's cluster: slurm, or local (the same path as local "
+            "processes, to try a sweep without a scheduler)."
         ),
-    ] = "local",
-    workers: Annotated[int, typer.Option(help="Parallel workers (process, ray).")] = 2,
-    address: Annotated[
-        str | None,
-        typer.Option(help="Ray cluster address.", show_default="a local Ray instance"),
-    ] = None,
-    cpus_per_run: Annotated[
-        float,
-        typer.Option(help="ray, slurm: CPUs per run (its torch threads), on whichever node."),
-    ] = 1,
-    gpus_per_run: Annotated[
-        float,
-        typer.Option(help="ray, slurm: GPUs per CUDA run; with Ray a fraction shares a card."),
-    ] = 1,
-    slurm_partition: Annotated[
-        str | None, typer.Option(help="slurm: the partition to submit to.", show_default=False)
-    ] = None,
-    slurm_time: Annotated[int, typer.Option(help="slurm: time limit per run, in minutes.")] = 60,
-    slurm_cluster: Annotated[
-        str | None,
-        typer.Option(
-            help="slurm: submitit's cluster: slurm, or local (the same path as local "
-            "processes, to try a sweep without a scheduler).",
-            show_default="slurm where sbatch is found",
-        ),
-    ] = None,
-    retries: Annotated[
+        show_default="slurm where sbatch is found",
+    ) = None,
+    retries: option(
         int,
-        typer.Option(
-            help="process, ray: run again after a lost worker or node (never after the run's "
+        (
+            "process, ray: run again after a lost worker or node (never after the run's "
             "own error), at most N times; the attempts are stored with the run."
         ),
-    ] = 0,
+    ) = 0,
     scale: setting_option("scale", panel=False) = 1.0,
     device: setting_option("device", panel=False) = "auto",
-    force: Annotated[bool, typer.Option(help="Re-run runs that are already stored.")] = False,
+    force: option(bool, "Re-run runs that are already stored.") = False,
     sink: SinkOption = None,
     checkpoint_every: CheckpointEveryOption = None,
     keep_checkpoint: KeepCheckpointOption = False,
     resume_anywhere: ResumeAnywhereOption = False,
-    dry_run: Annotated[
-        bool,
-        typer.Option(help="List the runs the sweep would train (checked, not trained)."),
-    ] = False,
+    dry_run: option(bool, "List the runs the sweep would train (checked, not trained).") = False,
     results: ResultsOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -122,17 +99,16 @@ def sweep(
     from benchbench import api
 
     parsed = api.find_suite(suite, parse_seeds(seeds) if seeds is not None else None, profile)
+    # what is run: the same for a dry run's plan and the sweep
+    runs = {
+        "overrides": [*(set_ or []), *([f"scale={scale}"] if scale != 1 else [])],
+        "data_dir": data_dir,
+        "smoke": smoke,
+        "groups": group or [],
+        "device": device,
+    }
     if dry_run:
-        overrides = [*(set_ or []), *([f"scale={scale}"] if scale != 1 else [])]
-        planned, tuned = api.plan(
-            parsed,
-            overrides=overrides,
-            data_dir=data_dir,
-            smoke=smoke,
-            groups=group or [],
-            device=device,
-        )
-        return _print_plan(parsed, planned, tuned, as_json)
+        return _print_plan(parsed, *api.plan(parsed, **runs), as_json)
     store = api.open_store(results)
     policy = resume_policy(checkpoint_every, keep_checkpoint, resume_anywhere)
     started = time.perf_counter()
@@ -141,15 +117,11 @@ def sweep(
         with stdout_to_stderr(as_json), progress, sinks_attached(sink):
             tally = api.sweep(
                 parsed,
+                **runs,
                 results=store.root,
-                overrides=[*(set_ or []), *([f"scale={scale}"] if scale != 1 else [])],
-                data_dir=data_dir,
-                smoke=smoke,
-                groups=group or [],
                 executor=executor,
                 workers=workers,
                 address=address,
-                device=device,
                 force=force,
                 policy=policy,
                 components=components(),

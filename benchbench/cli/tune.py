@@ -8,18 +8,18 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from benchbench.cli.context import (
-    CheckpointEveryOption,
-    JsonOption,
-    ResultsOption,
-    components,
-    err,
-    out,
-    print_json,
-    resume_policy,
-    set_option,
-    stdout_to_stderr,
-)
+from benchbench.cli.context import CheckpointEveryOption
+from benchbench.cli.context import JsonOption
+from benchbench.cli.context import ResultsOption
+from benchbench.cli.context import components
+from benchbench.cli.context import err
+from benchbench.cli.context import option
+from benchbench.cli.context import optional
+from benchbench.cli.context import out
+from benchbench.cli.context import print_json
+from benchbench.cli.context import resume_policy
+from benchbench.cli.context import set_option
+from benchbench.cli.context import stdout_to_stderr
 
 
 def tune(
@@ -29,40 +29,24 @@ def tune(
             help="A built-in suite or a suite TOML file with \\[tune] and \\[tune.space]."
         ),
     ],
-    study: Annotated[
-        str | None,
-        typer.Option(help="The study's name.", show_default="the suite's name"),
-    ] = None,
-    trials: Annotated[
-        int | None,
-        typer.Option(help="Finished trials to reach (the budget).", show_default="[tune] trials"),
-    ] = None,
-    time_budget: Annotated[
-        str | None,
-        typer.Option(
-            help="Training time the trials may spend in all: 90s, 30m, 2h.", show_default=False
-        ),
-    ] = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Workers sharing the study.")] = 1,
-    executor: Annotated[
+    study: optional(str, "The study's name.", show_default="the suite's name") = None,
+    trials: optional(
+        int, "Finished trials to reach (the budget).", show_default="[tune] trials"
+    ) = None,
+    time_budget: optional(str, "Training time the trials may spend in all: 90s, 30m, 2h.") = None,
+    jobs: option(int, "Workers sharing the study.", "--jobs", "-j") = 1,
+    executor: option(
         str,
-        typer.Option(
-            help="Where the workers run: process (this machine) or ray (Ray tasks on a "
-            "local instance, or on the cluster at --address; its nodes must see the "
-            "results folder)."
-        ),
-    ] = "process",
-    address: Annotated[
-        str | None,
-        typer.Option(help="ray: the cluster's address.", show_default="a local Ray instance"),
-    ] = None,
-    cpus_per_worker: Annotated[
-        float, typer.Option(help="ray: CPUs per worker (its torch threads).")
-    ] = 1,
+        "Where the workers run: process (this machine) or ray (Ray tasks on a "
+        "local instance, or on the cluster at --address; its nodes must see the "
+        "results folder).",
+    ) = "process",
+    address: optional(
+        str, "ray: the cluster's address.", show_default="a local Ray instance"
+    ) = None,
+    cpus_per_worker: option(float, "ray: CPUs per worker (its torch threads).") = 1,
     set_: set_option("Override a base setting of every trial, e.g. --set epochs=5.") = None,
-    smoke: Annotated[
-        bool, typer.Option(help="Tiny data and 1 epoch per trial: a wiring check.")
-    ] = False,
+    smoke: option(bool, "Tiny data and 1 epoch per trial: a wiring check.") = False,
     checkpoint_every: CheckpointEveryOption = None,
     results: ResultsOption = None,
     as_json: JsonOption = False,

@@ -11,7 +11,8 @@ drawn, without ever storing its pixels.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from collections.abc import Sequence
 
 import torch
 

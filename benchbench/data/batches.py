@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 import torch
 
-from benchbench.data.augment import SampleRandom, batch_random, soft_targets
+from benchbench.data.augment import SampleRandom
+from benchbench.data.augment import batch_random
+from benchbench.data.augment import soft_targets
 
 
 @dataclass

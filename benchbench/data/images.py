@@ -42,7 +42,8 @@ class ImageData:
         import numpy as np
         import torch
 
-        from benchbench.data.streaming import Rows, rows
+        from benchbench.data.streaming import Rows
+        from benchbench.data.streaming import rows
 
         def images(x, split):
             lazy = isinstance(x, (np.memmap, Rows))  # from a file: read when used

@@ -11,12 +11,19 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
 
 from benchbench.config import RunConfig
-from benchbench.errors import BenchError, did_you_mean
-from benchbench.execution.executors import Events, Executor
-from benchbench.execution.suite import Suite, expand_overrides, smoke_suite, to_config
+from benchbench.errors import BenchError
+from benchbench.errors import did_you_mean
+from benchbench.execution.executors import Events
+from benchbench.execution.executors import Executor
+from benchbench.execution.suite import Suite
+from benchbench.execution.suite import expand_overrides
+from benchbench.execution.suite import smoke_suite
+from benchbench.execution.suite import to_config
 from benchbench.metrics import stored_value
 from benchbench.plugins.manager import Components
 from benchbench.results.store import Store
@@ -82,8 +89,9 @@ def run_suite(
     # its first group leaves the later groups' rows (and their stored runs) in the report.
     # Tuning's members depend on results: they are rewritten when tuning starts.
     store.forget_suite(key, [g for g in swept if g != "tune"] + sorted(gone))
+    swept_at = suite.profile.name if suite.profile else None  # recorded with its rows
     for group, configs in groups:
-        store.add_to_suite(key, group, [_member(suite, group, c) for c in configs])
+        store.add_to_suite(key, group, [_member(suite, group, c) for c in configs], swept_at)
     events.planned(sum(len(c) for _, c in groups) + tune_size(suite))
     for _group, configs in groups:
         _run(executor, configs, events, tally)
@@ -111,6 +119,7 @@ def run_suite(
                         for value, chunk in zip(values, chunks, strict=True)
                         for c in chunk
                     ],
+                    swept_at,
                 )
                 _run(executor, configs, events, tally)
                 scores = [_score(store, chunk, suite.tune.metric) for chunk in chunks]
@@ -214,7 +223,8 @@ def _member(suite: Suite, group: str, config: RunConfig) -> tuple:
 
 def _check_tables(suite: Suite) -> None:
     """Every metric a table of ``suite`` names exists (plugins' metrics included)."""
-    from benchbench.metrics import METRICS, known
+    from benchbench.metrics import METRICS
+    from benchbench.metrics import known
 
     for table in suite.tables:
         unknown = [m for m in table.options.get("metrics") or [] if not known(m)]

@@ -17,16 +17,23 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from benchbench.config import RunConfig
-from benchbench.errors import BenchError, PluginError
+from benchbench.errors import BenchError
+from benchbench.errors import PluginError
 from benchbench.execution import sinks
 from benchbench.plugins.manager import Components
-from benchbench.results.store import DONE, RunRecord, Store
-from benchbench.training.resume import Interrupted, ResumePoints, ResumePolicy, StopRequest
+from benchbench.results.store import DONE
+from benchbench.results.store import RunRecord
+from benchbench.results.store import Store
+from benchbench.training.resume import Interrupted
+from benchbench.training.resume import ResumePoints
+from benchbench.training.resume import ResumePolicy
+from benchbench.training.resume import StopRequest
 
 log = logging.getLogger(__name__)
 status = logging.getLogger("benchbench.status")
@@ -177,7 +184,8 @@ class Recording:
 
     def complete(self, outcome) -> RunRecord:
         """Store a finished training outcome: summary, artifacts, history, status."""
-        from benchbench.metrics import outcome_confusion, summarize
+        from benchbench.metrics import outcome_confusion
+        from benchbench.metrics import summarize
         from benchbench.training.device import load_average
 
         if not self.started:

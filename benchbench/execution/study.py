@@ -33,16 +33,25 @@ import math
 import os
 import socket
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from benchbench.config import RunConfig
-from benchbench.errors import BenchError, did_you_mean
-from benchbench.execution.runner import Pruned, execute, finished
-from benchbench.metrics import METRICS, known, stored_value
+from benchbench.errors import BenchError
+from benchbench.errors import did_you_mean
+from benchbench.execution.runner import Pruned
+from benchbench.execution.runner import execute
+from benchbench.execution.runner import finished
+from benchbench.metrics import METRICS
+from benchbench.metrics import known
+from benchbench.metrics import stored_value
 from benchbench.results import studies
-from benchbench.results.store import Store, alive
+from benchbench.results.store import Store
+from benchbench.results.store import alive
 from benchbench.settings import SETTINGS
 
 log = logging.getLogger(__name__)
@@ -92,11 +101,9 @@ class Dimension:
     integer: bool = False
 
     def distribution(self):
-        from optuna.distributions import (
-            CategoricalDistribution,
-            FloatDistribution,
-            IntDistribution,
-        )
+        from optuna.distributions import CategoricalDistribution
+        from optuna.distributions import FloatDistribution
+        from optuna.distributions import IntDistribution
 
         if self.choices:
             return CategoricalDistribution([_encode(c) for c in self.choices])

@@ -76,19 +76,26 @@ import copy
 import itertools
 import re
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from benchbench.analysis.tables import references, table_kinds
+from benchbench.analysis.tables import references
+from benchbench.analysis.tables import table_kinds
 from benchbench.config import RunConfig
-from benchbench.errors import BenchError, did_you_mean
+from benchbench.errors import BenchError
+from benchbench.errors import did_you_mean
 from benchbench.execution.study import is_study
 from benchbench.execution.study import parse as parse_study
-from benchbench.metrics import known, tunable
-from benchbench.settings import LABEL_KEYS, parse_value, plugin_options
+from benchbench.metrics import known
+from benchbench.metrics import tunable
+from benchbench.settings import LABEL_KEYS
 from benchbench.settings import SETTINGS as RUN_SETTINGS
+from benchbench.settings import parse_value
+from benchbench.settings import plugin_options
 
 # Suite keys are the run settings; a row's label comes from its variant or grid point.
 SETTINGS = set(RUN_SETTINGS) - set(LABEL_KEYS)

@@ -14,11 +14,13 @@ import importlib
 import importlib.metadata
 import os
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 
 import pluggy
 
-from benchbench import DISTRIBUTION, __version__
+from benchbench import DISTRIBUTION
+from benchbench import __version__
 from benchbench.errors import BenchError
 from benchbench.plugins import hookspecs
 from benchbench.plugins.registry import Registry

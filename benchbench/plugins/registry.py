@@ -8,10 +8,14 @@ import functools
 import importlib
 import inspect
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import replace
 
-from benchbench.errors import BenchError, PluginError, did_you_mean
+from benchbench.errors import BenchError
+from benchbench.errors import PluginError
+from benchbench.errors import did_you_mean
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from benchbench.errors import BenchError
-from benchbench.results.store import RunRecord, Store
+from benchbench.results.store import RunRecord
+from benchbench.results.store import Store
 from benchbench.settings import parse_value
 
 
@@ -51,6 +52,19 @@ def suite_members(store: Store, key: str, group: str = "all") -> list[dict]:
     """The membership rows (``group, run_id, setting, value``) of ``group`` in the last
     sweep of suite ``key``; ``all`` for every group."""
     return [m for m in store.suite_members(key) if group in ("all", m["group"])]
+
+
+def swept_profile(store: Store, key: str) -> str | None:
+    """The profile suite ``key``'s stored rows were swept at (None: as written, or not
+    swept); refused where its groups were swept at different profiles."""
+    profiles = sorted({m["profile"] or "" for m in store.suite_members(key)})
+    if len(profiles) > 1:
+        named = ", ".join(repr(p) if p else "as written" for p in profiles)
+        raise BenchError(
+            f"suite {key}: its stored rows were swept at different profiles ({named}); "
+            "give --profile NAME to render them at one scale."
+        )
+    return profiles[0] or None if profiles else None
 
 
 def suite_runs(store: Store, key: str, group: str = "all") -> list[RunRecord]:

@@ -23,6 +23,13 @@ def migration(function: Callable[[sqlite3.Connection], None]):
     return function
 
 
+# A suite membership's columns, as versions 1 and 4 created them (4 adds its row label).
+_MEMBER_COLUMNS = (
+    "suite TEXT NOT NULL, grp TEXT NOT NULL, run_id TEXT NOT NULL, setting TEXT NOT NULL, "
+    "value TEXT, position INTEGER NOT NULL"
+)
+
+
 @migration
 def runs_epochs_and_suites(conn: sqlite3.Connection) -> None:
     """Version 1: the first release's tables (which it created without a version)."""
@@ -39,15 +46,8 @@ def runs_epochs_and_suites(conn: sqlite3.Connection) -> None:
             started REAL NOT NULL,
             finished REAL
         )""",
-        """CREATE TABLE IF NOT EXISTS suite_runs (
-            suite TEXT NOT NULL,
-            grp TEXT NOT NULL,
-            run_id TEXT NOT NULL,
-            setting TEXT NOT NULL,
-            value TEXT,
-            position INTEGER NOT NULL,
-            PRIMARY KEY (suite, grp, run_id, setting)
-        )""",
+        f"CREATE TABLE IF NOT EXISTS suite_runs ({_MEMBER_COLUMNS}, "
+        "PRIMARY KEY (suite, grp, run_id, setting))",
         """CREATE TABLE IF NOT EXISTS epochs (
             run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
             epoch INTEGER NOT NULL,
@@ -79,16 +79,8 @@ def suite_rows_keep_their_labels(conn: sqlite3.Connection) -> None:
     run, since a label is not part of a run's identity: two variants with identical
     settings share one run and still make two rows."""
     conn.execute(
-        """CREATE TABLE suite_members (
-            suite TEXT NOT NULL,
-            grp TEXT NOT NULL,
-            run_id TEXT NOT NULL,
-            setting TEXT NOT NULL,
-            value TEXT,
-            position INTEGER NOT NULL,
-            label TEXT NOT NULL DEFAULT '',
-            PRIMARY KEY (suite, grp, run_id, setting, label)
-        )"""
+        f"CREATE TABLE suite_members ({_MEMBER_COLUMNS}, label TEXT NOT NULL DEFAULT '', "
+        "PRIMARY KEY (suite, grp, run_id, setting, label))"
     )
     conn.execute(
         "INSERT INTO suite_members (suite, grp, run_id, setting, value, position) "
@@ -113,6 +105,13 @@ def suite_members_named_so(conn: sqlite3.Connection) -> None:
     """Version 6: the table of which runs make each suite's rows is ``suite_members``
     (it was ``suite_runs``, a name that read like a table of runs)."""
     conn.execute("ALTER TABLE suite_runs RENAME TO suite_members")
+
+
+@migration
+def suite_members_record_their_profile(conn: sqlite3.Connection) -> None:
+    """Version 7: the profile (``--profile``) a suite's rows were swept at, so that its
+    report renders at that scale without being told ('' where swept as written)."""
+    conn.execute("ALTER TABLE suite_members ADD COLUMN profile TEXT NOT NULL DEFAULT ''")
 
 
 MEMBERS_RENAMED = 6  # from this version on, suite memberships are in suite_members

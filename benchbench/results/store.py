@@ -25,7 +25,8 @@ import socket
 import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -575,9 +576,11 @@ class Store:
             (f"DELETE FROM suite_members WHERE suite = ? AND grp IN ({marks})", (suite, *groups))
         )
 
-    def add_to_suite(self, suite: str, group: str, members: list[tuple]) -> None:
+    def add_to_suite(
+        self, suite: str, group: str, members: list[tuple], profile: str | None = None
+    ) -> None:
         """Record ``(run_id, tuned setting, value, row label)`` members of a suite's group,
-        in order."""
+        in order, swept at ``profile`` (None: the suite as written)."""
         rows = self._query(
             f"SELECT MAX(position) AS last FROM {self._members()} WHERE suite = ?", (suite,)
         )
@@ -586,17 +589,27 @@ class Store:
             *[
                 (
                     "INSERT OR IGNORE INTO suite_members "
-                    "(suite, grp, run_id, setting, value, position, label) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (suite, group, run_id, setting or "", json.dumps(value), start + i, label),
+                    "(suite, grp, run_id, setting, value, position, label, profile) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        suite,
+                        group,
+                        run_id,
+                        setting or "",
+                        json.dumps(value),
+                        start + i,
+                        label,
+                        profile or "",
+                    ),
                 )
                 for i, (run_id, setting, value, label) in enumerate(members)
             ]
         )
 
     def suite_members(self, suite: str) -> list[dict]:
-        """``{group, run_id, setting, value, label}`` for every member of ``suite``, in
-        order (``label`` is None where an older release stored none)."""
+        """``{group, run_id, setting, value, label, profile}`` for every member of
+        ``suite``, in order (``label`` and ``profile`` are None where an older release
+        stored none, ``profile`` also where the suite was swept as written)."""
         rows = self._query(
             f"SELECT * FROM {self._members()} WHERE suite = ? ORDER BY position", (suite,)
         )
@@ -607,6 +620,7 @@ class Store:
                 "setting": r["setting"] or None,
                 "value": json.loads(r["value"]),
                 "label": (r["label"] if "label" in r.keys() else "") or None,
+                "profile": (r["profile"] if "profile" in r.keys() else "") or None,
             }
             for r in rows
         ]

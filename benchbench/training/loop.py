@@ -11,7 +11,9 @@ import copy
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
 
 import torch
 import torch.nn.functional as F
@@ -20,20 +22,19 @@ from benchbench.config import RunConfig
 from benchbench.data import streaming
 from benchbench.data.augment import compose
 from benchbench.data.batches import BatchSource
-from benchbench.data.images import load_dataset, stratified_split
+from benchbench.data.images import load_dataset
+from benchbench.data.images import stratified_split
 from benchbench.data.normalize import statistics
 from benchbench.errors import BenchError
 from benchbench.plugins.manager import Components
 from benchbench.training import device as devices
 from benchbench.training.device import Stopwatch
 from benchbench.training.optimization import build_optimizer
-from benchbench.training.resume import (
-    Interrupted,
-    ResumePoints,
-    StopRequest,
-    random_streams,
-    restore_random_streams,
-)
+from benchbench.training.resume import Interrupted
+from benchbench.training.resume import ResumePoints
+from benchbench.training.resume import StopRequest
+from benchbench.training.resume import random_streams
+from benchbench.training.resume import restore_random_streams
 
 WARMUP_STEPS = 2
 PROBE_ROUNDS = 5  # timed steps per candidate precision under --precision auto

@@ -33,21 +33,22 @@ from benchbench.errors import BenchError
 from benchbench.plugins.manager import Components
 from benchbench.training import device as devices
 from benchbench.training.device import Stopwatch
-from benchbench.training.loop import (
-    EVAL_BATCH,
-    Batcher,
-    Lane,
-    Outcome,
-    build_augment,
-    build_model,
-    fit,
-    init_from_data,
-    set_up,
-    steps_per_epoch,
-    tta_views,
-)
-from benchbench.training.optimization import Schedule, make_optimizer, parameter_groups
-from benchbench.training.resume import ResumePoints, StopRequest
+from benchbench.training.loop import EVAL_BATCH
+from benchbench.training.loop import Batcher
+from benchbench.training.loop import Lane
+from benchbench.training.loop import Outcome
+from benchbench.training.loop import build_augment
+from benchbench.training.loop import build_model
+from benchbench.training.loop import fit
+from benchbench.training.loop import init_from_data
+from benchbench.training.loop import set_up
+from benchbench.training.loop import steps_per_epoch
+from benchbench.training.loop import tta_views
+from benchbench.training.optimization import Schedule
+from benchbench.training.optimization import make_optimizer
+from benchbench.training.optimization import parameter_groups
+from benchbench.training.resume import ResumePoints
+from benchbench.training.resume import StopRequest
 
 PROBE_STEPS = 3
 

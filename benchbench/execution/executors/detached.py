@@ -8,7 +8,10 @@ import os
 from collections.abc import Callable
 
 from benchbench.config import RunConfig
-from benchbench.execution.runner import Recording, failure_text, finished, reuse
+from benchbench.execution.runner import Recording
+from benchbench.execution.runner import failure_text
+from benchbench.execution.runner import finished
+from benchbench.execution.runner import reuse
 from benchbench.training.resume import ResumePolicy
 
 
@@ -86,10 +89,22 @@ class DetachedExecutor:
         ``--force`` an old resume point is removed first: the run starts over."""
         folder = self.store.run_dir(config.run_id)
         if self.force:
-            from benchbench.training.resume import discard, path_in
+            from benchbench.training.resume import discard
+            from benchbench.training.resume import path_in
 
             discard(path_in(folder))
         return str(folder), self.policy
 
     def threads(self) -> int:
         return max(1, (os.cpu_count() or 1) // self.workers)
+
+
+class ClusterExecutor(DetachedExecutor):
+    """A detached executor whose runs are each granted ``cpus_per_run`` CPUs (their torch
+    threads) and, for CUDA runs, ``gpus_per_run`` GPUs on a cluster's nodes."""
+
+    def __init__(
+        self, components, store, *, cpus_per_run: float = 1, gpus_per_run: float = 1, **options
+    ):
+        super().__init__(components, store, **options)
+        self.cpus_per_run, self.gpus_per_run = cpus_per_run, gpus_per_run

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from benchbench.errors import BenchError
 from benchbench.execution.executors import Events
-from benchbench.execution.runner import execute, failure_text, wait_while_held
+from benchbench.execution.runner import execute
+from benchbench.execution.runner import failure_text
+from benchbench.execution.runner import wait_while_held
 from benchbench.results.store import Busy
 
 # What CUDA says when it leaves a process's context unusable.

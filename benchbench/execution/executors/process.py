@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import os
 
-from benchbench.execution.executors.detached import DetachedExecutor, WorkerLost
-from benchbench.execution.runner import PINNED_GPU, train_detached
+from benchbench.execution.executors.detached import DetachedExecutor
+from benchbench.execution.executors.detached import WorkerLost
+from benchbench.execution.runner import PINNED_GPU
+from benchbench.execution.runner import train_detached
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +22,9 @@ log = logging.getLogger(__name__)
 class ProcessExecutor(DetachedExecutor):
     def run(self, configs, events):
         import multiprocessing
-        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+        from concurrent.futures import FIRST_COMPLETED
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures import wait
         from concurrent.futures.process import BrokenProcessPool
 
         done, todo = self.split(configs)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from benchbench.errors import BenchError
-from benchbench.execution.executors.detached import DetachedExecutor
+from benchbench.execution.executors.detached import ClusterExecutor
 from benchbench.execution.runner import train_detached
 
 
@@ -23,24 +23,14 @@ def start_ray(address: str | None, cpus: int) -> bool:
     return True
 
 
-class RayExecutor(DetachedExecutor):
-    """``workers`` runs at a time across the cluster, each granted ``cpus_per_run`` CPUs
-    (its torch threads) and, for CUDA runs, ``gpus_per_run`` GPUs (a fraction lets small
-    models share a card, and the run records it)."""
+class RayExecutor(ClusterExecutor):
+    """``workers`` runs at a time across the cluster at ``address``, each granted
+    ``cpus_per_run`` CPUs (its torch threads) and, for CUDA runs, ``gpus_per_run`` GPUs
+    (a fraction lets small models share a card, and the run records it)."""
 
-    def __init__(
-        self,
-        components,
-        store,
-        *,
-        address: str | None = None,
-        cpus_per_run: float = 1,
-        gpus_per_run: float = 1,
-        **options,
-    ):
+    def __init__(self, components, store, *, address: str | None = None, **options):
         super().__init__(components, store, **options)
         self.address = address
-        self.cpus_per_run, self.gpus_per_run = cpus_per_run, gpus_per_run
         self.started_ray = False
 
     def resolve_device(self, name: str) -> str:

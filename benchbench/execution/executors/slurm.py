@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 from benchbench.errors import BenchError
-from benchbench.execution.executors.detached import DetachedExecutor, WorkerLost
+from benchbench.execution.executors.detached import ClusterExecutor
+from benchbench.execution.executors.detached import WorkerLost
 from benchbench.execution.runner import train_detached
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ class ResumableTraining:
 POLL_SECONDS = 2.0
 
 
-class SlurmExecutor(DetachedExecutor):
+class SlurmExecutor(ClusterExecutor):
     """``workers`` array tasks at a time (``slurm_array_parallelism``), each with
     ``cpus_per_run`` CPUs (its torch threads) and, for CUDA runs, ``gpus_per_run`` GPUs,
     on ``partition`` for at most ``time_minutes``."""
@@ -54,15 +55,13 @@ class SlurmExecutor(DetachedExecutor):
         *,
         partition: str | None = None,
         time_minutes: int = 60,
-        cpus_per_run: float = 1,
-        gpus_per_run: float = 1,
         cluster: str | None = None,
         folder: str | Path | None = None,
         **options,
     ):
         super().__init__(components, store, **options)
         self.partition, self.time_minutes = partition, int(time_minutes)
-        self.cpus_per_run, self.gpus_per_run = max(1, int(cpus_per_run)), gpus_per_run
+        self.cpus_per_run = max(1, int(self.cpus_per_run))  # Slurm grants whole CPUs
         self.cluster = cluster
         self.folder = Path(folder) if folder else Path(store.root) / "slurm"
 

@@ -339,7 +339,8 @@ def hf_dataset(
 
     import numpy as np
 
-    from benchbench.data import ImageData, arraycache
+    from benchbench.data import ImageData
+    from benchbench.data import arraycache
     from benchbench.data.arraycache import cache_dir
 
     if not variant:

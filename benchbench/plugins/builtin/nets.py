@@ -14,7 +14,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from benchbench.errors import BenchError
-from benchbench.plugins.builtin.architectures import dropout_rate, kernel_size, positive_ints
+from benchbench.plugins.builtin.architectures import dropout_rate
+from benchbench.plugins.builtin.architectures import kernel_size
+from benchbench.plugins.builtin.architectures import positive_ints
 
 
 def conv_out(size: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
@@ -306,57 +308,45 @@ class Backbone(nn.Module):
 # -- the architectures, as users build them -----------------------------------------
 
 
-def cnn_small(
-    *,
-    num_classes: int,
-    input_shape: tuple[int, int, int],
-    bn: bool = False,
-    kernel: int = 3,
-    dropout: float = 0.0,
-):
-    """Report 000's small CNN; 5,851,338 parameters without BN on 3x32x32 with 10 classes."""
-    return _report000(
-        input_shape,
-        num_classes,
-        [[32, 64], [128, 128], [256, 256]],
-        [1024, 512],
-        kernel,
-        bn,
-        dropout,
-    )
+def _report000_cnn(name: str, blocks: list[list[int]], hidden: list[int], doc: str):
+    """One of report 000's CNNs: VGG-style blocks of ``blocks`` channels ([BN] before
+    each pool) and a dense head of ``hidden`` units; the builder named ``name``."""
+
+    def build(
+        *,
+        num_classes: int,
+        input_shape: tuple[int, int, int],
+        bn: bool = False,
+        kernel: int = 3,
+        dropout: float = 0.0,
+    ):
+        return _pooled_cnn_net(
+            input_shape=input_shape,
+            num_classes=num_classes,
+            blocks=blocks,
+            hidden=hidden,
+            kernel=kernel_size(kernel),
+            bn=bool(bn),
+            dropout=dropout_rate(dropout),
+        )
+
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = doc
+    return build
 
 
-def cnn_large(
-    *,
-    num_classes: int,
-    input_shape: tuple[int, int, int],
-    bn: bool = False,
-    kernel: int = 3,
-    dropout: float = 0.0,
-):
-    """Report 000's large CNN; 92,351,050 parameters without BN on 3x32x32 with 10 classes."""
-    return _report000(
-        input_shape,
-        num_classes,
-        [[32, 64], [128, 256, 256], [512, 1024, 1024], [2048, 2048]],
-        [2048, 1024, 512],
-        kernel,
-        bn,
-        dropout,
-    )
-
-
-def _report000(input_shape, num_classes, blocks, hidden, kernel, bn, dropout):
-    """Report 000's CNNs: VGG-style blocks ([BN] before each pool) and a dense head."""
-    return _pooled_cnn_net(
-        input_shape=input_shape,
-        num_classes=num_classes,
-        blocks=blocks,
-        hidden=hidden,
-        kernel=kernel_size(kernel),
-        bn=bool(bn),
-        dropout=dropout_rate(dropout),
-    )
+cnn_small = _report000_cnn(
+    "cnn_small",
+    [[32, 64], [128, 128], [256, 256]],
+    [1024, 512],
+    "Report 000's small CNN; 5,851,338 parameters without BN on 3x32x32 with 10 classes.",
+)
+cnn_large = _report000_cnn(
+    "cnn_large",
+    [[32, 64], [128, 256, 256], [512, 1024, 1024], [2048, 2048]],
+    [2048, 1024, 512],
+    "Report 000's large CNN; 92,351,050 parameters without BN on 3x32x32 with 10 classes.",
+)
 
 
 # -- report 001, 002, 003, 004 --------------------------------------------------------------

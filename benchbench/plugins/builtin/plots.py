@@ -134,7 +134,8 @@ def gradcam(
         import torch
 
         from benchbench.analysis.gradcam import heatmaps
-        from benchbench.analysis.reload import predict, reload
+        from benchbench.analysis.reload import predict
+        from benchbench.analysis.reload import reload
         from benchbench.plugins.manager import current
         from benchbench.render.figures import heatmaps as figure
 
@@ -215,7 +216,8 @@ def summary(*, arch: str = "", input_shape: str = "3x32x32", classes: int = 10, 
     def draw(store, record):
         import pandas as pd
 
-        from benchbench.analysis.layers import layer_table, totals
+        from benchbench.analysis.layers import layer_table
+        from benchbench.analysis.layers import totals
         from benchbench.config import RunConfig
         from benchbench.plugins.manager import current
         from benchbench.training.loop import build_model

@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 
 from benchbench import hookimpl
-from benchbench.metrics import Evaluated, Metric
+from benchbench.metrics import Evaluated
+from benchbench.metrics import Metric
 
 
 def _test_loss(e: Evaluated) -> float:
@@ -21,84 +22,49 @@ def _test_loss(e: Evaluated) -> float:
     return float(F.cross_entropy(logits, labels)) if finite else math.nan
 
 
+def _timing(key: str, title: str, digits: int, compute, **more) -> Metric:
+    """A duration: reported, never compared across machines as a score."""
+    return Metric(key, title, digits, compute, timing=True, **more)
+
+
+def _score(key: str, title: str, compute) -> Metric:
+    """An accuracy a suite may tune on: higher is better, four digits."""
+    return Metric(key, title, 4, compute, higher_is_better=True, tunable=True)
+
+
 BUILTIN = (
-    Metric(
-        "test_acc",
-        "Accuracy",
-        4,
-        lambda e: float(e.matrix.trace() / max(e.matrix.sum(), 1)),
-        higher_is_better=True,
-        tunable=True,
-    ),
-    Metric(
-        "train_seconds_per_epoch",
-        "Train s/epoch",
-        2,
-        lambda e: e.mean("train_seconds"),
-        timing=True,
-    ),
-    Metric("val_seconds_per_epoch", "Val s/epoch", 2, lambda e: e.mean("val_seconds"), timing=True),
-    Metric(
+    _score("test_acc", "Accuracy", lambda e: float(e.matrix.trace() / max(e.matrix.sum(), 1))),
+    _timing("train_seconds_per_epoch", "Train s/epoch", 2, lambda e: e.mean("train_seconds")),
+    _timing("val_seconds_per_epoch", "Val s/epoch", 2, lambda e: e.mean("val_seconds")),
+    _timing(
         "train_seconds_per_epoch_median",
         "Train s/epoch (median)",
         2,
         lambda e: e.median("train_seconds"),
-        timing=True,
     ),
-    Metric(
-        "best_val_acc",
-        "Best val acc",
-        4,
-        lambda e: e.best("val_acc"),
-        higher_is_better=True,
-        tunable=True,
-    ),
-    Metric(
-        "max_train_acc",
-        "Max train acc",
-        4,
-        lambda e: e.best("train_acc"),
-        higher_is_better=True,
-        tunable=True,
-    ),
-    Metric(
-        "train_seconds_total",
-        "Train s",
-        1,
-        lambda e: e.total("train_seconds"),
-        timing=True,
-    ),
-    Metric(  # the unit reports 002 and 004 quote
+    _score("best_val_acc", "Best val acc", lambda e: e.best("val_acc")),
+    _score("max_train_acc", "Max train acc", lambda e: e.best("train_acc")),
+    _timing("train_seconds_total", "Train s", 1, lambda e: e.total("train_seconds")),
+    _timing(  # the unit reports 002 and 004 quote
         "train_minutes_total",
         "Train min",
         2,
         lambda e: e.total("train_seconds") / 60,
-        timing=True,
         from_summary=lambda summary: summary["train_seconds_total"] / 60,
     ),
     Metric("epochs_run", "Epochs", 0, lambda e: len(e.history)),
     Metric("best_epoch", "Best epoch", 0, lambda e: e.outcome.best_epoch, True),
     Metric("num_parameters", "Parameters", 0, lambda e: e.outcome.num_parameters),
-    Metric("warmup_seconds", "Warm-up s", 2, lambda e: e.outcome.warmup_seconds, timing=True),
-    Metric(
-        "compile_seconds",
-        "Compile s",
-        2,
-        lambda e: getattr(e.outcome, "compile_seconds", 0.0),
-        timing=True,
+    _timing("warmup_seconds", "Warm-up s", 2, lambda e: e.outcome.warmup_seconds),
+    _timing(
+        "compile_seconds", "Compile s", 2, lambda e: getattr(e.outcome, "compile_seconds", 0.0)
     ),
-    Metric("load_seconds", "Load s", 2, lambda e: e.outcome.load_seconds, timing=True),
+    _timing("load_seconds", "Load s", 2, lambda e: e.outcome.load_seconds),
     Metric("peak_memory_mb", "Peak MB", 0, lambda e: e.outcome.peak_memory_mb),
     Metric("final_train_loss", "Final train loss", 3, lambda e: e.last("train_loss")),
     Metric("final_val_loss", "Final val loss", 3, lambda e: e.last("val_loss")),
     Metric("test_loss", "Test loss", 3, _test_loss),
-    Metric(
-        "seconds_to_target",
-        "Time to target s",
-        1,
-        lambda e: e.outcome.seconds_to_target,
-        timing=True,
-    ),
+    _timing("seconds_to_target", "Time to target s", 1, lambda e: e.outcome.seconds_to_target),
     Metric("epochs_to_target", "Epochs to target", 0, lambda e: e.outcome.epochs_to_target),
 )
 

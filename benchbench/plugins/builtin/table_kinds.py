@@ -7,19 +7,17 @@ import math
 from collections.abc import Callable
 
 from benchbench import hookimpl
-from benchbench.analysis.tables import (
-    Part,
-    Request,
-    Spec,
-    TableKind,
-    build,
-    ensemble_part,
-    ood_part,
-    references,
-    transposed,
-    tuning_part,
-    with_seed_only_rows,
-)
+from benchbench.analysis.tables import Part
+from benchbench.analysis.tables import Request
+from benchbench.analysis.tables import Spec
+from benchbench.analysis.tables import TableKind
+from benchbench.analysis.tables import build
+from benchbench.analysis.tables import ensemble_part
+from benchbench.analysis.tables import ood_part
+from benchbench.analysis.tables import references
+from benchbench.analysis.tables import transposed
+from benchbench.analysis.tables import tuning_part
+from benchbench.analysis.tables import with_seed_only_rows
 from benchbench.errors import BenchError
 from benchbench.metrics import DEFAULT_METRICS
 
@@ -162,7 +160,8 @@ def _profile_table(request: Request) -> Part:
     baseline=None,  # the row a report's prose reads differences against (row_facts)
 )
 def _targets_table(request: Request) -> Part:
-    from benchbench.analysis.targets import seed_numbers, targets_part
+    from benchbench.analysis.targets import seed_numbers
+    from benchbench.analysis.targets import targets_part
 
     o = request.options
     targets = {str(k): float(v) for k, v in o["targets"].items()}

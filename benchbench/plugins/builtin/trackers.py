@@ -83,7 +83,9 @@ class MLflowSink:
     benchbench), tagged with the run id so that ``bench export`` never doubles one."""
 
     def __init__(self, mlflow, uri: str):
-        from mlflow.entities import Metric, Param, RunTag
+        from mlflow.entities import Metric
+        from mlflow.entities import Param
+        from mlflow.entities import RunTag
 
         self.Metric, self.Param, self.RunTag = Metric, Param, RunTag
         self.client = mlflow.MlflowClient(tracking_uri=uri)

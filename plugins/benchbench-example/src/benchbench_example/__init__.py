@@ -111,7 +111,9 @@ def benchbench_register_table_kinds(registry):
 def build_fastest_kind():
     """A suite's ``[[tables]] kind = "fastest"`` (option ``n``): the ``runs`` table of
     its group, cut to the ``n`` rows that train fastest."""
-    from benchbench.analysis.tables import Spec, TableKind, build
+    from benchbench.analysis.tables import Spec
+    from benchbench.analysis.tables import TableKind
+    from benchbench.analysis.tables import build
 
     def fastest(request):
         metrics = ("train_seconds_per_epoch", "test_acc")
