@@ -273,3 +273,21 @@ def test_an_unknown_profile_names_the_suites(bench, tmp_path):
     assert "Did you mean 'quick'" in result.err
     alone = bench("report", "--profile", "quick")
     assert alone.code == 2 and "give --suite SUITE" in alone.err
+
+
+def test_a_sweep_without_the_data_folder_a_row_needs_stores_nothing(bench, tmp_path):
+    # algoperf-mini style: digits rows train without a folder, an imagefolder row cannot;
+    # the sweep is refused before any run, rather than storing one failure per run
+    suite = tmp_path / "folders.toml"
+    suite.write_text(
+        '[base]\narch = "mlp"\nepochs = 1\n'
+        '[[variants]]\nname = "digits"\ndataset = "digits"\n'
+        '[[variants]]\nname = "my photos"\ndataset = "imagefolder"\n'
+    )
+    result = bench("sweep", suite)
+    assert result.code == 2, result.err
+    assert "suite folders, row 'my photos': The imagefolder dataset needs --data-dir" in result.err
+    assert "Traceback" not in result.err
+    assert not (tmp_path / "results" / "bench.db").exists()  # nothing stored, no failures
+    dry = bench("sweep", suite, "--dry-run")
+    assert dry.code == 2 and "needs --data-dir" in dry.err

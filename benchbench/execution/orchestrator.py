@@ -179,8 +179,12 @@ def plan_suite(
                     except BenchError as exc:
                         raise BenchError(f"suite {suite.name}: {exc}") from None
                     out.append(replace(config, device=str(device)))
-        for config in {(c.arch, c.dataset, c.augs): c for c in out}.values():
-            components.check(config)  # unknown names fail the sweep before any run
+        for config in {(c.arch, c.dataset, c.augs, c.data_dir): c for c in out}.values():
+            try:  # unknown names, a missing data folder: the sweep fails before any run
+                components.check(config)
+            except BenchError as exc:
+                row = f", row {config.label!r}" if config.label else ""
+                raise BenchError(f"suite {suite.name}{row}: {exc}") from None
         return [components.with_providers(c) for c in out]
 
     if len(combos) > 1 and suite.tune is not None and (not only or "tune" in only):

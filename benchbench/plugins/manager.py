@@ -83,10 +83,12 @@ class Components:
 
     def check(self, config) -> None:
         """Raise a BenchError (with suggestions) if ``config`` names a component that no
-        loaded plugin provides: its architecture, dataset or one of its augmentations."""
+        loaded plugin provides (its architecture, dataset or one of its augmentations), or
+        lacks the data folder its dataset requires (a factory whose ``data_dir`` has no
+        default), before any data is loaded."""
         try:
             self.architectures.get(config.arch)
-            self.datasets.get(config.dataset)
+            dataset = self.datasets.get(config.dataset)
             for aug in config.augs:
                 self.augmentations.get(aug)
         except BenchError as exc:
@@ -98,6 +100,11 @@ class Components:
                 f"{exc} It may come from a plugin that failed to load: {named}. Fix or "
                 "reinstall that plugin (`bench plugins` shows its errors)."
             ) from None
+        if config.data_dir is None and dataset.requires("data_dir"):
+            raise BenchError(
+                f"The {config.dataset} dataset needs --data-dir DIR (or data_dir in a config "
+                f"or suite file): {dataset.description}."
+            )
 
     def with_providers(self, config):
         """``config`` with the third-party plugins that provide its components recorded

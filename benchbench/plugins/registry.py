@@ -57,6 +57,12 @@ class Entry:
             return None
         return {p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
 
+    def requires(self, name: str) -> bool:
+        """Whether the factory takes a keyword ``name`` without a default (a value it
+        cannot run without, such as a dataset's ``data_dir``)."""
+        param = inspect.signature(self.factory).parameters.get(name)
+        return param is not None and param.default is inspect.Parameter.empty
+
     def check_options(self, options: dict, required: tuple[str, ...] = ()) -> None:
         """Raise a BenchError naming an option the factory does not accept, or one of the
         wrong type, without calling the factory (nothing it imports is loaded)."""

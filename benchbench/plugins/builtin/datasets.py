@@ -115,7 +115,7 @@ def fake(
 
 def imagefolder(
     *,
-    data_dir: Path | None = None,
+    data_dir: Path | None,  # no default: a sweep or run without --data-dir is refused first
     test_fraction: float = 0.2,
     size=None,
     keep_size=None,
