@@ -291,3 +291,20 @@ def test_a_sweep_without_the_data_folder_a_row_needs_stores_nothing(bench, tmp_p
     assert not (tmp_path / "results" / "bench.db").exists()  # nothing stored, no failures
     dry = bench("sweep", suite, "--dry-run")
     assert dry.code == 2 and "needs --data-dir" in dry.err
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("arch.nope=1", "architecture 'mlp' has no option 'nope'"),
+        ("dataset.nope=1", "dataset 'digits' has no option 'nope'"),
+    ],
+)
+def test_a_sweep_with_an_option_no_component_takes_stores_nothing(
+    bench, tmp_path, setting, message
+):
+    suite = tmp_path / "opts.toml"
+    suite.write_text('[base]\narch = "mlp"\nepochs = 1\n[[variants]]\nname = "a"\n')
+    result = bench("sweep", suite, "--set", setting)
+    assert result.code == 2 and f"suite opts, row 'a': {message}" in result.err, result.err
+    assert not (tmp_path / "results" / "bench.db").exists()

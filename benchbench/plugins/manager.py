@@ -83,14 +83,14 @@ class Components:
 
     def check(self, config) -> None:
         """Raise a BenchError (with suggestions) if ``config`` names a component that no
-        loaded plugin provides (its architecture, dataset or one of its augmentations), or
-        lacks the data folder its dataset requires (a factory whose ``data_dir`` has no
-        default), before any data is loaded."""
+        loaded plugin provides (its architecture, dataset or one of its augmentations),
+        gives one an option it does not take, or lacks the data folder its dataset
+        requires (a factory whose ``data_dir`` has no default): before any data is loaded
+        or anything stored."""
         try:
-            self.architectures.get(config.arch)
+            arch = self.architectures.get(config.arch)
             dataset = self.datasets.get(config.dataset)
-            for aug in config.augs:
-                self.augmentations.get(aug)
+            augs = {name: self.augmentations.get(name) for name in config.augs}
         except BenchError as exc:
             broken = [p for p in self.plugins if p.errors]
             if not broken or not str(exc).startswith("Unknown"):
@@ -100,6 +100,11 @@ class Components:
                 f"{exc} It may come from a plugin that failed to load: {named}. Fix or "
                 "reinstall that plugin (`bench plugins` shows its errors)."
             ) from None
+        shaped = ("num_classes", "input_shape")  # what architectures and augmentations get
+        arch.check_options(config.arch_options, shaped)
+        dataset.check_options(config.dataset_options, ("data_dir",))
+        for name, entry in augs.items():
+            entry.check_options(config.aug_options.get(name, {}), shaped)
         if config.data_dir is None and dataset.requires("data_dir"):
             raise BenchError(
                 f"The {config.dataset} dataset needs --data-dir DIR (or data_dir in a config "
