@@ -84,11 +84,12 @@ def publish(source: Path, target: Path = RESULTS) -> None:
     print(f"published {len(keep)} runs ({size / 1e6:.1f} MB) into {target}", flush=True)
 
 
-def dry_run(number: str, full: bool, device: str) -> None:
-    """Print the runs report ``number`` would train on ``device`` (`bench sweep --dry-run`)."""
+def dry_run(number: str, full: bool, device: str, data: Path) -> None:
+    """Print the runs report ``number`` would train on ``device`` from the folder ``data``
+    (`bench sweep --dry-run`; nothing is read)."""
     from benchbench import api
 
-    planned, tuned = api.plan(suite(number, full), device=device)
+    planned, tuned = api.plan(suite(number, full), device=device, data_dir=data)
     for group, c in planned:
         print(
             f"report {number} [{group}] {c.label} seed {c.seed}: {c.arch} {c.scaled().epochs} "
@@ -123,7 +124,7 @@ def main() -> None:
 
     for number in args.only:
         if args.dry_run:
-            dry_run(number, args.full, args.device)
+            dry_run(number, args.full, args.device, args.data_dir)
             continue
         train = args.train or args.full
         data = args.data_dir.resolve()
