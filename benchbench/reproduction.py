@@ -176,12 +176,12 @@ def render(suite, results: Path, output: Path) -> str:
     """The report of ``suite`` (as its profile runs it) from the runs stored in
     ``results``; its figures are drawn into ``output/figures``."""
     from benchbench.results.query import suite_runs
+    from benchbench.results.query import swept_profile
 
     store = api.open_store(results)
     key = api.suite_key(suite)
     members = store.suite_members(key)
-    profiles = {m["profile"] for m in members}  # where one, the report need not name it
-    swept = profiles.pop() if len(profiles) == 1 else None
+    swept = swept_profile(store, key, mixed_refused=False)  # the report need not name it
     runs = suite_runs(store, key) if members else []
     # a run serving several rows (a grid point that is also a variant) counts once
     done = list({r.id: r for r in runs if r.status == "complete"}.values())

@@ -308,3 +308,17 @@ def test_a_sweep_with_an_option_no_component_takes_stores_nothing(
     result = bench("sweep", suite, "--set", setting)
     assert result.code == 2 and f"suite opts, row 'a': {message}" in result.err, result.err
     assert not (tmp_path / "results" / "bench.db").exists()
+
+
+def test_a_bad_option_in_one_of_two_rows_of_the_same_components_is_refused(bench, tmp_path):
+    # rows "a" and "b" share an architecture and dataset; each row's options are checked
+    suite = tmp_path / "rows.toml"
+    suite.write_text(
+        '[base]\narch = "mlp"\nepochs = 1\n[[variants]]\nname = "a"\n"arch.hiden" = 16\n'
+        '[[variants]]\nname = "b"\n'
+    )
+    result = bench("sweep", suite)
+    assert result.code == 2, result.err
+    assert "suite rows, row 'a': architecture 'mlp' has no option 'hiden'" in result.err
+    assert "Did you mean 'hidden'" in result.err
+    assert not (tmp_path / "results" / "bench.db").exists()

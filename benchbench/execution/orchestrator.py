@@ -179,8 +179,8 @@ def plan_suite(
                     except BenchError as exc:
                         raise BenchError(f"suite {suite.name}: {exc}") from None
                     out.append(replace(config, device=str(device)))
-        for config in {(c.arch, c.dataset, c.augs, c.data_dir): c for c in out}.values():
-            try:  # unknown names, a missing data folder: the sweep fails before any run
+        for config in out:  # each row's own options: checking is signatures, no data
+            try:  # unknown names or options, a missing data folder: fail before any run
                 components.check(config)
             except BenchError as exc:
                 row = f", row {config.label!r}" if config.label else ""

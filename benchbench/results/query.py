@@ -54,10 +54,13 @@ def suite_members(store: Store, key: str, group: str = "all") -> list[dict]:
     return [m for m in store.suite_members(key) if group in ("all", m["group"])]
 
 
-def swept_profile(store: Store, key: str) -> str | None:
+def swept_profile(store: Store, key: str, mixed_refused: bool = True) -> str | None:
     """The profile suite ``key``'s stored rows were swept at (None: as written, or not
-    swept); refused where its groups were swept at different profiles."""
+    swept); where its groups were swept at different profiles, refused (or None, when
+    not ``mixed_refused``)."""
     profiles = sorted({m["profile"] or "" for m in store.suite_members(key)})
+    if len(profiles) > 1 and not mixed_refused:
+        return None
     if len(profiles) > 1:
         named = ", ".join(repr(p) if p else "as written" for p in profiles)
         raise BenchError(
