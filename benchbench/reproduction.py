@@ -194,7 +194,13 @@ def render(suite, results: Path, output: Path) -> str:
     )
     targets, rows = _targets(suite, store, runs, retrain)
     train = sum(r.summary.get("train_seconds_total", 0.0) or 0.0 for r in done)
-    wall = sum((r.finished or r.started) - r.started for r in done)
+    # the stored per-epoch times, not finished - started: a run resumed in a later session
+    # would count the stop between sessions
+    with_val = sum(
+        e.get("train_seconds", 0.0) + e.get("val_seconds", 0.0) + e.get("test_seconds", 0.0)
+        for r in done
+        for e in store.history(r.id)
+    )
     planned = len({m["run_id"] for m in members})
     groups = suite.profile.groups if suite.profile else []
     if not groups or "variants" in groups:  # rows not trained yet
@@ -235,8 +241,9 @@ stopped.
 records its settings (`bench show RUN --results {where}`).
 
 **Compute.** {len(done)} of {planned} runs complete: {train / 60:.1f} minutes of training
-(stored train time), {wall / 60:.1f} minutes from first to last epoch including validation
-and testing, on {", ".join(hosts) or "?"} with {", ".join(chosen) or "?"} (chosen per run
+(stored train time), {with_val / 60:.1f} minutes with each epoch's validation (stored
+epoch times: a stop between sessions does not count), on {", ".join(hosts) or "?"}
+with {", ".join(chosen) or "?"} (chosen per run
 by `--precision auto --layout auto`). Hardware behind the seed's own timings: {hardware}.
 
 {targets}## Readings

@@ -1,7 +1,9 @@
 """bench reproduce: a suite's whole report (verdicts, targets with the suite's prose,
 tables, figures) from its stored runs, as the five seed reports in reports/ are made."""
 
+import re
 import shutil
+import sqlite3
 
 from test_data import make_folder
 
@@ -145,6 +147,15 @@ def test_a_suites_report_has_verdicts_prose_tables_and_figures(bench, tmp_path):
     assert "**Figure 5.** Curves of the one never trained — *not drawn: no complete run" in figures
     again = bench("reproduce", suite, "--results", results, "--output", out)
     assert again.code == 0 and (out / "mine.md").read_text() == text  # deterministic
+    # runs started ten hours before they finished (stopped between sessions, then resumed):
+    # the report's minutes are the stored epoch times, not the stop
+    with sqlite3.connect(results / "bench.db") as db:
+        db.execute("UPDATE runs SET started = started - 36000")
+    assert bench("reproduce", suite, "--results", results, "--output", out).code == 0
+    minutes = re.search(
+        r"([\d.]+) minutes with each epoch's validation", (out / "mine.md").read_text()
+    )
+    assert minutes is not None and float(minutes.group(1)) < 60
 
 
 def test_without_its_data_a_figure_keeps_what_the_report_had(bench, tmp_path):
