@@ -59,9 +59,9 @@ def swept_profile(store: Store, key: str, mixed_refused: bool = True) -> str | N
     swept); where its groups were swept at different profiles, refused (or None, when
     not ``mixed_refused``)."""
     profiles = sorted({m["profile"] or "" for m in store.suite_members(key)})
-    if len(profiles) > 1 and not mixed_refused:
-        return None
     if len(profiles) > 1:
+        if not mixed_refused:
+            return None
         named = ", ".join(repr(p) if p else "as written" for p in profiles)
         raise BenchError(
             f"suite {key}: its stored rows were swept at different profiles ({named}); "
