@@ -514,6 +514,8 @@ def train(
         spare_model.train()
         # Every batch shape the run will see, so no kernel is autotuned inside epoch 1's
         # stopwatch: the full batch, the ragged last one, and the evaluation chunks.
+        # A smoke run checks wiring and its timings mean nothing: it probes, never warms up.
+        warm = not config.smoke
         sizes = warmup_sizes(
             len(spare_batches), config.batch_size, WARMUP_STEPS, config.max_batches
         )
@@ -531,11 +533,12 @@ def train(
                 if round_:  # the first round warms each candidate up
                     probe[precision].append(watch.seconds)
         batcher.precision = devices.pick_precision(probe) if len(candidates) > 1 else candidates[0]
-        for size in sizes:
+        for size in sizes if warm else []:
             index = torch.arange(size, device=device)
             step(spare_model, spare_opt, spare_scaler, *spare_batches.batch(index))
         images = splits.val[0] if len(splits.val[0]) else splits.test[0]
-        for i, size in enumerate(eval_sizes(len(splits.val[0]), len(splits.test[0]), len(images))):
+        chunks = eval_sizes(len(splits.val[0]), len(splits.test[0]), len(images))
+        for i, size in enumerate(chunks if warm else []):
             with Stopwatch(device) as evaluating:
                 predict(spare_model, images[:size], batcher)
             if config.compile and i == 0:  # the evaluation graph compiles here
