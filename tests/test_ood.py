@@ -90,3 +90,37 @@ def test_report_001s_probe_reads_the_last_two_relus_of_the_model_it_names():
         config = suites.to_config({**suite.base, **row}, 0)
         model = build_model(config, load_components(use_entry_points=False), 10, (3, 32, 32))
         assert table.options["layers"] == default_layers(model)[-2:]
+
+
+def test_a_run_probed_again_is_not_run_again_unless_it_was_retrained(bench, monkeypatch):
+    # report 001 reads one probe four ways (two tables, two figures): the model runs once
+    from conftest import FAST
+
+    from benchbench.analysis import ood
+    from benchbench.plugins.manager import load_components
+    from benchbench.results.store import Store
+
+    monkeypatch.setattr(ood, "PROBED", {})
+    counted = []
+
+    def counting(model, inputs, layers):
+        counted.append(layers)
+        return mean_activations(model, inputs, layers)
+
+    monkeypatch.setattr(ood, "mean_activations", counting)
+    assert bench("run", *FAST, "--name", "probed").code == 0
+    components = load_components()
+
+    def probe(ood_when, **options):
+        (record,) = Store().runs()
+        return ood.probe_run(Store(), record, components, ood_when=ood_when, **options)
+
+    below, either = probe("below"), probe("either")
+    assert len(counted) == 2  # in- and out-of-distribution images, once
+    assert all(r.ood_below for r in below.results)
+    assert [r.layer for r in below.results] == [r.layer for r in either.results]
+    probe("below", options={"seed": 7})  # other OOD images: probed afresh
+    assert len(counted) == 4
+    assert bench("run", *FAST, "--name", "probed", "--force").code == 0
+    probe("below")  # the same run id, trained again: new weights, probed afresh
+    assert len(counted) == 6

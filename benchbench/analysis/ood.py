@@ -11,6 +11,7 @@ the mean of the in-distribution and out-of-distribution hit rates.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -170,6 +171,10 @@ class Probe:
         return torch.cat(images).numpy(), true, [int(f) for f in flagged]
 
 
+PROBED: dict[tuple, tuple] = {}  # a process's last probes: report 001 reads one four ways
+PROBES_KEPT = 2
+
+
 def probe_run(
     store,
     record,
@@ -187,24 +192,41 @@ def probe_run(
 
     The OOD images are resized and their channels matched to the run's inputs; ``fake``
     defaults to noise-like images. ``loaded``: the run already reloaded
-    (:func:`benchbench.analysis.reload.reload`), so it is not reloaded again.
+    (:func:`benchbench.analysis.reload.reload`), so it is not reloaded again. The
+    activations do not depend on ``ood_when``: a run probed again in the same process
+    with the same images and layers (a table, then its figures) is not run again.
     """
     from benchbench.analysis.reload import reload
 
-    loaded = loaded or reload(store, record, components, device)
-    inside = loaded.splits.test[0]
-    outside = _outside_images(components, dataset, data_dir, options or {}, loaded)
-    names = layers or default_layers(loaded.model)
-    if not names:
-        raise BenchError("This model has no activation layers; name some with --layers.")
+    key = (
+        str(store.root),
+        record.id,
+        record.finished,  # a run trained again (--force) keeps its id, not its weights
+        dataset,
+        str(data_dir),
+        json.dumps(options or {}, sort_keys=True, default=str),
+        tuple(layers or ()),
+        device,
+    )
+    if key not in PROBED:
+        loaded = loaded or reload(store, record, components, device)
+        inside = loaded.splits.test[0]
+        outside = _outside_images(components, dataset, data_dir, options or {}, loaded)
+        names = layers or default_layers(loaded.model)
+        if not names:
+            raise BenchError("This model has no activation layers; name some with --layers.")
 
-    def batches(images):
-        for start in range(0, len(images), 256):
-            yield loaded.batcher(images[start : start + 256].to(loaded.device))
+        def batches(images):
+            for start in range(0, len(images), 256):
+                yield loaded.batcher(images[start : start + 256].to(loaded.device))
 
-    a = mean_activations(loaded.model, batches(inside), names)
-    b = mean_activations(loaded.model, batches(outside), names)
-    return Probe(detect(a, b, ood_when=ood_when), a, b, inside.cpu(), outside.cpu())
+        a = mean_activations(loaded.model, batches(inside), names)
+        b = mean_activations(loaded.model, batches(outside), names)
+        while len(PROBED) >= PROBES_KEPT:
+            PROBED.pop(next(iter(PROBED)))
+        PROBED[key] = (a, b, inside.cpu(), outside.cpu())
+    a, b, inside, outside = PROBED[key]
+    return Probe(detect(a, b, ood_when=ood_when), a, b, inside, outside)
 
 
 def _outside_images(components, name: str, data_dir, options: dict, loaded) -> torch.Tensor:
