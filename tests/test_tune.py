@@ -388,3 +388,18 @@ def test_one_at_a_time_refuses_what_it_cannot_walk(bench, tmp_path):
         result = bench("tune", write(tmp_path, text))
         assert result.code == 2 and said in result.err, result.err
         assert not (tmp_path / "results" / "studies").exists()
+
+
+def test_a_study_that_searches_epochs_shows_them_beside_the_epochs_each_trial_ran(bench, tmp_path):
+    searched = STUDY.replace("batch_size = [32, 64]", "epochs = [1, 2]").replace(
+        "trials = 7", "trials = 3"
+    )
+    suite = write(tmp_path, searched.replace("final_seeds = 2", "final_seeds = 0"))
+    assert bench("tune", suite).code == 0
+    (table,) = json.loads(bench("report", "--study", "study", "--format", "json").out)[:1]
+    rows, store = table["rows"], Store(tmp_path / "results")
+    assert {"epochs", "epochs run"} <= set(rows[0])
+    for row in rows:
+        run = store.get(row["run"])
+        assert row["epochs"] == run.config["epochs"] in (1, 2)
+        assert row["epochs run"] == len(store.history(run.id)) <= row["epochs"]
