@@ -118,14 +118,56 @@ def test_the_previous_run_of_the_same_process_is_not_counted_as_load(
     # ten minutes after the previous run started; the load average, 2.07 on 2 cores, is
     # the previous run's own 1.9 cores (busy, not flagged) or another process's (flagged)
     from benchbench.training import device
+    from benchbench.training import machine_load
 
-    monkeypatch.setattr(device, "_OWN_CLOCK", [0.0, 0.0])
-    monkeypatch.setattr(device, "_clocks", lambda: (600.0, own_cpu_seconds))
+    monkeypatch.setattr(machine_load, "_OWN_CLOCK", [0.0, 0.0])
+    monkeypatch.setattr(machine_load, "_OWN_LOAD", [0.0])
+    monkeypatch.setattr(machine_load, "_clocks", lambda: (600.0, own_cpu_seconds))
     monkeypatch.setattr(device, "available_cores", lambda: 2)
     monkeypatch.setattr(os, "getloadavg", lambda: (2.07, 2.0, 2.0))
     facts = device.describe(torch.device("cpu"))
     assert facts["load_start"] == 2.07 and facts["loaded"] is loaded
     assert facts["load_own"] == (1.9 if own_cpu_seconds else 0.0)
+
+
+def test_a_run_crowded_in_one_epoch_is_flagged_though_quiet_at_its_start(
+    bench, isolated, monkeypatch
+):
+    # quiet when it starts and ends; in epoch 2 another process fills 3 of the 2 cores
+    from benchbench.training import loop
+
+    samples = iter([0.3, 5.0, 0.4])
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.1, 0.1))
+    monkeypatch.setattr(loop, "load_sample", lambda: {"load": next(samples), "load_own": 1.9})
+    monkeypatch.setattr("benchbench.training.device.available_cores", lambda: 2)
+    result = bench("run", "--arch", "mlp", "--epochs", "3", "--json")
+    assert result.code == 0 and "in epoch(s) 2:" in result.err
+    record = Store(isolated / "results").get(json.loads(result.out)["run_id"])
+    assert record.environment["load_start"] == 0.1 and record.environment["load_end"] == 0.1
+    assert record.environment["loaded"] is True and record.environment["loaded_epochs"] == [2]
+    assert [e["load"] for e in Store(isolated / "results").history(record.id)] == [0.3, 5.0, 0.4]
+    assert "†" in bench("report").out
+    shown = bench("show", record.id).out
+    marked = [line.split()[-1] for line in shown.splitlines() if line.rstrip().endswith("†")]
+    assert marked == ["†"] and "5.00 †" in shown and "0.30 †" not in shown
+    assert "not comparable with a quiet machine's" in shown
+
+
+def test_a_quiet_run_is_not_flagged_by_its_own_earlier_epochs():
+    # ten minutes on 1.9 cores, then one second more: the load average still holds this
+    # process's 1.9 cores, so its own share is still about 1.9, not the last second's
+    from benchbench.training import machine_load
+
+    clock = iter([(0.0, 0.0), (600.0, 1140.0), (601.0, 1140.5)])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(machine_load, "_clocks", lambda: next(clock))
+        patch.setattr(machine_load, "_OWN_LOAD", [0.0])
+        patch.setattr(machine_load, "_OWN_CLOCK", [0.0, 0.0])
+        machine_load.own_load()
+        assert machine_load.own_load() == 1.9
+        own = machine_load.own_load()
+    assert own == pytest.approx(1.9 * 0.9835 + 0.5 * 0.0165, abs=0.01)
+    assert not machine_load.crowded(2.0, own, 2) and machine_load.crowded(4.1, own, 2)
 
 
 def test_every_format_ends_with_the_provenance(bench, tmp_path):

@@ -158,9 +158,10 @@ def release(process):
 
 
 def numbers(store: Store, run_id: str):
-    """What must be bit-identical: every epoch's losses and accuracies, test logits."""
+    """What must be bit-identical: every epoch's losses and accuracies, test logits (not
+    its seconds, nor the machine's load it sampled)."""
     history = [
-        {k: v for k, v in epoch.items() if not k.endswith("seconds")}
+        {k: v for k, v in epoch.items() if not k.endswith("seconds") and "load" not in k}
         for epoch in store.history(run_id)
     ]
     logits, labels = store.predictions(run_id)

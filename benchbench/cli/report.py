@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from benchbench.analysis.tables import LOADED_MARK
 from benchbench.cli.context import FormatOption
 from benchbench.cli.context import JsonOption
 from benchbench.cli.context import ResultsOption
@@ -21,6 +22,7 @@ from benchbench.cli.context import out
 from benchbench.cli.context import print_json
 from benchbench.errors import BenchError
 from benchbench.render.markup import visible
+from benchbench.training.machine_load import crowded_epoch
 
 
 def report(
@@ -204,9 +206,11 @@ def show(
         "val acc",
         "train s",
         "val s",
+        "load",
     ):
         epochs.add_column(column, justify="right")
     fmt = lambda v, d: "–" if v is None else f"{v:.{d}f}"  # noqa: E731
+    cores = record.environment.get("cores") or 1
     for h in history:
         epochs.add_row(
             str(h["epoch"]),
@@ -217,8 +221,15 @@ def show(
             fmt(h["val_acc"], 4),
             fmt(h["train_seconds"], 2),
             fmt(h["val_seconds"], 2),
+            fmt(h.get("load"), 2) + (LOADED_MARK if crowded_epoch(h, cores) else ""),
         )
     out.print(epochs)
+    if record.environment.get("loaded_epochs"):
+        out.print(
+            f"{LOADED_MARK.strip()} other processes' load exceeded the {cores} cores the run "
+            "could use in the epochs so marked: their seconds are not comparable with a quiet "
+            "machine's."
+        )
     segments = record.environment.get("segments") or []
     if segments:
         _print_segments(segments, record.environment.get("resumed_anywhere"))

@@ -186,13 +186,14 @@ class Recording:
         """Store a finished training outcome: summary, artifacts, history, status."""
         from benchbench.metrics import outcome_confusion
         from benchbench.metrics import summarize
-        from benchbench.training.device import load_average
+        from benchbench.training.machine_load import load_average
 
         if not self.started:
             self.begin()
         matrix = outcome_confusion(outcome)
         self.environment.setdefault("load_end", load_average())
         self.environment.update(outcome.execution)  # what precision/layout auto chose
+        flag_loaded_epochs(self.config.run_id, self.environment, outcome.history)
         if self.environment.get("segments"):
             last = self.environment["segments"][-1]
             last.update(ended=time.time(), load_end=self.environment["load_end"])
@@ -500,8 +501,8 @@ def train_detached(
 
 def _train_detached(config_data: dict, folder: str | None, policy) -> tuple:
     from benchbench.plugins.manager import load_components
-    from benchbench.training import device as devices
     from benchbench.training import loop
+    from benchbench.training.machine_load import load_average
 
     config = RunConfig.from_dict(config_data)
     if config.device.startswith("cuda") and gpu_granted():
@@ -533,7 +534,7 @@ def _train_detached(config_data: dict, folder: str | None, policy) -> tuple:
         if blamed is not None:
             raise blamed from None
         raise
-    environment["load_end"] = devices.load_average()
+    environment["load_end"] = load_average()
     return outcome, history, environment
 
 
@@ -577,6 +578,25 @@ def ray_granted_cpus() -> int | None:
     except Exception:  # not inside a task
         return None
     return max(1, int(cpus)) if cpus else None
+
+
+def flag_loaded_epochs(run_id: str, environment: dict, history: list[dict]) -> None:
+    """Mark the run as loaded when another process crowded its cores in any epoch, not
+    only at its start: each epoch's record samples the load as it ends."""
+    from benchbench.training.machine_load import crowded_epoch
+
+    cores = environment.get("cores") or 1
+    busy = [int(h["epoch"]) for h in history if crowded_epoch(h, cores)]
+    if not busy:
+        return
+    environment.update(loaded=True, loaded_epochs=busy)
+    log.warning(
+        "run %s: other processes' load exceeded the %s cores available to it in epoch(s) "
+        "%s: its timings are marked as not comparable in reports (accuracy is unaffected).",
+        run_id,
+        cores,
+        ", ".join(map(str, busy)),
+    )
 
 
 def warn_if_loaded(environment: dict) -> None:

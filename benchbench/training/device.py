@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 import os
 import platform
 import socket
@@ -17,6 +16,9 @@ from pathlib import Path
 import torch
 
 from benchbench.errors import BenchError
+from benchbench.training.machine_load import crowded
+from benchbench.training.machine_load import load_average
+from benchbench.training.machine_load import own_load
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +233,7 @@ def describe(
         "hostname": socket.gethostname(),
         "load_start": load,  # the machine's, this process's own share included
         "load_own": own,
-        "loaded": load is not None and load - own > cores,
+        "loaded": crowded(load, own, cores),
         "python": platform.python_version(),
         "platform": platform.platform(),
     }
@@ -295,36 +297,6 @@ def available_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
-
-
-def load_average() -> float | None:
-    """The machine's 1-minute load average, or None where the system has none."""
-    try:
-        return round(os.getloadavg()[0], 2)
-    except (AttributeError, OSError):
-        return None
-
-
-def _clocks() -> tuple[float, float]:
-    """Wall seconds and this process's CPU seconds (every thread's)."""
-    return time.monotonic(), time.process_time()
-
-
-_OWN_CLOCK = list(_clocks())  # when own_load was last asked
-
-
-def own_load() -> float:
-    """This process's own share of the 1-minute load average, estimated from its CPU time
-    (every thread's) since it was last asked, or since benchbench was imported, weighted as
-    the load average weights that stretch of time. The runs of a sequential sweep start
-    right after the previous run's training: the load average still holds the previous run's
-    own cores, which are not another process's load."""
-    wall, cpu = _clocks()
-    span, used = wall - _OWN_CLOCK[0], cpu - _OWN_CLOCK[1]
-    _OWN_CLOCK[:] = [wall, cpu]
-    if span <= 0:
-        return 0.0
-    return round(used / span * (1 - math.exp(-span / 60)), 2)
 
 
 @functools.cache

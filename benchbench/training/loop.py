@@ -29,6 +29,7 @@ from benchbench.errors import BenchError
 from benchbench.plugins.manager import Components
 from benchbench.training import device as devices
 from benchbench.training.device import Stopwatch
+from benchbench.training.machine_load import load_sample
 from benchbench.training.optimization import build_optimizer
 from benchbench.training.resume import Interrupted
 from benchbench.training.resume import ResumePoints
@@ -809,6 +810,7 @@ def fit(
         if config.target_on == "test" and any(_seeks_target(lane) for lane in lanes):
             with Stopwatch(device) as test_watch:
                 test = engine.evaluate(splits.test, config.tta)
+        machine = load_sample()  # was another process on these cores meanwhile?
         for k, lane in enumerate(lanes):
             if not lane.active:
                 continue
@@ -821,6 +823,7 @@ def fit(
                 "val_acc": val[k][1],
                 "train_seconds": earlier_seconds + train_watch.seconds,  # every replica's
                 "val_seconds": val_seconds,
+                **machine,
             }
             if _seeks_target(lane):
                 if test is not None:
