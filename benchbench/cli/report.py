@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from benchbench.analysis.tables import LOADED_MARK
 from benchbench.cli.context import FormatOption
 from benchbench.cli.context import JsonOption
 from benchbench.cli.context import ResultsOption
@@ -22,7 +21,6 @@ from benchbench.cli.context import out
 from benchbench.cli.context import print_json
 from benchbench.errors import BenchError
 from benchbench.render.markup import visible
-from benchbench.training.machine_load import crowded_epoch
 
 
 def report(
@@ -206,9 +204,11 @@ def show(
         "val acc",
         "train s",
         "val s",
-        "load",
     ):
         epochs.add_column(column, justify="right")
+    from benchbench.analysis.tables import LOADED_MARK
+    from benchbench.training.machine_load import crowded_epoch
+
     fmt = lambda v, d: "–" if v is None else f"{v:.{d}f}"  # noqa: E731
     cores = record.environment.get("cores") or 1
     for h in history:
@@ -219,16 +219,20 @@ def show(
             fmt(h["train_acc"], 4),
             fmt(h["val_loss"], 4),
             fmt(h["val_acc"], 4),
-            fmt(h["train_seconds"], 2),
+            fmt(h["train_seconds"], 2) + (LOADED_MARK if crowded_epoch(h, cores) else ""),
             fmt(h["val_seconds"], 2),
-            fmt(h.get("load"), 2) + (LOADED_MARK if crowded_epoch(h, cores) else ""),
         )
     out.print(epochs)
-    if record.environment.get("loaded_epochs"):
+    crowded = [h for h in history if crowded_epoch(h, cores)]
+    if crowded:
+        loads = "; ".join(
+            f"epoch {h['epoch']}: {h['load']:.2f}, its own {h.get('load_own') or 0.0:.2f}"
+            for h in crowded
+        )
         out.print(
             f"{LOADED_MARK.strip()} other processes' load exceeded the {cores} cores the run "
-            "could use in the epochs so marked: their seconds are not comparable with a quiet "
-            "machine's."
+            f"could use (the load as the epoch ended: {loads}): these seconds are not "
+            "comparable with a quiet machine's."
         )
     segments = record.environment.get("segments") or []
     if segments:
