@@ -105,10 +105,13 @@ def test_a_run_started_under_load_is_flagged(bench, isolated, monkeypatch):
     monkeypatch.setattr(os, "getloadavg", lambda: (64.0, 64.0, 64.0))
     result = bench("run", "--arch", "mlp", "--epochs", "1", "--json")
     assert result.code == 0 and "timings will not be comparable" in result.err
+    assert "in epoch(s)" not in result.err  # said once, as it started
     record = Store(isolated / "results").get(json.loads(result.out)["run_id"])
     assert record.environment["loaded"] is True and record.environment["load_start"] == 64.0
     assert "load_end" in record.environment
     assert "†" in bench("report").out
+    smoke = bench("run", "--arch", "mlp", "--smoke")
+    assert smoke.code == 0 and "comparable" not in smoke.err  # its seconds mean nothing
 
 
 @pytest.mark.parametrize(("own_cpu_seconds", "loaded"), [(0.0, True), (1140.0, False)])

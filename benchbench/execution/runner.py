@@ -193,7 +193,7 @@ class Recording:
         matrix = outcome_confusion(outcome)
         self.environment.setdefault("load_end", load_average())
         self.environment.update(outcome.execution)  # what precision/layout auto chose
-        flag_loaded_epochs(self.config.run_id, self.environment, outcome.history)
+        flag_loaded_epochs(self.config, self.environment, outcome.history)
         if self.environment.get("segments"):
             last = self.environment["segments"][-1]
             last.update(ended=time.time(), load_end=self.environment["load_end"])
@@ -550,7 +550,8 @@ def environment_of(config: RunConfig) -> dict:
         config.tf32,
         config.layout,
     )
-    warn_if_loaded(environment)
+    if not config.smoke:  # a smoke run's seconds mean nothing anyway
+        warn_if_loaded(environment)
     return environment
 
 
@@ -580,20 +581,24 @@ def ray_granted_cpus() -> int | None:
     return max(1, int(cpus)) if cpus else None
 
 
-def flag_loaded_epochs(run_id: str, environment: dict, history: list[dict]) -> None:
+def flag_loaded_epochs(config: RunConfig, environment: dict, history: list[dict]) -> None:
     """Mark the run as loaded when another process crowded its cores in any epoch, not
-    only at its start: each epoch's record samples the load as it ends."""
+    only at its start: each epoch's record samples the load as it ends. Said once: not
+    for a run already said to be loaded as it started, nor for a smoke run."""
     from benchbench.training.machine_load import crowded_epoch
 
     cores = environment.get("cores") or 1
     busy = [int(h["epoch"]) for h in history if crowded_epoch(h, cores)]
     if not busy:
         return
+    said = environment.get("loaded") or config.smoke
     environment.update(loaded=True, loaded_epochs=busy)
+    if said:
+        return
     log.warning(
         "run %s: other processes' load exceeded the %s cores available to it in epoch(s) "
         "%s: its timings are marked as not comparable in reports (accuracy is unaffected).",
-        run_id,
+        config.run_id,
         cores,
         ", ".join(map(str, busy)),
     )
