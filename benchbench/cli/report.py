@@ -211,6 +211,7 @@ def show(
 
     fmt = lambda v, d: "–" if v is None else f"{v:.{d}f}"  # noqa: E731
     cores = record.environment.get("cores") or 1
+    crowded = [h for h in history if crowded_epoch(h, cores)]
     for h in history:
         epochs.add_row(
             str(h["epoch"]),
@@ -219,11 +220,10 @@ def show(
             fmt(h["train_acc"], 4),
             fmt(h["val_loss"], 4),
             fmt(h["val_acc"], 4),
-            fmt(h["train_seconds"], 2) + (LOADED_MARK if crowded_epoch(h, cores) else ""),
+            fmt(h["train_seconds"], 2) + (LOADED_MARK if h in crowded else ""),
             fmt(h["val_seconds"], 2),
         )
     out.print(epochs)
-    crowded = [h for h in history if crowded_epoch(h, cores)]
     if crowded:
         loads = "; ".join(
             f"epoch {h['epoch']}: {h['load']:.2f}, its own {h.get('load_own') or 0.0:.2f}"
